@@ -1,0 +1,62 @@
+# Two commands on a fresh machine: `make run` (the demo) and `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Embedded default for the demo: SQLite, in-process tasks, emails in var/mail/.
+RUN_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings
+TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
+
+.PHONY: run test install install-dev services lint fmt bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+# Secrets of this checkout, generated once; never committed (see .gitignore).
+.env: | $(BIN)/python
+	$(BIN)/python .ci/make_env.py > $@
+
+install: $(VENV)/.runtime .env
+install-dev: $(VENV)/.dev .env
+
+run: install
+	mkdir -p var/mail
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Subject portal:  http://127.0.0.1:$(PORT)/"
+	@echo "  Staff admin:     http://127.0.0.1:$(PORT)/admin/   (logins above)"
+	@echo "  Health:          http://127.0.0.1:$(PORT)/healthz"
+	@echo "  Emails:          var/mail/"
+	@echo
+	trap 'kill 0' EXIT INT TERM; \
+	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=INFO & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload & \
+	wait
+
+services:
+	bash .ci/ensure-services
+
+test: install-dev services
+	$(TEST_ENV) $(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles

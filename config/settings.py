@@ -1,0 +1,203 @@
+"""Settings, read once from the environment.
+
+With no variable set beyond the secrets, the product runs on the embedded default: SQLite,
+tasks executed in-process and emails written to ``var/mail/``. Setting ``DATABASE_URL`` and
+``REDIS_URL`` switches to the production shape: PostgreSQL, Redis as Celery broker, separate
+worker and beat processes. Every ``DSAR_*`` product setting is defined and validated here;
+code reads ``settings.DSAR_...``, never the environment.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# `make run` and `make test` write the generated secrets of this checkout to `.env`;
+# variables already in the environment win over the file.
+environ.Env.read_env(BASE_DIR / ".env")
+
+SECRET_KEY = env("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "dsar.audit",
+    "dsar.workflow",
+    "dsar.staff",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, task runner) share the demo database file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery ----------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    # Embedded default: tasks run in the process that publishes them, so no broker is needed.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+    CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Periodic jobs are added here by the parts that own them (expiry, SLA sweep, reconciler).
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Email -----------------------------------------------------------------------------
+EMAIL_DIR = VAR_DIR / "mail"
+_email = env.email_url("EMAIL_URL", default="filemail://")
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
+    _email["EMAIL_FILE_PATH"] = _email.get("EMAIL_FILE_PATH") or str(EMAIL_DIR)
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="privacy@example.com")
+
+# --- Auth ------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# --- Internationalisation --------------------------------------------------------------
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- REST framework --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Security --------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Logging: no personal data is ever passed to a logger; see docs/operations.md -------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+# --- Product settings (DSAR_*) ----------------------------------------------------------
+# Keys: Fernet keys (urlsafe base64, 32 bytes). The first encryption key encrypts; all of
+# them decrypt, so a new key can be put in front and old rows re-encrypted at leisure.
+DSAR_ENCRYPTION_KEYS = env.list("DSAR_ENCRYPTION_KEYS")
+DSAR_HASH_KEY = env("DSAR_HASH_KEY")  # keyed hash of normalised email/phone
+DSAR_AUDIT_KEY = env("DSAR_AUDIT_KEY")  # HMAC key of the audit hash chain
+
+DSAR_SLA_DAYS = env.int("DSAR_SLA_DAYS", default=15)
+DSAR_SLA_CALENDAR = env("DSAR_SLA_CALENDAR", default="calendar")
+DSAR_SLA_WARN_DAYS = env.int("DSAR_SLA_WARN_DAYS", default=3)
+DSAR_SLA_MAX_EXTENSION_DAYS = env.int("DSAR_SLA_MAX_EXTENSION_DAYS", default=30)
+DSAR_VERIFY_EXPIRY_DAYS = env.int("DSAR_VERIFY_EXPIRY_DAYS", default=30)
+DSAR_COOLING_OFF_DAYS = env.int("DSAR_COOLING_OFF_DAYS", default=7)
+DSAR_REPEAT_LIMIT = env.int("DSAR_REPEAT_LIMIT", default=2)
+DSAR_RECORD_RETENTION_DAYS = env.int("DSAR_RECORD_RETENTION_DAYS", default=3 * 365)
+DSAR_ESCALATION_EMAILS = env.list("DSAR_ESCALATION_EMAILS", default=[])
+DSAR_PHONE_REGION = env("DSAR_PHONE_REGION", default="CN")
+
+
+def _validate_product_settings():
+    if DSAR_SLA_CALENDAR not in {"calendar", "cn_workdays"}:
+        raise ImproperlyConfigured("DSAR_SLA_CALENDAR must be 'calendar' or 'cn_workdays'.")
+    for name in (
+        "DSAR_SLA_DAYS",
+        "DSAR_VERIFY_EXPIRY_DAYS",
+        "DSAR_RECORD_RETENTION_DAYS",
+        "DSAR_REPEAT_LIMIT",
+    ):
+        if globals()[name] < 1:
+            raise ImproperlyConfigured(f"{name} must be a positive number of days.")
+    for name in ("DSAR_SLA_WARN_DAYS", "DSAR_SLA_MAX_EXTENSION_DAYS", "DSAR_COOLING_OFF_DAYS"):
+        if globals()[name] < 0:
+            raise ImproperlyConfigured(f"{name} must not be negative.")
+    if not DSAR_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured("DSAR_ENCRYPTION_KEYS needs at least one Fernet key.")
+
+
+_validate_product_settings()

@@ -1,0 +1,23 @@
+"""Settings for the test suite: real PostgreSQL and Redis on their standard ports.
+
+The keys below are fixed test values and protect nothing; real keys come from the
+environment (see docs/operations.md).
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/dsar")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("DSAR_ENCRYPTION_KEYS", "b5Hsj0vqW4nH0qKp3yJm6m0zQk1Zc9g3Hq2R8yC6b1E=")
+os.environ.setdefault("DSAR_HASH_KEY", "test-only-hash-key")
+os.environ.setdefault("DSAR_AUDIT_KEY", "test-only-audit-key")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run tasks in-process; tests of asynchronous behaviour start a real worker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+WHITENOISE_AUTOREFRESH = True  # no collected static files under test
