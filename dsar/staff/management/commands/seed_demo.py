@@ -1,0 +1,95 @@
+"""Demo data: a staff user per role and a few requests in several states. Safe to re-run."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from dsar.audit.services import Actor
+from dsar.staff.roles import Role
+from dsar.workflow.identity import email_hash
+from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.services import create_request
+from dsar.workflow.transitions import transition
+
+S = Status
+# (email, type, the path of statuses it is walked through after intake)
+DEMO_REQUESTS = [
+    ("li.lei@example.com", RequestType.ACCESS, []),
+    ("han.meimei@example.com", RequestType.DELETION, [S.IN_REVIEW]),
+    ("wang.fang@example.com", RequestType.CORRECTION, [S.IN_REVIEW, S.AWAITING_SUBJECT]),
+    ("zhang.wei@example.com", RequestType.CANCELLATION, [S.IN_REVIEW, S.COOLING_OFF]),
+    ("chen.jing@example.com", RequestType.DELETION, [S.IN_REVIEW, S.PROCESSING]),
+    ("liu.yang@example.com", RequestType.ACCESS, [S.IN_REVIEW, S.PROCESSING, S.COMPLETED]),
+    ("zhao.lei@example.com", RequestType.DELETION, [S.IN_REVIEW, S.DENIED]),
+    ("sun.li@example.com", RequestType.ACCESS, [S.WITHDRAWN]),
+]
+# Which kind of actor takes each step in the demo.
+STEP_ACTOR = {
+    S.IN_REVIEW: Actor.subject(),
+    S.AWAITING_SUBJECT: None,  # staff
+    S.COOLING_OFF: None,
+    S.PROCESSING: None,
+    S.DENIED: None,
+    S.COMPLETED: Actor.system("demo"),
+    S.WITHDRAWN: Actor.subject(),
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo staff users (one per role, new passwords printed) and demo requests."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even with DEBUG off. Never on a real deployment.",
+        )
+
+    def handle(self, *args, allow_production, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError("seed_demo creates known logins; it runs only with DEBUG=1.")
+        logins = self._seed_staff()
+        created = self._seed_requests(agent=get_user_model().objects.get(username="agent"))
+        self.stdout.write(f"Demo requests: {created} created, {len(DEMO_REQUESTS) - created} kept.")
+        self.stdout.write("Demo logins (passwords are new on every run):")
+        for username, password in logins:
+            self.stdout.write(f"  {username:<11} {password}")
+
+    @transaction.atomic
+    def _seed_staff(self) -> list[tuple[str, str]]:
+        User = get_user_model()
+        logins = []
+        for role in Role:
+            user, _ = User.objects.get_or_create(
+                username=role.value, defaults={"email": f"{role.value}@example.com"}
+            )
+            user.is_staff = True
+            user.is_superuser = role == Role.ADMIN
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save()
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+            logins.append((role.value, password))
+        return logins
+
+    def _seed_requests(self, *, agent) -> int:
+        created = 0
+        for email, type_, path in DEMO_REQUESTS:
+            if RightsRequest.objects.filter(email_hash=email_hash(email), type=type_).exists():
+                continue
+            with transaction.atomic():
+                request = create_request(type=type_, email=email, description="Demo request")
+                for to in path:
+                    transition(
+                        request,
+                        to=to,
+                        actor=STEP_ACTOR[to] or Actor.staff(agent),
+                        outcome=Outcome.FULL if to == S.COMPLETED else "",
+                        reason="demo",
+                    )
+            created += 1
+        return created

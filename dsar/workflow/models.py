@@ -1,0 +1,95 @@
+"""The rights request: who asked for what, where it stands, and when it is due."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dsar.crypto.fields import EncryptedTextField
+
+
+class RequestType(models.TextChoices):
+    ACCESS = "access", _("Access a copy of my data")
+    CORRECTION = "correction", _("Correct my data")
+    DELETION = "deletion", _("Delete my data")
+    CANCELLATION = "cancellation", _("Cancel my account")
+
+
+class Status(models.TextChoices):
+    PENDING_VERIFICATION = "pending_verification", _("Waiting for identity verification")
+    IN_REVIEW = "in_review", _("In review")
+    AWAITING_SUBJECT = "awaiting_subject", _("Waiting for your reply")
+    COOLING_OFF = "cooling_off", _("Cooling-off period")
+    PROCESSING = "processing", _("Processing")
+    COMPLETED = "completed", _("Completed")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.DENIED, Status.WITHDRAWN, Status.EXPIRED})
+
+
+class Outcome(models.TextChoices):
+    FULL = "full", _("Fulfilled in full")
+    PARTIAL = "partial", _("Fulfilled in part")
+
+
+class ReferenceCounter(models.Model):
+    """The last reference number handed out in a year; see ``references.next_reference``."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last}"
+
+
+class RightsRequest(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    type = models.CharField(max_length=16, choices=RequestType.choices)
+    # Assigned only by dsar.workflow.transitions.transition().
+    status = models.CharField(
+        max_length=24,
+        choices=Status.choices,
+        default=Status.PENDING_VERIFICATION,
+        editable=False,
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True, editable=False)
+
+    # The subject's identity, encrypted at rest; the hashes make it searchable by exact value.
+    email = EncryptedTextField(blank=True)
+    phone = EncryptedTextField(blank=True)
+    full_name = EncryptedTextField(blank=True)
+    account_id = EncryptedTextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    description = EncryptedTextField(blank=True)
+    language = models.CharField(max_length=8, default="zh-hans")
+
+    received_at = models.DateTimeField(editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "due_at"], name="request_status_due")]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL_STATUSES

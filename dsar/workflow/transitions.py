@@ -1,0 +1,153 @@
+"""The lifecycle of a request (SPEC §3): the one transition table and the one function
+that applies it. Nothing else in the product assigns ``RightsRequest.status``.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsar.audit.models import ActorKind
+from dsar.audit.services import Actor, record_event
+from dsar.sla.clock import due_at_for
+from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
+
+S, K, T = Status, ActorKind, RequestType
+NON_CANCELLATION = frozenset({T.ACCESS, T.CORRECTION, T.DELETION})
+ALL_TYPES = frozenset(T)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may move a request along one edge, for which request types."""
+
+    actors: frozenset
+    types: frozenset = ALL_TYPES
+    when: str = ""
+
+
+TRANSITIONS: dict[tuple[str, str], Rule] = {
+    (S.PENDING_VERIFICATION, S.IN_REVIEW): Rule(
+        frozenset({K.SUBJECT, K.STAFF}), when="identity verified; the SLA clock starts"
+    ),
+    (S.PENDING_VERIFICATION, S.EXPIRED): Rule(
+        frozenset({K.SYSTEM}), when="not verified within DSAR_VERIFY_EXPIRY_DAYS"
+    ),
+    (S.IN_REVIEW, S.PROCESSING): Rule(frozenset({K.STAFF}), NON_CANCELLATION, when="approved"),
+    (S.IN_REVIEW, S.COOLING_OFF): Rule(
+        frozenset({K.STAFF}), frozenset({T.CANCELLATION}), when="cancellation approved"
+    ),
+    (S.COOLING_OFF, S.PROCESSING): Rule(frozenset({K.SYSTEM}), when="cooling-off over"),
+    (S.IN_REVIEW, S.AWAITING_SUBJECT): Rule(
+        frozenset({K.STAFF}), when="more information needed; the clock pauses"
+    ),
+    (S.AWAITING_SUBJECT, S.IN_REVIEW): Rule(
+        frozenset({K.SUBJECT, K.STAFF}), when="subject replied or staff resumed"
+    ),
+    (S.IN_REVIEW, S.DENIED): Rule(
+        frozenset({K.STAFF}), when="refused with a legal basis and an explanation"
+    ),
+    (S.PROCESSING, S.COMPLETED): Rule(
+        frozenset({K.SYSTEM}), when="every downstream task reached a final state"
+    ),
+    **{
+        (status, S.WITHDRAWN): Rule(frozenset({K.SUBJECT}), when="subject withdrew")
+        for status in S
+        if status not in TERMINAL_STATUSES
+    },
+}
+
+
+class TransitionError(Exception):
+    """A transition the lifecycle does not allow; nothing was changed."""
+
+    def __init__(self, message: str, *, current: str = ""):
+        super().__init__(message)
+        self.current = current
+
+
+def allowed_targets(request: RightsRequest, actor_kind: str) -> list[str]:
+    """The statuses this actor kind may move the request to now (for offering actions)."""
+    return [
+        to
+        for (frm, to), rule in TRANSITIONS.items()
+        if frm == request.status and actor_kind in rule.actors and request.type in rule.types
+    ]
+
+
+def _check(request: RightsRequest, to: str, actor: Actor, outcome: str) -> None:
+    rule = TRANSITIONS.get((request.status, to))
+    label = f"{Status(request.status).label} → {Status(to).label}"
+    if rule is None:
+        raise TransitionError(
+            f"Request {request.reference} is {request.status}; it cannot move to {to}.",
+            current=request.status,
+        )
+    if request.type not in rule.types:
+        raise TransitionError(
+            f"A {request.type} request cannot move {label}.", current=request.status
+        )
+    if actor.kind not in rule.actors:
+        raise TransitionError(
+            f"Only {', '.join(sorted(rule.actors))} may move a request {label}.",
+            current=request.status,
+        )
+    if to == S.COMPLETED and outcome not in Outcome.values:
+        raise TransitionError("A completed request needs an outcome: full or partial.")
+
+
+def _enter(request: RightsRequest, to: str, now, outcome: str) -> list[str]:
+    """Set what entering ``to`` implies; return the changed field names."""
+    changed = ["status"]
+    if to == S.IN_REVIEW and request.verified_at is None:
+        request.verified_at = now
+        request.due_at = due_at_for(verified_at=now)
+        changed += ["verified_at", "due_at"]
+    if to in TERMINAL_STATUSES:
+        request.closed_at = now
+        changed.append("closed_at")
+    if to == S.COMPLETED:
+        request.outcome = outcome
+        changed.append("outcome")
+    return changed
+
+
+def transition(
+    request: RightsRequest,
+    *,
+    to: str,
+    actor: Actor,
+    reason: str = "",
+    outcome: str = "",
+    payload: dict | None = None,
+) -> RightsRequest:
+    """Move ``request`` to ``to`` if the table allows it, and audit the move.
+
+    Takes a row lock and re-reads the status under it, so of two concurrent callers applying
+    the same transition exactly one succeeds and the other gets a ``TransitionError``. The
+    status change and its audit event commit together, or neither does. ``request`` is
+    refreshed in place and returned.
+    """
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        _check(locked, to, actor, outcome)
+        from_status = locked.status
+        locked.status = to
+        changed = _enter(locked, to, timezone.now(), outcome)
+        locked.save(update_fields=[*changed, "updated_at"])
+        event_payload = {"reference": locked.reference, **(payload or {})}
+        if reason:
+            event_payload["reason"] = reason
+        if outcome:
+            event_payload["outcome"] = outcome
+        record_event(
+            action="request.transition",
+            actor=actor,
+            request_id=locked.pk,
+            from_status=from_status,
+            to_status=to,
+            payload=event_payload,
+        )
+    for field in RightsRequest._meta.concrete_fields:
+        setattr(request, field.attname, getattr(locked, field.attname))
+    return request

@@ -1,0 +1,75 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests as http
+
+from tests.factories import RightsRequestFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make_request(db):
+    """Create a request in a given status through the real services: make_request(status=...)."""
+    return RightsRequestFactory.create
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server_process():
+    """Start gunicorn on 127.0.0.1 with extra environment; yields its base URL.
+
+    Uses the test settings (real PostgreSQL and Redis) unless the overrides say otherwise,
+    and the test database that pytest-django created when a test asks for `db` too.
+    """
+    started = []
+
+    def start(env_overrides: dict | None = None) -> str:
+        port = free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
+        env.update(env_overrides or {})
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "30",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                http.get(f"{base}/healthz", timeout=1)
+                return base
+            except http.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not answer /healthz within 20 s")
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,113 @@
+"""The transition table of SPEC §3, tried for every (type, from, to) and actor kind."""
+
+import itertools
+import threading
+
+import pytest
+from django.db import connection
+
+from dsar.audit.models import ActorKind, AuditEvent
+from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TRANSITIONS, TransitionError, transition
+from tests.factories import ACTORS, RightsRequestFactory, actor_for, reachable
+
+CASES = [
+    (type_, frm, to)
+    for type_, frm, to in itertools.product(RequestType, Status, Status)
+    if reachable(frm, type_)
+]
+
+
+def allowed(type_, frm, to, actor_kind) -> bool:
+    rule = TRANSITIONS.get((frm, to))
+    return rule is not None and type_ in rule.types and actor_kind in rule.actors
+
+
+def snapshot(request):
+    row = RightsRequest.objects.values().get(pk=request.pk)
+    return row, AuditEvent.objects.count()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("type_", "frm", "to"), CASES, ids=lambda v: str(v))
+def test_every_status_pair_follows_the_table(type_, frm, to):
+    request = RightsRequestFactory.create(type=type_, status=frm)
+    outcome = Outcome.PARTIAL if to == Status.COMPLETED else ""
+    for kind, actor in ACTORS.items():
+        if allowed(type_, frm, to, kind):
+            continue
+        before = snapshot(request)
+        with pytest.raises(TransitionError):
+            transition(request, to=to, actor=actor, outcome=outcome)
+        assert snapshot(request) == before, f"{kind} changed something on a refused move"
+
+    if not any(allowed(type_, frm, to, kind) for kind in ACTORS):
+        assert request.status == frm
+        return
+    events_before = AuditEvent.objects.count()
+    actor = actor_for(frm, to)
+    transition(request, to=to, actor=actor, outcome=outcome)
+
+    assert RightsRequest.objects.get(pk=request.pk).status == to == request.status
+    new_events = list(AuditEvent.objects.filter(seq__gt=events_before))
+    assert len(new_events) == 1
+    event = new_events[0]
+    assert (event.request_id, event.from_status, event.to_status) == (request.pk, frm, to)
+    assert (event.actor_kind, event.actor_id) == (actor.kind, actor.id)
+
+
+@pytest.mark.django_db
+def test_verification_starts_the_clock_and_closing_stamps_closed_at():
+    request = RightsRequestFactory.create(status=Status.PENDING_VERIFICATION)
+    assert request.verified_at is None and request.due_at is None
+    transition(request, to=Status.IN_REVIEW, actor=ACTORS[ActorKind.SUBJECT])
+    assert request.verified_at is not None
+    assert request.due_at > request.verified_at
+    transition(request, to=Status.WITHDRAWN, actor=ACTORS[ActorKind.SUBJECT])
+    assert request.closed_at is not None
+
+
+@pytest.mark.django_db
+def test_completion_without_an_outcome_is_refused():
+    request = RightsRequestFactory.create(status=Status.PROCESSING)
+    with pytest.raises(TransitionError, match="outcome"):
+        transition(request, to=Status.COMPLETED, actor=ACTORS[ActorKind.SYSTEM])
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.PROCESSING
+
+
+@pytest.mark.django_db
+def test_completion_records_the_outcome():
+    request = RightsRequestFactory.create(status=Status.PROCESSING)
+    transition(
+        request, to=Status.COMPLETED, actor=ACTORS[ActorKind.SYSTEM], outcome=Outcome.PARTIAL
+    )
+    assert RightsRequest.objects.get(pk=request.pk).outcome == Outcome.PARTIAL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_callers_cannot_both_apply_a_transition():
+    request = RightsRequestFactory.create(status=Status.IN_REVIEW)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def approve():
+        try:
+            mine = RightsRequest.objects.get(pk=request.pk)
+            barrier.wait(timeout=10)
+            transition(mine, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+            results.append("applied")
+        except TransitionError:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(results) == ["applied", "refused"]
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.PROCESSING
+    moves = AuditEvent.objects.filter(request_id=request.pk, to_status=Status.PROCESSING)
+    assert moves.count() == 1
