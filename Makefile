@@ -32,6 +32,7 @@ install-dev: $(VENV)/.dev .env
 run: install
 	mkdir -p var/mail
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py createcachetable
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Subject portal:  http://127.0.0.1:$(PORT)/"

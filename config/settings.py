@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "dsar.audit",
     "dsar.workflow",
     "dsar.staff",
+    "dsar.mail",
 ]
 
 MIDDLEWARE = [
@@ -103,8 +104,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic jobs are added here by the parts that own them (expiry, SLA sweep, reconciler).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic jobs; each points at a thin task in the part that owns the job.
+CELERY_BEAT_SCHEDULE: dict = {
+    "redrive-outbox": {"task": "dsar.mail.tasks.redrive_outbox", "schedule": 60.0},
+}
+
+# --- Cache (rate limits, throttles) -----------------------------------------------------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    # Embedded default: one table shared by the web server and the task runner.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "dsar_cache",
+        }
+    }
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_DIR = VAR_DIR / "mail"
@@ -144,6 +164,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "dsar.api.errors.handle",
 }
 
 # --- Security --------------------------------------------------------------------------

@@ -32,3 +32,26 @@ def due_at_for(*, verified_at: dt.datetime) -> dt.datetime:
         calendar=current_calendar(),
         tz=local_tz(),
     )
+
+
+def resumed_due_at(*, due_at: dt.datetime, paused_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """The deadline after a pause from ``paused_at`` to ``now``: moved by the paused time."""
+    return due_at + max(now - paused_at, dt.timedelta(0))
+
+
+def warn_at(due_at: dt.datetime) -> dt.datetime:
+    """When a request becomes "due soon"."""
+    return due_at - dt.timedelta(days=settings.DSAR_SLA_WARN_DAYS)
+
+
+def next_check_at(request, *, now: dt.datetime) -> dt.datetime | None:
+    """The next instant the SLA sweep must look at ``request``: its next threshold.
+
+    ``None`` when the clock is not running (unverified, paused or closed). The sweep selects
+    only rows whose ``sla_next_check_at`` has passed, so its cost follows the requests that
+    cross a threshold, not the open ones.
+    """
+    if request.due_at is None or request.paused_at is not None or not request.is_open:
+        return None
+    warning = warn_at(request.due_at)
+    return warning if now < warning else request.due_at

@@ -73,6 +73,11 @@ class RightsRequest(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # SLA bookkeeping, maintained by dsar.sla (see dsar/sla/clock.py).
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    extended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    extension_reason = models.TextField(blank=True, editable=False)
+    sla_next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, record_event
-from dsar.sla.clock import due_at_for
+from dsar.sla import clock
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 S, K, T = Status, ActorKind, RequestType
@@ -96,19 +96,31 @@ def _check(request: RightsRequest, to: str, actor: Actor, outcome: str) -> None:
         raise TransitionError("A completed request needs an outcome: full or partial.")
 
 
-def _enter(request: RightsRequest, to: str, now, outcome: str) -> list[str]:
-    """Set what entering ``to`` implies; return the changed field names."""
+def _enter(request: RightsRequest, frm: str, to: str, now, outcome: str) -> list[str]:
+    """Set what leaving ``frm`` and entering ``to`` imply; return the changed field names."""
     changed = ["status"]
     if to == S.IN_REVIEW and request.verified_at is None:
         request.verified_at = now
-        request.due_at = due_at_for(verified_at=now)
+        request.due_at = clock.due_at_for(verified_at=now)
         changed += ["verified_at", "due_at"]
+    if frm == S.AWAITING_SUBJECT and request.paused_at is not None:
+        # Time spent waiting for the subject does not count: the deadline moves by it.
+        request.due_at = clock.resumed_due_at(
+            due_at=request.due_at, paused_at=request.paused_at, now=now
+        )
+        request.paused_at = None
+        changed += ["due_at", "paused_at"]
+    if to == S.AWAITING_SUBJECT:
+        request.paused_at = now
+        changed.append("paused_at")
     if to in TERMINAL_STATUSES:
         request.closed_at = now
         changed.append("closed_at")
     if to == S.COMPLETED:
         request.outcome = outcome
         changed.append("outcome")
+    request.sla_next_check_at = clock.next_check_at(request, now=now)
+    changed.append("sla_next_check_at")
     return changed
 
 
@@ -133,7 +145,7 @@ def transition(
         _check(locked, to, actor, outcome)
         from_status = locked.status
         locked.status = to
-        changed = _enter(locked, to, timezone.now(), outcome)
+        changed = _enter(locked, from_status, to, timezone.now(), outcome)
         locked.save(update_fields=[*changed, "updated_at"])
         event_payload = {"reference": locked.reference, **(payload or {})}
         if reason:

@@ -1,9 +1,11 @@
 """The transition table of SPEC §3, tried for every (type, from, to) and actor kind."""
 
+import datetime as dt
 import itertools
 import threading
 
 import pytest
+import time_machine
 from django.db import connection
 
 from dsar.audit.models import ActorKind, AuditEvent
@@ -65,6 +67,27 @@ def test_verification_starts_the_clock_and_closing_stamps_closed_at():
     assert request.due_at > request.verified_at
     transition(request, to=Status.WITHDRAWN, actor=ACTORS[ActorKind.SUBJECT])
     assert request.closed_at is not None
+
+
+@pytest.mark.django_db
+def test_time_awaiting_the_subject_moves_the_deadline():
+    staff, subject = ACTORS[ActorKind.STAFF], ACTORS[ActorKind.SUBJECT]
+    t0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
+    with time_machine.travel(t0, tick=False) as clock:
+        request = RightsRequestFactory.create(status=Status.PENDING_VERIFICATION)
+        transition(request, to=Status.IN_REVIEW, actor=subject)
+        due = request.due_at
+        assert due == dt.datetime(2026, 3, 17, 16, 0, tzinfo=dt.UTC)
+        assert request.sla_next_check_at == due - dt.timedelta(days=3)
+        clock.shift(dt.timedelta(days=2))
+        transition(request, to=Status.AWAITING_SUBJECT, actor=staff)
+        assert request.paused_at == t0 + dt.timedelta(days=2)
+        assert request.sla_next_check_at is None  # the sweep ignores paused requests
+        clock.shift(dt.timedelta(days=4, hours=3))
+        transition(request, to=Status.IN_REVIEW, actor=subject)
+    assert request.paused_at is None
+    assert request.due_at == due + dt.timedelta(days=4, hours=3)
+    assert RightsRequest.objects.get(pk=request.pk).due_at == request.due_at
 
 
 @pytest.mark.django_db

@@ -1,0 +1,55 @@
+"""One error shape for every API answer that is not a success (SPEC §7):
+
+    {"error": {"code": "validation_error", "message": "…", "fields": {"email": ["…"]}}}
+
+``fields`` is present only for input errors. Domain errors map to status codes here, so views
+never build error bodies by hand.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from dsar.workflow.transitions import TransitionError
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request is not in a state that allows this."
+
+
+def _message(detail) -> str:
+    if isinstance(detail, list) and detail:
+        return _message(detail[0])
+    if isinstance(detail, dict):
+        return "Some fields are invalid."
+    return str(detail)
+
+
+def handle(exc, context):
+    if isinstance(exc, TransitionError):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's 500 handling (and logging) applies
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    body = {"code": getattr(exc, "default_code", "error"), "message": _message(detail)}
+    if isinstance(exc, exceptions.ValidationError):
+        body["code"] = "validation_error"
+        if isinstance(detail, dict):
+            body["fields"] = {
+                k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
+            }
+            non_field = body["fields"].pop("non_field_errors", None)
+            if non_field:
+                body["message"] = non_field[0]
+    elif isinstance(exc, exceptions.APIException):
+        body["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else body["code"]
+    return Response({"error": body}, status=response.status_code, headers=response.headers)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "dsar.mail"
+    verbose_name = "Outbound email"

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from dsar.mail import services
+
+
+@shared_task(acks_late=True)
+def deliver_email(email_id: str) -> str:
+    return services.deliver(email_id)
+
+
+@shared_task
+def redrive_outbox() -> int:
+    """Beat: send every pending email whose next attempt is due (retries, lost publishes)."""
+    ids = services.due_emails()
+    for email_id in ids:
+        services.deliver(email_id)
+    return len(ids)
