@@ -37,6 +37,10 @@ INSTALLED_APPS = [
     "dsar.workflow",
     "dsar.staff",
     "dsar.mail",
+    "dsar.sla",
+    "dsar.intake",
+    "dsar.checks",
+    "dsar.fanout",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FanoutConfig(AppConfig):
+    name = "dsar.fanout"
+    verbose_name = "Downstream fan-out"
