@@ -36,11 +36,12 @@ INSTALLED_APPS = [
     "dsar.audit",
     "dsar.workflow",
     "dsar.staff",
-    "dsar.mail",
+    "dsar.notifications",
     "dsar.sla",
-    "dsar.intake",
-    "dsar.checks",
+    "dsar.verification",
+    "dsar.legal",
     "dsar.fanout",
+    "dsar.portal",
 ]
 
 MIDDLEWARE = [
@@ -110,7 +111,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs; each points at a thin task in the part that owns the job.
 CELERY_BEAT_SCHEDULE: dict = {
-    "redrive-outbox": {"task": "dsar.mail.tasks.redrive_outbox", "schedule": 60.0},
+    "redrive-outbox": {"task": "dsar.notifications.tasks.redrive_outbox", "schedule": 60.0},
 }
 
 # --- Cache (rate limits, throttles) -----------------------------------------------------

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from dsar.mail import services
+from dsar.notifications import services
 
 
 @shared_task(acks_late=True)

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from dsar.audit.services import Actor, record_event
-from dsar.mail.models import EmailStatus, OutboundEmail
+from dsar.notifications.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def queue_email(
 
 
 def _publish(email_id) -> None:
-    from dsar.mail.tasks import deliver_email
+    from dsar.notifications.tasks import deliver_email
 
     try:
         deliver_email.delay(str(email_id))

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from dsar.mail.models import OutboundEmail
+from dsar.notifications.models import OutboundEmail
 
 
 @admin.register(OutboundEmail)

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
 
-class ChecksConfig(AppConfig):
-    name = "dsar.checks"
+class LegalConfig(AppConfig):
+    name = "dsar.legal"
     verbose_name = "Legal-exception checks"

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.test import override_settings
 
 from dsar.audit.models import AuditEvent
-from dsar.mail import services
-from dsar.mail.models import EmailStatus, OutboundEmail
-from dsar.mail.tasks import redrive_outbox
+from dsar.notifications import services
+from dsar.notifications.models import EmailStatus, OutboundEmail
+from dsar.notifications.tasks import redrive_outbox
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_rolled_back_change_sends_nothing(email_template):
 
 
 @pytest.mark.django_db(transaction=True)
-@override_settings(EMAIL_BACKEND="tests.mail.test_outbox.FlakyBackend")
+@override_settings(EMAIL_BACKEND="tests.notifications.test_outbox.FlakyBackend")
 def test_failure_is_retried_with_backoff_until_sent(email_template):
     FlakyBackend.failures = 2
     start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
@@ -99,7 +99,7 @@ def test_failure_is_retried_with_backoff_until_sent(email_template):
 
 
 @pytest.mark.django_db(transaction=True)
-@override_settings(EMAIL_BACKEND="tests.mail.test_outbox.FlakyBackend")
+@override_settings(EMAIL_BACKEND="tests.notifications.test_outbox.FlakyBackend")
 def test_gives_up_after_max_attempts(email_template):
     FlakyBackend.failures = 100
     with time_machine.travel(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), tick=False) as clock:
@@ -131,6 +131,8 @@ def test_recipient_and_body_are_encrypted_at_rest(email_template):
         to="secret@example.com", template="hello", context={"reference": "R-9"}, language="en"
     )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT a.to, a.body FROM mail_outboundemail a WHERE id = %s", [email.pk])
+        cursor.execute(
+            "SELECT a.to, a.body FROM notifications_outboundemail a WHERE id = %s", [email.pk]
+        )
         to, body = cursor.fetchone()
     assert "secret@example.com" not in to and "R-9" not in body

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class IntakeConfig(AppConfig):
-    name = "dsar.intake"
-    verbose_name = "Subject intake"
