@@ -51,6 +51,10 @@ services:
 test: install-dev services
 	$(TEST_ENV) $(BIN)/pytest
 
+# Benchmarks: every bench/*.py against real PostgreSQL and Redis; each prints its own ratios.
+bench: install-dev services
+	@for script in bench/*.py; do echo "== $$script"; $(TEST_ENV) $(BIN)/python $$script || exit 1; done
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

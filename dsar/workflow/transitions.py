@@ -10,6 +10,7 @@ from django.utils import timezone
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, record_event
 from dsar.sla import clock
+from dsar.workflow import effects
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 S, K, T = Status, ActorKind, RequestType
@@ -144,6 +145,7 @@ def transition(
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         _check(locked, to, actor, outcome)
         from_status = locked.status
+        effects.before(locked, frm=from_status, to=to, actor=actor)
         locked.status = to
         changed = _enter(locked, from_status, to, timezone.now(), outcome)
         locked.save(update_fields=[*changed, "updated_at"])
@@ -160,6 +162,7 @@ def transition(
             to_status=to,
             payload=event_payload,
         )
+        effects.after(locked, frm=from_status, to=to, actor=actor)
     for field in RightsRequest._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked, field.attname))
     return request

@@ -1,0 +1,22 @@
+"""What a transition sets off in the other parts, in one readable place.
+
+``transition()`` calls ``before`` under the row lock, before the status changes: a part may
+refuse the move there by raising ``TransitionError`` (nothing is written). It calls ``after``
+in the same database transaction once the new status is saved: parts record what follows from
+the move and schedule their asynchronous work with ``transaction.on_commit``, so nothing is
+published for a transition that rolls back.
+
+Each part adds one line per status it reacts to; the imports are local because those parts
+import the workflow models themselves.
+"""
+
+from dsar.audit.services import Actor
+from dsar.workflow.models import RightsRequest, Status  # noqa: F401 (used by the hooks below)
+
+
+def before(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
+    """Guards a transition: raise TransitionError to refuse it."""
+
+
+def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
+    """Reacts to a transition inside its transaction."""
