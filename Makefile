@@ -8,7 +8,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
 
-.PHONY: run test install install-dev services lint fmt bench clean
+.PHONY: run test install install-dev messages services lint fmt bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 .env: | $(BIN)/python
 	$(BIN)/python .ci/make_env.py > $@
 
-install: $(VENV)/.runtime .env
-install-dev: $(VENV)/.dev .env
+install: $(VENV)/.runtime .env messages
+install-dev: $(VENV)/.dev .env messages
+
+# Compiled translations are build output (see .gitignore); msgfmt comes from GNU gettext.
+messages: | $(BIN)/python
+	@command -v msgfmt >/dev/null || bash .ci/ensure-gettext
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 
 run: install
 	mkdir -p var/mail
