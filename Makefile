@@ -30,9 +30,9 @@ install: $(VENV)/.runtime .env messages
 install-dev: $(VENV)/.dev .env messages
 
 # Compiled translations are build output (see .gitignore); msgfmt comes from GNU gettext.
-messages: | $(BIN)/python
+messages: .env | $(BIN)/python
 	@command -v msgfmt >/dev/null || bash .ci/ensure-gettext
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+	DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 
 run: install
 	mkdir -p var/mail
