@@ -54,6 +54,7 @@ services:
 	bash .ci/ensure-services
 
 test: install-dev services
+	bash .ci/ensure-browser
 	$(TEST_ENV) $(BIN)/pytest
 
 # Benchmarks: every bench/*.py against real PostgreSQL and Redis; each prints its own ratios.

@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "dsar.audit",
     "dsar.workflow",
     "dsar.staff",
@@ -112,6 +116,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs; each points at a thin task in the part that owns the job.
 CELERY_BEAT_SCHEDULE: dict = {
     "redrive-outbox": {"task": "dsar.notifications.tasks.redrive_outbox", "schedule": 60.0},
+    "expire-unverified": {
+        "task": "dsar.verification.tasks.expire_unverified",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Cache (rate limits, throttles) -----------------------------------------------------
@@ -145,7 +153,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:queue"
+LOGOUT_REDIRECT_URL = "staff:login"
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="zh-hans")
@@ -167,9 +177,26 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",  # integrations
     ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "dsar.api.errors.handle",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DSAR workflow API",
+    "DESCRIPTION": "Data-subject rights requests: public intake and status, staff queue and "
+    "actions, downstream callbacks. Errors share one shape: "
+    '{"error": {"code", "message", "fields"}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # assets served locally, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security --------------------------------------------------------------------------
@@ -207,6 +234,21 @@ DSAR_RECORD_RETENTION_DAYS = env.int("DSAR_RECORD_RETENTION_DAYS", default=3 * 3
 DSAR_ESCALATION_EMAILS = env.list("DSAR_ESCALATION_EMAILS", default=[])
 DSAR_PHONE_REGION = env("DSAR_PHONE_REGION", default="CN")
 
+# Identity verification and intake guards (dsar.verification, dsar.portal). Rates are
+# "<count>/<minute|hour|day>"; see dsar/verification/limits.py.
+DSAR_VERIFY_CODE_TTL_MINUTES = env.int("DSAR_VERIFY_CODE_TTL_MINUTES", default=15)
+DSAR_VERIFY_MAX_TRIES = env.int("DSAR_VERIFY_MAX_TRIES", default=5)
+DSAR_RESEND_RATE_REQUEST = env("DSAR_RESEND_RATE_REQUEST", default="3/hour")
+DSAR_RESEND_RATE_IDENTITY = env("DSAR_RESEND_RATE_IDENTITY", default="5/hour")
+DSAR_RESEND_RATE_IP = env("DSAR_RESEND_RATE_IP", default="20/hour")
+DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
+DSAR_INTAKE_RATE_IDENTITY = env("DSAR_INTAKE_RATE_IDENTITY", default="3/hour")
+DSAR_EVIDENCE_MAX_BYTES = env.int("DSAR_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+DSAR_STATUS_TOKEN_MAX_AGE_DAYS = env.int("DSAR_STATUS_TOKEN_MAX_AGE_DAYS", default=365)
+DSAR_PUBLIC_BASE_URL = env("DSAR_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+DSAR_SMS_BACKEND = env("DSAR_SMS_BACKEND", default="file")  # "file" (var/sms/) or "console"
+DSAR_SMS_DIR = env("DSAR_SMS_DIR", default=str(VAR_DIR / "sms"))
+
 
 def _validate_product_settings():
     if DSAR_SLA_CALENDAR not in {"calendar", "cn_workdays"}:
@@ -224,6 +266,26 @@ def _validate_product_settings():
             raise ImproperlyConfigured(f"{name} must not be negative.")
     if not DSAR_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("DSAR_ENCRYPTION_KEYS needs at least one Fernet key.")
+    for name in (
+        "DSAR_VERIFY_CODE_TTL_MINUTES",
+        "DSAR_VERIFY_MAX_TRIES",
+        "DSAR_EVIDENCE_MAX_BYTES",
+        "DSAR_STATUS_TOKEN_MAX_AGE_DAYS",
+    ):
+        if globals()[name] < 1:
+            raise ImproperlyConfigured(f"{name} must be a positive number.")
+    for name in (
+        "DSAR_RESEND_RATE_REQUEST",
+        "DSAR_RESEND_RATE_IDENTITY",
+        "DSAR_RESEND_RATE_IP",
+        "DSAR_INTAKE_RATE_IP",
+        "DSAR_INTAKE_RATE_IDENTITY",
+    ):
+        count, _, period = globals()[name].partition("/")
+        if not count.isdigit() or int(count) < 1 or period not in {"minute", "hour", "day"}:
+            raise ImproperlyConfigured(f"{name} must look like '5/hour' (minute, hour or day).")
+    if DSAR_SMS_BACKEND not in {"file", "console"}:
+        raise ImproperlyConfigured("DSAR_SMS_BACKEND must be 'file' or 'console'.")
 
 
 _validate_product_settings()

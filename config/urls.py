@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from dsar.health import views as health
 
@@ -7,4 +7,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("dsar.api.staff_urls")),
+    path("staff/", include("dsar.staff.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("dsar.api.public_urls")),
+    path("", include("dsar.portal.urls")),
 ]

@@ -1,0 +1,226 @@
+"""Public API for data subjects (SPEC §7): file, verify, resend, status, withdraw, reply, and
+upload identity evidence.
+
+No login: a request's UUID (returned only to whoever filed it) opens verify and resend, its
+signed status token opens everything else. Answers never say whether a subject is known.
+Views parse input with the serializers below, call one service and render.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import translation
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dsar.portal import selectors, services
+from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTHS
+from dsar.portal.tokens import make_status_token
+from dsar.verification import evidence as evidence_service
+from dsar.verification import services as verification
+from dsar.verification.limits import RateLimited
+from dsar.workflow.models import RequestType, RightsRequest
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The upload is too large."
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _throttled(exc: RateLimited) -> exceptions.Throttled:
+    return exceptions.Throttled(wait=exc.retry_after, detail=str(exc))
+
+
+class CorrectionSerializer(serializers.Serializer):
+    field = serializers.CharField(max_length=CORRECTION_LENGTHS["field"])
+    current_value = serializers.CharField(
+        max_length=CORRECTION_LENGTHS["current_value"], required=False, allow_blank=True
+    )
+    proposed_value = serializers.CharField(max_length=CORRECTION_LENGTHS["proposed_value"])
+
+
+class CreateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=RequestType.choices)
+    email = serializers.CharField(max_length=MAX_LENGTHS["email"], required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True)
+    full_name = serializers.CharField(
+        max_length=MAX_LENGTHS["full_name"], required=False, allow_blank=True
+    )
+    account_id = serializers.CharField(
+        max_length=MAX_LENGTHS["account_id"], required=False, allow_blank=True
+    )
+    description = serializers.CharField(
+        max_length=MAX_LENGTHS["description"], required=False, allow_blank=True
+    )
+    corrections = serializers.ListField(
+        child=CorrectionSerializer(), required=False, max_length=MAX_CORRECTIONS
+    )
+    language = serializers.ChoiceField(choices=["zh-hans", "en"], required=False)
+
+
+class CreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    status_token = serializers.CharField()
+
+
+class CodeSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+
+
+class ReplySerializer(TokenSerializer):
+    message = serializers.CharField(max_length=MAX_LENGTHS["message"])
+
+
+class EvidenceUploadSerializer(TokenSerializer):
+    file = serializers.FileField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    status = serializers.CharField()
+
+
+class StatusSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reference = serializers.CharField()
+    type = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    outcome = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    verified_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    can_withdraw = serializers.BooleanField()
+    can_reply = serializers.BooleanField()
+    timeline = TimelineSerializer(many=True)
+
+
+def _created(rights_request: RightsRequest) -> dict:
+    return CreatedSerializer(
+        {
+            "id": rights_request.pk,
+            "reference": rights_request.reference,
+            "type": rights_request.type,
+            "status": rights_request.status,
+            "status_token": make_status_token(rights_request),
+        }
+    ).data
+
+
+def _status(rights_request: RightsRequest) -> dict:
+    rights_request.refresh_from_db()
+    return StatusSerializer(selectors.public_status(rights_request)).data
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def parse(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def by_token(self, pk, token) -> RightsRequest:
+        return selectors.request_for_token(request_id=pk, token=token)
+
+
+class RequestCreateView(PublicView):
+    @extend_schema(request=CreateSerializer, responses={201: CreatedSerializer})
+    def post(self, request):
+        data = self.parse(CreateSerializer)
+        corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
+        try:
+            filed = services.file_request(
+                type=data["type"],
+                email=data.get("email", ""),
+                phone=data.get("phone", ""),
+                full_name=data.get("full_name", ""),
+                account_id=data.get("account_id", ""),
+                description=data.get("description", ""),
+                corrections=corrections,
+                language=data.get("language") or translation.get_language(),
+                ip=client_ip(request),
+            )
+        except RateLimited as exc:
+            raise _throttled(exc) from exc
+        return Response(_created(filed), status=status.HTTP_201_CREATED)
+
+
+class VerifyView(PublicView):
+    @extend_schema(request=CodeSerializer, responses={200: CreatedSerializer})
+    def post(self, request, pk):
+        data = self.parse(CodeSerializer)
+        rights_request = get_object_or_404(RightsRequest, pk=pk)
+        try:
+            verification.verify_code(request=rights_request, code=data["code"])
+        except verification.VerificationFailed as exc:
+            raise serializers.ValidationError({"code": [str(exc)]}) from exc
+        return Response(_created(rights_request))
+
+
+class ResendView(PublicView):
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request, pk):
+        rights_request = get_object_or_404(RightsRequest, pk=pk)
+        try:
+            verification.resend_code(request=rights_request, ip=client_ip(request))
+        except RateLimited as exc:
+            raise _throttled(exc) from exc
+        return Response({"detail": "A new code is on its way."}, status=status.HTTP_202_ACCEPTED)
+
+
+class StatusView(PublicView):
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True)],
+        responses={200: StatusSerializer},
+    )
+    def get(self, request, pk):
+        return Response(_status(self.by_token(pk, request.query_params.get("token", ""))))
+
+
+class WithdrawView(PublicView):
+    @extend_schema(request=TokenSerializer, responses={200: StatusSerializer})
+    def post(self, request, pk):
+        rights_request = self.by_token(pk, self.parse(TokenSerializer)["token"])
+        services.withdraw_request(request=rights_request)
+        return Response(_status(rights_request))
+
+
+class ReplyView(PublicView):
+    @extend_schema(request=ReplySerializer, responses={200: StatusSerializer})
+    def post(self, request, pk):
+        data = self.parse(ReplySerializer)
+        rights_request = self.by_token(pk, data["token"])
+        services.reply_to_request(request=rights_request, message=data["message"])
+        return Response(_status(rights_request))
+
+
+class EvidenceView(PublicView):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request=EvidenceUploadSerializer, responses={201: dict})
+    def post(self, request, pk):
+        data = self.parse(EvidenceUploadSerializer)
+        rights_request = self.by_token(pk, data["token"])
+        try:
+            evidence = evidence_service.submit_evidence(request=rights_request, upload=data["file"])
+        except evidence_service.EvidenceTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from exc
+        body = {"id": evidence.pk, "content_type": evidence.content_type, "size": evidence.size}
+        return Response(body, status=status.HTTP_201_CREATED)

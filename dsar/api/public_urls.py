@@ -1,0 +1,21 @@
+from django.urls import path
+
+from dsar.api import public
+
+urlpatterns = [
+    path("requests/", public.RequestCreateView.as_view(), name="public-request-create"),
+    path("requests/<uuid:pk>/", public.StatusView.as_view(), name="public-request-status"),
+    path("requests/<uuid:pk>/verify/", public.VerifyView.as_view(), name="public-request-verify"),
+    path("requests/<uuid:pk>/resend/", public.ResendView.as_view(), name="public-request-resend"),
+    path(
+        "requests/<uuid:pk>/withdraw/",
+        public.WithdrawView.as_view(),
+        name="public-request-withdraw",
+    ),
+    path("requests/<uuid:pk>/reply/", public.ReplyView.as_view(), name="public-request-reply"),
+    path(
+        "requests/<uuid:pk>/evidence/",
+        public.EvidenceView.as_view(),
+        name="public-request-evidence",
+    ),
+]

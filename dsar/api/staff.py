@@ -1,0 +1,197 @@
+"""Staff API (SPEC §7): the queue, one request, and the actions staff take on it.
+
+Views parse input, call one service or selector and render; the role table in
+``dsar.staff.permissions`` decides who may do what, for the API exactly as for the pages.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dsar.staff import metrics, selectors, services
+from dsar.staff import permissions as roles
+from dsar.staff.filters import QueueFilter
+from dsar.workflow.models import RightsRequest
+
+
+class StaffRole(permissions.BasePermission):
+    """Authenticated staff holding a role that allows the view's action."""
+
+    def has_permission(self, request, view):
+        action_name = getattr(view, "role_actions", {}).get(getattr(view, "action", None), "view")
+        return roles.can(request.user, action_name)
+
+
+class RequestListSerializer(serializers.ModelSerializer):
+    assignee = serializers.CharField(source="assignee.username", default=None)
+    sla_state = serializers.CharField()
+    days_left = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RightsRequest
+        fields = [
+            "id", "reference", "type", "status", "outcome", "sla_state", "days_left",
+            "received_at", "verified_at", "due_at", "closed_at", "assignee",
+        ]  # fmt: skip
+
+    def get_days_left(self, obj) -> int | None:
+        return selectors.days_left(obj, now=self.context["now"])
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor_kind = serializers.CharField()
+    actor_id = serializers.CharField()
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+    body = serializers.CharField(max_length=5000)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class RequestDetailSerializer(RequestListSerializer):
+    identity = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    notes = NoteSerializer(many=True, read_only=True)
+
+    class Meta(RequestListSerializer.Meta):
+        fields = [
+            *RequestListSerializer.Meta.fields, "language", "identity", "allowed_actions",
+            "timeline", "notes",
+        ]  # fmt: skip
+
+    def get_identity(self, obj) -> dict:
+        return selectors.masked_identity(obj)
+
+    def get_allowed_actions(self, obj) -> list[str]:
+        return selectors.allowed_actions(obj, user=self.context["request"].user)
+
+    def get_timeline(self, obj) -> list[dict]:
+        return TimelineEventSerializer(selectors.timeline(obj), many=True).data
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(allow_null=True)
+
+
+class BulkAssignSerializer(AssignSerializer):
+    requests = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=500)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAuthenticated, StaffRole]
+    filterset_class = QueueFilter
+    lookup_value_regex = "[0-9a-f-]{36}"
+    role_actions = {
+        "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
+        "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
+        "resume": "resume", "note": "note", "reveal": "reveal",
+    }  # fmt: skip
+
+    def get_queryset(self):
+        return selectors.queue(now=self._now())
+
+    def get_serializer_class(self):
+        return RequestDetailSerializer if self.action == "retrieve" else RequestListSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": self._now()}
+
+    def _now(self):
+        if not hasattr(self, "_now_value"):
+            self._now_value = timezone.now()
+        return self._now_value
+
+    def get_object(self):
+        return get_object_or_404(
+            selectors.detail(now=self._now()), pk=self.kwargs[self.lookup_field]
+        )
+
+    def _answer(self):
+        """The request as it is after an action, in the detail shape."""
+        fresh = self.get_object()
+        return Response(RequestDetailSerializer(fresh, context=self.get_serializer_context()).data)
+
+    def _input(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        services.claim(request=self.get_object(), user=request.user)
+        return self._answer()
+
+    @extend_schema(request=AssignSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        data = self._input(AssignSerializer)
+        services.assign(request=self.get_object(), user=request.user, assignee_id=data["assignee"])
+        return self._answer()
+
+    @extend_schema(request=BulkAssignSerializer, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="bulk-assign")
+    def bulk_assign(self, request):
+        data = self._input(BulkAssignSerializer)
+        changed = services.bulk_assign(
+            request_ids=data["requests"], user=request.user, assignee_id=data["assignee"]
+        )
+        return Response({"assigned": changed})
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        services.approve(request=self.get_object(), user=request.user)
+        return self._answer()
+
+    @extend_schema(request=ReasonSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        data = self._input(ReasonSerializer)
+        services.request_info(request=self.get_object(), user=request.user, reason=data["reason"])
+        return self._answer()
+
+    @extend_schema(request=None, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        services.resume(request=self.get_object(), user=request.user)
+        return self._answer()
+
+    @extend_schema(request=NoteSerializer, responses=NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def note(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        note = services.add_note(request=self.get_object(), user=request.user, body=data["body"])
+        return Response(NoteSerializer(note).data, status=201)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        return Response(services.reveal_identity(request=self.get_object(), user=request.user))
+
+
+class MetricsView(APIView):
+    """Dashboard figures: open requests, weekly SLA compliance, time to close, yearly table."""
+
+    permission_classes = [permissions.IsAuthenticated, StaffRole]
+    role_actions = {None: "metrics"}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(metrics.dashboard(now=timezone.now()))

@@ -1,0 +1,131 @@
+"""The public forms. Limits come from ``services`` so the API enforces the same ones."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from dsar.portal.services import (
+    CORRECTION_LENGTHS,
+    MAX_CORRECTIONS,
+    MAX_LENGTHS,
+    ProposedCorrection,
+    normalise_contact,
+)
+
+
+class RequestForm(forms.Form):
+    email = forms.CharField(
+        label=_("Email address"),
+        max_length=MAX_LENGTHS["email"],
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text=_("We send the verification code here."),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number (+86)"),
+        max_length=MAX_LENGTHS["phone"],
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        help_text=_("Only if you have no email address: we then send the code by SMS."),
+    )
+    full_name = forms.CharField(
+        label=_("Your name"), max_length=MAX_LENGTHS["full_name"], required=False
+    )
+    account_id = forms.CharField(
+        label=_("Account identifier (optional)"),
+        max_length=MAX_LENGTHS["account_id"],
+        required=False,
+        help_text=_("A user name, member number or order number helps us find your data."),
+    )
+    description = forms.CharField(
+        label=_("Anything we should know"),
+        max_length=MAX_LENGTHS["description"],
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    # Honeypot: hidden from people (and from screen readers); bots fill every field.
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["email"], data["phone"] = normalise_contact(
+                email=data.get("email", ""), phone=data.get("phone", "")
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field, message)
+        return data
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class CorrectionForm(forms.Form):
+    field = forms.CharField(
+        label=_("Which data"), max_length=CORRECTION_LENGTHS["field"], required=False
+    )
+    current_value = forms.CharField(
+        label=_("What it says now"), max_length=CORRECTION_LENGTHS["current_value"], required=False
+    )
+    proposed_value = forms.CharField(
+        label=_("What it should say"),
+        max_length=CORRECTION_LENGTHS["proposed_value"],
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if any(data.values()) and not (data.get("field") and data.get("proposed_value")):
+            raise ValidationError(_("Fill in which data and what it should say."))
+        return data
+
+    def proposal(self) -> ProposedCorrection | None:
+        data = self.cleaned_data
+        if not data.get("field"):
+            return None
+        return ProposedCorrection(
+            field=data["field"],
+            current_value=data.get("current_value", ""),
+            proposed_value=data["proposed_value"],
+        )
+
+
+CorrectionFormSet = forms.formset_factory(
+    CorrectionForm,
+    extra=3,
+    max_num=MAX_CORRECTIONS,
+    absolute_max=MAX_CORRECTIONS,
+    validate_max=True,
+)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Verification code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
+        ),
+    )
+
+
+class ReplyForm(forms.Form):
+    message = forms.CharField(
+        label=_("Your reply"),
+        max_length=MAX_LENGTHS["message"],
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+class WithdrawForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, withdraw my request"))
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(
+        label=_("Identity document (JPEG, PNG or PDF)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+    )

@@ -1,0 +1,59 @@
+"""Reads for the subject's pages and the public API."""
+
+from dsar.audit.models import AuditEvent
+from dsar.portal.models import Correction, SubjectReply
+from dsar.portal.tokens import read_status_token
+from dsar.verification.notices import last_day
+from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+
+
+def request_for_token(*, request_id, token: str) -> RightsRequest:
+    """The request a valid status token opens; ``Http404`` for any token that does not fit."""
+    pk = read_status_token(token, request_id)
+    try:
+        return RightsRequest.objects.get(pk=pk)
+    except RightsRequest.DoesNotExist as exc:
+        from dsar.portal.tokens import InvalidStatusToken
+
+        raise InvalidStatusToken() from exc
+
+
+def public_timeline(request: RightsRequest) -> list[dict]:
+    """When the request entered each status, oldest first; nothing about who acted."""
+    events = AuditEvent.objects.filter(
+        request_id=request.pk, action__in=["request.created", "request.transition"]
+    ).order_by("seq")
+    return [
+        {"at": e.occurred_at, "status": e.to_status, "label": Status(e.to_status).label}
+        for e in events
+        if e.to_status
+    ]
+
+
+def corrections_for(request: RightsRequest) -> list[Correction]:
+    return list(Correction.objects.filter(request=request))
+
+
+def replies_for(request: RightsRequest) -> list[SubjectReply]:
+    return list(SubjectReply.objects.filter(request=request))
+
+
+def public_status(request: RightsRequest) -> dict:
+    """What the subject may see of their request, for the status page and the API."""
+    return {
+        "id": request.pk,
+        "reference": request.reference,
+        "type": request.type,
+        "status": request.status,
+        "status_label": Status(request.status).label,
+        "outcome": request.outcome,
+        "received_at": request.received_at,
+        "verified_at": request.verified_at,
+        "due_at": request.due_at,
+        "due_date": last_day(request.due_at),
+        "closed_at": request.closed_at,
+        "can_withdraw": request.status not in TERMINAL_STATUSES,
+        "can_reply": request.status == Status.AWAITING_SUBJECT,
+        "needs_verification": request.status == Status.PENDING_VERIFICATION,
+        "timeline": public_timeline(request),
+    }

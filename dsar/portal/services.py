@@ -1,0 +1,156 @@
+"""The subject's writes: filing a request, withdrawing it, replying to staff.
+
+Every function validates first, then writes in one transaction with its audit events and
+emails. Filing answers the same way whether or not the subject is known anywhere.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsar.audit.services import Actor, record_event
+from dsar.portal.models import Correction, SubjectReply
+from dsar.verification import limits, notices
+from dsar.verification.evidence import purge_pending
+from dsar.verification.services import issue_challenge
+from dsar.verification.sms import normalise_cn_mobile
+from dsar.workflow import identity
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.services import create_request
+from dsar.workflow.transitions import TransitionError, transition
+
+# Field limits shared by the web form and the API serializers.
+MAX_LENGTHS = {
+    "email": 254,
+    "phone": 32,
+    "full_name": 200,
+    "account_id": 200,
+    "description": 5000,
+    "message": 5000,
+}
+MAX_CORRECTIONS = 20
+CORRECTION_LENGTHS = {"field": 100, "current_value": 1000, "proposed_value": 1000}
+
+
+@dataclass(frozen=True)
+class ProposedCorrection:
+    field: str
+    proposed_value: str
+    current_value: str = ""
+
+
+def normalise_contact(*, email: str, phone: str) -> tuple[str, str]:
+    """The normalised email and +86 mobile; ``ValidationError`` with field messages if not."""
+    errors = {}
+    if not (email or phone):
+        errors["email"] = [_("Give an email address or a mobile number.")]
+    try:
+        email = identity.normalise_email(email) if email else ""
+    except identity.InvalidIdentity:
+        errors["email"] = [_("Enter a valid email address.")]
+    try:
+        phone = normalise_cn_mobile(phone) if phone else ""
+    except identity.InvalidIdentity:
+        errors["phone"] = [_("Enter a mainland China mobile number (+86).")]
+    if errors:
+        raise ValidationError(errors)
+    return email, phone
+
+
+def intake_limits(*, ip: str, email: str, phone: str) -> list[limits.Limit]:
+    found = [limits.Limit("intake-ip", ip or "unknown", settings.DSAR_INTAKE_RATE_IP)]
+    for kind, value in (("email", email), ("phone", phone)):
+        if value:
+            found.append(limits.Limit(f"intake-{kind}", value, settings.DSAR_INTAKE_RATE_IDENTITY))
+    return found
+
+
+def file_request(
+    *,
+    type: str,
+    email: str = "",
+    phone: str = "",
+    full_name: str = "",
+    account_id: str = "",
+    description: str = "",
+    corrections: list[ProposedCorrection] | tuple = (),
+    language: str = "zh-hans",
+    ip: str = "",
+) -> RightsRequest:
+    """File a request for the subject and send them a receipt and a verification code.
+
+    Raises ``ValidationError`` (field messages) or ``RateLimited`` before writing anything.
+    The code goes to the email address when one is given, else by SMS to the mobile number.
+    """
+    if type not in RequestType.values:
+        raise ValidationError({"type": [_("Choose one of the request types.")]})
+    email, phone = normalise_contact(email=email, phone=phone)
+    if type == RequestType.CORRECTION and not corrections:
+        raise ValidationError({"corrections": [_("Say what should be corrected.")]})
+    if type != RequestType.CORRECTION and corrections:
+        raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
+    limits.consume(*intake_limits(ip=ip, email=email, phone=phone))
+    with transaction.atomic():
+        request = create_request(
+            type=type,
+            email=email,
+            phone=phone,
+            full_name=full_name,
+            account_id=account_id,
+            description=description,
+            language=language,
+        )
+        Correction.objects.bulk_create(
+            Correction(
+                request=request,
+                position=position,
+                field=item.field.strip(),
+                current_value=item.current_value.strip(),
+                proposed_value=item.proposed_value.strip(),
+            )
+            for position, item in enumerate(corrections, start=1)
+        )
+        notices.notify(request, "receipt")
+        issue_challenge(request=request)
+    return request
+
+
+def withdraw_request(*, request: RightsRequest) -> RightsRequest:
+    """Withdraw the request for the subject; raises ``TransitionError`` once it is closed."""
+    with transaction.atomic():
+        transition(request, to=Status.WITHDRAWN, actor=Actor.subject())
+        purge_pending(request=request)
+        notices.notify(request, "withdrawn")
+    return request
+
+
+def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
+    """Store the subject's answer and resume review (the SLA clock runs again).
+
+    Raises ``TransitionError`` unless the request is waiting for the subject, and
+    ``ValidationError`` for an empty message.
+    """
+    message = (message or "").strip()
+    if not message:
+        raise ValidationError({"message": [_("Write your reply.")]})
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != Status.AWAITING_SUBJECT:
+            raise TransitionError(
+                _("Request %(reference)s is not waiting for your reply.")
+                % {"reference": locked.reference},
+                current=locked.status,
+            )
+        reply = SubjectReply.objects.create(request=locked, body=message, created_at=timezone.now())
+        record_event(
+            action="subject.replied",
+            actor=Actor.subject(),
+            request_id=locked.pk,
+            payload={"reply_id": str(reply.pk)},
+        )
+        transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    return reply

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from dsar.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("request/<str:type>/", views.file_request, name="file"),
+    path("requests/<uuid:pk>/", views.status, name="status"),
+    path("requests/<uuid:pk>/verify/", views.verify, name="verify"),
+    path("requests/<uuid:pk>/resend/", views.resend, name="resend"),
+    path("requests/<uuid:pk>/confirm/<uuid:challenge>/", views.confirm, name="confirm"),
+    path("requests/<uuid:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("requests/<uuid:pk>/reply/", views.reply, name="reply"),
+    path("requests/<uuid:pk>/evidence/", views.upload_evidence, name="evidence"),
+]

@@ -1,0 +1,232 @@
+"""Public pages: choose a right, file a request, verify, follow it, reply, withdraw.
+
+Every page works without JavaScript. Pages about one request need its signed status token
+(``?t=`` on links, a hidden ``t`` field in forms); a token that does not fit is a 404. Views
+parse input, call one service and render.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dsar.portal import forms, selectors, services
+from dsar.portal.tokens import make_status_token
+from dsar.verification import evidence as evidence_service
+from dsar.verification import services as verification
+from dsar.verification.limits import RateLimited
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TransitionError
+
+RIGHTS = [
+    (RequestType.ACCESS, "portal/rights/access.html"),
+    (RequestType.CORRECTION, "portal/rights/correction.html"),
+    (RequestType.DELETION, "portal/rights/deletion.html"),
+    (RequestType.CANCELLATION, "portal/rights/cancellation.html"),
+]
+
+
+def client_ip(request) -> str:
+    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _limited(request, exc: RateLimited):
+    response = render(request, "portal/limited.html", {"retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _with_token(name: str, rights_request: RightsRequest, **query) -> str:
+    url = reverse(name, kwargs={"pk": rights_request.pk})
+    return f"{url}?t={make_status_token(rights_request)}" + "".join(
+        f"&{k}={v}" for k, v in query.items()
+    )
+
+
+def _token_request(request, pk) -> RightsRequest:
+    token = request.POST.get("t") if request.method == "POST" else request.GET.get("t")
+    return selectors.request_for_token(request_id=pk, token=token or "")
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    for field, messages in exc.message_dict.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@require_GET
+def home(request):
+    return render(request, "portal/home.html", {"rights": RIGHTS})
+
+
+@require_http_methods(["GET", "POST"])
+def file_request(request, type):
+    if type not in RequestType.values:
+        raise Http404
+    data = request.POST if request.method == "POST" else None
+    form = forms.RequestForm(data)
+    corrections = forms.CorrectionFormSet(data, prefix="corrections")
+    is_correction = type == RequestType.CORRECTION
+    if request.method == "POST":
+        if form.is_bot:  # a bot filled the honeypot: answer politely, keep nothing
+            return render(request, "portal/received.html")
+        valid = form.is_valid() and (not is_correction or corrections.is_valid())
+        if valid:
+            proposals = [c.proposal() for c in corrections] if is_correction else []
+            try:
+                filed = services.file_request(
+                    type=type,
+                    email=form.cleaned_data["email"],
+                    phone=form.cleaned_data["phone"],
+                    full_name=form.cleaned_data["full_name"],
+                    account_id=form.cleaned_data["account_id"],
+                    description=form.cleaned_data["description"],
+                    corrections=[p for p in proposals if p],
+                    language=translation.get_language(),
+                    ip=client_ip(request),
+                )
+            except RateLimited as exc:
+                return _limited(request, exc)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                return redirect(_with_token("portal:verify", filed))
+    context = {
+        "type": type,
+        "type_label": RequestType(type).label,
+        "form": form,
+        "corrections": corrections if is_correction else None,
+    }
+    # A POST that gets here did not file anything: its input needs correcting.
+    return render(request, "portal/form.html", context, status=400 if data else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request, pk):
+    rights_request = _token_request(request, pk)
+    if rights_request.status != Status.PENDING_VERIFICATION:
+        return redirect(_with_token("portal:status", rights_request))
+    form = forms.CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            verification.verify_code(request=rights_request, code=form.cleaned_data["code"])
+        except verification.VerificationFailed as exc:
+            form.add_error("code", str(exc))
+        except TransitionError:
+            pass  # verified meanwhile (e.g. by the link): the status page says so
+        else:
+            return redirect(_with_token("portal:status", rights_request))
+        if not form.errors:
+            return redirect(_with_token("portal:status", rights_request))
+    context = {
+        "req": rights_request,
+        "token": make_status_token(rights_request),
+        "form": form,
+        "resent": request.GET.get("resent") == "1",
+    }
+    return render(request, "portal/verify.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def resend(request, pk):
+    rights_request = _token_request(request, pk)
+    try:
+        verification.resend_code(request=rights_request, ip=client_ip(request))
+    except RateLimited as exc:
+        return _limited(request, exc)
+    except TransitionError:
+        return redirect(_with_token("portal:status", rights_request))
+    return redirect(_with_token("portal:verify", rights_request, resent=1))
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request, pk, challenge):
+    """The one-click link. GET only shows a button: mail scanners that open links must not
+    verify a request on the recipient's behalf."""
+    rights_request = get_object_or_404(RightsRequest, pk=pk)
+    secret = request.POST.get("k") if request.method == "POST" else request.GET.get("k", "")
+    error = ""
+    if request.method == "POST":
+        try:
+            verification.verify_link(request=rights_request, challenge_id=challenge, secret=secret)
+        except verification.VerificationFailed as exc:
+            error = str(exc)
+        except TransitionError as exc:
+            error = str(exc)
+        else:
+            return redirect(_with_token("portal:status", rights_request))
+    context = {"req": rights_request, "secret": secret, "error": error}
+    return render(request, "portal/confirm.html", context, status=400 if error else 200)
+
+
+def _status_page(request, rights_request, *, status=200, **forms_override):
+    context = {
+        "req": rights_request,
+        "info": selectors.public_status(rights_request),
+        "token": make_status_token(rights_request),
+        "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
+        "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
+        "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
+        "replies": selectors.replies_for(rights_request),
+        "corrections": selectors.corrections_for(rights_request),
+        "notice": request.GET.get("done", ""),
+        "error": forms_override.get("error", ""),
+    }
+    return render(request, "portal/status.html", context, status=status)
+
+
+@require_GET
+def status(request, pk):
+    return _status_page(request, _token_request(request, pk))
+
+
+@require_POST
+def withdraw(request, pk):
+    rights_request = _token_request(request, pk)
+    form = forms.WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, rights_request, status=400, withdraw_form=form)
+    try:
+        services.withdraw_request(request=rights_request)
+    except TransitionError as exc:
+        return _status_page(request, rights_request, status=409, error=str(exc))
+    return redirect(_with_token("portal:status", rights_request, done="withdrawn"))
+
+
+@require_POST
+def reply(request, pk):
+    rights_request = _token_request(request, pk)
+    form = forms.ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reply_to_request(request=rights_request, message=form.cleaned_data["message"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except TransitionError as exc:
+            return _status_page(request, rights_request, status=409, error=str(exc))
+        else:
+            return redirect(_with_token("portal:status", rights_request, done="replied"))
+    return _status_page(request, rights_request, status=400, reply_form=form)
+
+
+@require_POST
+def upload_evidence(request, pk):
+    rights_request = _token_request(request, pk)
+    form = forms.EvidenceForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            evidence_service.submit_evidence(request=rights_request, upload=request.FILES["file"])
+        except evidence_service.EvidenceTooLarge as exc:
+            form.add_error("file", str(exc))
+            status = 413
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except TransitionError as exc:
+            return _status_page(request, rights_request, status=409, error=str(exc))
+        else:
+            return redirect(_with_token("portal:status", rights_request, done="uploaded"))
+    return _status_page(request, rights_request, status=status, evidence_form=form)

@@ -1,0 +1,65 @@
+"""The queue's filters, shared by the staff page and the staff API (django-filter)."""
+
+import re
+
+import django_filters as filters
+from django.db.models import F, Q
+
+from dsar.workflow import identity
+from dsar.workflow.models import RequestType, RightsRequest, Status
+
+REFERENCE = re.compile(r"^DSAR-\d{4}-\d{6}$", re.IGNORECASE)
+
+
+class QueueFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Status.choices)
+    type = filters.MultipleChoiceFilter(choices=RequestType.choices)
+    assignee = filters.CharFilter(
+        method="filter_assignee", help_text='"me", "unassigned", or a staff user id'
+    )
+    q = filters.CharFilter(
+        method="filter_search",
+        help_text="a reference (DSAR-2026-000042), or an exact email address or phone number",
+    )
+    ordering = filters.OrderingFilter(
+        fields=(("due_at", "due_at"), ("received_at", "received_at"), ("reference", "reference"))
+    )
+
+    class Meta:
+        model = RightsRequest
+        fields = ["status", "type"]
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assignee=self.request.user)
+        if value == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        if value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset.none()
+
+    def filter_search(self, queryset, name, value):
+        """Exact matches only: identities are searched through their keyed hash."""
+        value = value.strip()
+        if REFERENCE.match(value):
+            return queryset.filter(reference=value.upper())
+        hashes = []
+        for normalise, digest in (
+            (identity.normalise_email, identity.email_hash),
+            (identity.normalise_phone, identity.phone_hash),
+        ):
+            try:
+                hashes.append(digest(normalise(value)))
+            except identity.InvalidIdentity:
+                continue
+        if not hashes:
+            return queryset.none()
+        return queryset.filter(Q(email_hash__in=hashes) | Q(phone_hash__in=hashes))
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not self.data.get("ordering"):
+            # Most urgent first; requests without a deadline yet (unverified) last.
+            queryset = queryset.order_by(F("due_at").asc(nulls_last=True), "received_at")
+        return queryset

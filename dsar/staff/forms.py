@@ -1,0 +1,37 @@
+"""Forms of the staff pages; the queue filters themselves live in ``filters.py``."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+
+def staff_choices():
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=["agent", "legal", "supervisor"])
+        .distinct()
+        .order_by("username")
+    )
+    return [("", _("Nobody"))] + [(str(u.pk), u.get_username()) for u in users]
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label=_("Assign to"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = staff_choices()
+
+    def assignee_id(self):
+        value = self.cleaned_data["assignee"]
+        return int(value) if value else None
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Internal note"), max_length=5000, widget=forms.Textarea)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What do you need from the subject?"), max_length=5000, widget=forms.Textarea
+    )

@@ -1,0 +1,141 @@
+"""Figures for the dashboard and ``/api/v1/staff/metrics/``: counted in the database.
+
+SLA compliance counts closed requests by the ISO week they closed in: ``met`` when closed by
+their deadline, ``missed`` otherwise. Days to close run from verification (when the clock
+starts) to closure, so they compare with the 15-day promise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import ExtractYear, TruncWeek
+
+from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
+
+WEEKS = 12
+
+
+def open_by_status_and_type() -> dict[str, dict[str, int]]:
+    rows = (
+        RightsRequest.objects.exclude(status__in=TERMINAL_STATUSES)
+        .values("status", "type")
+        .annotate(n=Count("pk"))
+    )
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        table.setdefault(row["status"], {})[row["type"]] = row["n"]
+    return table
+
+
+def weekly_compliance(*, now: dt.datetime, weeks: int = WEEKS) -> list[dict]:
+    """Per week for the last ``weeks`` weeks: requests closed on time, late, and breaches."""
+    since = now - dt.timedelta(weeks=weeks)
+    closed = (
+        RightsRequest.objects.filter(closed_at__gte=since, verified_at__isnull=False)
+        .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
+        .annotate(week=TruncWeek("closed_at"))
+        .values("week")
+        .annotate(
+            met=Count("pk", filter=Q(closed_at__lte=F("due_at"))),
+            missed=Count("pk", filter=Q(closed_at__gt=F("due_at"))),
+        )
+    )
+    breaches = (
+        RightsRequest.objects.filter(due_at__gte=since, due_at__lte=now)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=F("due_at")))
+        .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
+        .annotate(week=TruncWeek("due_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+    )
+    by_week = {_week(r["week"]): {"met": r["met"], "missed": r["missed"]} for r in closed}
+    breach_by_week = {_week(r["week"]): r["n"] for r in breaches}
+    start = _week(now) - dt.timedelta(weeks=weeks - 1)
+    series = []
+    for i in range(weeks):
+        week = start + dt.timedelta(weeks=i)
+        row = by_week.get(week, {"met": 0, "missed": 0})
+        total = row["met"] + row["missed"]
+        series.append(
+            {
+                "week": week.isoformat(),
+                "met": row["met"],
+                "missed": row["missed"],
+                "compliance": round(row["met"] / total, 3) if total else None,
+                "breaches": breach_by_week.get(week, 0),
+            }
+        )
+    return series
+
+
+def _week(value) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day - dt.timedelta(days=day.weekday())
+
+
+def days_to_close(*, since: dt.datetime | None = None, filters: Q | None = None) -> dict:
+    """Median and 90th percentile of days from verification to closure."""
+    qs = RightsRequest.objects.filter(
+        status__in=[Status.COMPLETED, Status.DENIED], verified_at__isnull=False
+    )
+    if since:
+        qs = qs.filter(closed_at__gte=since)
+    if filters is not None:
+        qs = qs.filter(filters)
+    days = sorted(
+        (closed - verified).total_seconds() / 86400
+        for verified, closed in qs.values_list("verified_at", "closed_at")
+    )
+    if not days:
+        return {"count": 0, "median": None, "p90": None}
+    p90 = days[min(len(days) - 1, int(round(0.9 * (len(days) - 1))))]
+    return {"count": len(days), "median": round(statistics.median(days), 1), "p90": round(p90, 1)}
+
+
+def by_channel() -> dict[str, int]:
+    """Verified requests by the channel that verified them."""
+    from dsar.verification.models import Verification
+
+    rows = Verification.objects.values("channel").annotate(n=Count("request", distinct=True))
+    return {row["channel"]: row["n"] for row in rows}
+
+
+def yearly_table() -> list[dict]:
+    """CCPA §7102-style figures per year and request type."""
+    counts = (
+        RightsRequest.objects.annotate(year=ExtractYear("received_at"))
+        .values("year", "type")
+        .annotate(
+            received=Count("pk"),
+            complied_full=Count("pk", filter=Q(status=Status.COMPLETED, outcome=Outcome.FULL)),
+            complied_partial=Count(
+                "pk", filter=Q(status=Status.COMPLETED, outcome=Outcome.PARTIAL)
+            ),
+            denied=Count("pk", filter=Q(status=Status.DENIED)),
+        )
+        .order_by("-year", "type")
+    )
+    table = []
+    for row in counts:
+        timing = days_to_close(filters=Q(received_at__year=row["year"], type=row["type"]))
+        table.append(
+            {
+                **row,
+                "type_label": str(RequestType(row["type"]).label),
+                "median_days": timing["median"],
+            }
+        )
+    return table
+
+
+def dashboard(*, now: dt.datetime) -> dict:
+    return {
+        "open": open_by_status_and_type(),
+        "weekly": weekly_compliance(now=now),
+        "days_to_close": days_to_close(since=now - dt.timedelta(days=365)),
+        "by_channel": by_channel(),
+        "yearly": yearly_table(),
+    }

@@ -1,0 +1,26 @@
+"""What staff write about a request that is not a status change."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from dsar.crypto.fields import EncryptedTextField
+
+
+class Note(models.Model):
+    """An internal note on a request; never shown to the subject."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="notes"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    body = EncryptedTextField()  # notes may quote personal data
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"note on {self.request_id}"

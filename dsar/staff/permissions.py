@@ -1,0 +1,58 @@
+"""Who may do what: the one table of staff actions and the roles allowed to take them.
+
+Every staff page, API action and service that acts for a staff member checks this table
+(`require`). Roles are Django groups (see ``roles.py``); a superuser holds every role.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+from dsar.staff.roles import Role
+
+A, L, S, M = Role.AGENT, Role.LEGAL, Role.SUPERVISOR, Role.ADMIN
+EVERYONE = frozenset({A, L, S, M})
+
+ACTIONS: dict[str, frozenset[str]] = {
+    "view": EVERYONE,  # queue, request page, timeline
+    "reveal": frozenset({A, L, S}),  # unmask the subject's identity (audited)
+    "claim": frozenset({A, L, S}),
+    "assign": frozenset({S, M}),
+    "verify": frozenset({A, S}),  # staff review of identity evidence
+    "approve": frozenset({A, S}),
+    "request_info": frozenset({A, L, S}),
+    "resume": frozenset({A, L, S}),
+    "deny": frozenset({L, S}),  # refusals need a legal basis: legal reviewers and supervisors
+    "extend": frozenset({A, L, S}),
+    "note": EVERYONE,
+    "message": frozenset({A, L, S}),
+    "retry": frozenset({A, S, M}),
+    "override": frozenset({L}),  # override a blocking legal finding
+    "hold": frozenset({L}),  # place or lift a legal hold
+    "metrics": frozenset({L, S, M}),
+}
+
+
+def roles_of(user) -> frozenset[str]:
+    """The roles a user holds (cached on the user object for the request)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return frozenset()
+    if not hasattr(user, "_dsar_roles"):
+        if user.is_superuser:
+            user._dsar_roles = EVERYONE
+        else:
+            names = set(user.groups.values_list("name", flat=True))
+            user._dsar_roles = frozenset(names & set(EVERYONE))
+    return user._dsar_roles
+
+
+def can(user, action: str) -> bool:
+    return bool(roles_of(user) & ACTIONS[action])
+
+
+def require(user, action: str) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` holds a role allowed to take ``action``."""
+    if not can(user, action):
+        raise PermissionDenied(f"Your role does not allow this action ({action}).")
+
+
+def is_staff_member(user) -> bool:
+    return bool(roles_of(user))

@@ -1,0 +1,87 @@
+"""Reads for the staff queue, the request page and the staff API (constant query counts)."""
+
+from __future__ import annotations
+
+import math
+
+from django.db.models import Prefetch, QuerySet
+
+from dsar.audit.models import AuditEvent
+from dsar.staff import permissions
+from dsar.staff.models import Note
+from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+
+# Staff actions offered on the request page, by the statuses where they make sense.
+ACTION_STATUSES: dict[str, set[str]] = {
+    "claim": {s for s in Status if s not in TERMINAL_STATUSES},
+    "assign": {s for s in Status if s not in TERMINAL_STATUSES},
+    "verify": {Status.PENDING_VERIFICATION},
+    "approve": {Status.IN_REVIEW},
+    "request_info": {Status.IN_REVIEW},
+    "resume": {Status.AWAITING_SUBJECT},
+    "deny": {Status.IN_REVIEW},
+    "extend": {Status.IN_REVIEW, Status.AWAITING_SUBJECT, Status.COOLING_OFF, Status.PROCESSING},
+    "retry": {Status.PROCESSING},
+    "note": set(Status),
+    "reveal": set(Status),
+}
+
+
+def queue(*, now) -> QuerySet:
+    """Every request with its assignee and SLA state, ready to filter and sort."""
+    from dsar.sla.selectors import with_sla_state
+
+    return with_sla_state(RightsRequest.objects.select_related("assignee"), now=now)
+
+
+def detail(*, now) -> QuerySet:
+    return queue(now=now).prefetch_related(
+        Prefetch("notes", queryset=Note.objects.select_related("author"))
+    )
+
+
+def days_left(request: RightsRequest, *, now) -> int | None:
+    """Whole days until the deadline (negative once breached); frozen while paused."""
+    if request.due_at is None or request.status in TERMINAL_STATUSES:
+        return None
+    reference = request.paused_at or now
+    return math.ceil((request.due_at - reference).total_seconds() / 86400)
+
+
+def masked_identity(request: RightsRequest) -> dict:
+    """Enough to recognise a subject on screen without disclosing who they are."""
+    return {
+        "email": _mask_email(request.email),
+        "phone": _mask_phone(request.phone),
+        "full_name": (request.full_name[:1] + "＊" * 2) if request.full_name else "",
+        "account_id": ("＊" * 4 + request.account_id[-2:]) if request.account_id else "",
+    }
+
+
+def _mask_email(email: str) -> str:
+    if not email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _mask_phone(phone: str) -> str:
+    return f"{phone[:-8]}****{phone[-4:]}" if len(phone) > 8 else ("****" if phone else "")
+
+
+def timeline(request: RightsRequest) -> QuerySet:
+    return AuditEvent.objects.filter(request_id=request.pk).order_by("seq")
+
+
+def allowed_actions(request: RightsRequest, *, user) -> list[str]:
+    """Actions this user's roles allow on this request in its current state."""
+    offered = []
+    for action_name, statuses in ACTION_STATUSES.items():
+        if request.status not in statuses or not permissions.can(user, action_name):
+            continue
+        if action_name == "claim" and request.assignee_id is not None:
+            continue
+        if action_name == "extend" and request.extended_at is not None:
+            continue
+        offered.append(action_name)
+    return offered

@@ -1,0 +1,140 @@
+"""Staff actions on requests. Each checks the role table, writes, and audits in one transaction.
+
+Status changes go through ``dsar.workflow.transitions.transition``; the functions here add
+the staff-specific parts (who may, what is recorded) around it.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from dsar.audit.services import Actor, record_event
+from dsar.staff import permissions
+from dsar.staff.models import Note
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TransitionError, transition
+
+
+class AlreadyClaimed(TransitionError):
+    """Someone else claimed the request first."""
+
+
+def claim(*, request: RightsRequest, user) -> RightsRequest:
+    """Make ``user`` the assignee if nobody is. Of two simultaneous claims exactly one wins.
+
+    The conditional UPDATE only matches while ``assignee`` is empty, so the loser's update
+    touches no row and it is told who holds the request instead.
+    """
+    permissions.require(user, "claim")
+    with transaction.atomic():
+        won = RightsRequest.objects.filter(
+            pk=request.pk, assignee__isnull=True, status__in=_open_statuses()
+        ).update(assignee=user)
+        if not won:
+            current = RightsRequest.objects.select_related("assignee").get(pk=request.pk)
+            holder = current.assignee.get_username() if current.assignee else None
+            raise AlreadyClaimed(
+                f"{current.reference} is already claimed by {holder}."
+                if holder
+                else f"{current.reference} is closed and cannot be claimed.",
+                current=current.status,
+            )
+        record_event(
+            action="request.claimed",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"assignee": user.pk},
+        )
+    request.refresh_from_db()
+    return request
+
+
+def assign(*, request: RightsRequest, user, assignee_id: int | None) -> RightsRequest:
+    """Give the request to a staff member (or nobody)."""
+    permissions.require(user, "assign")
+    assignee = None
+    if assignee_id is not None:
+        assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is None or not permissions.is_staff_member(assignee):
+            raise ValidationError({"assignee": ["Choose an active staff member."]})
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status not in _open_statuses():
+            raise TransitionError(f"{locked.reference} is closed.", current=locked.status)
+        locked.assignee = assignee
+        locked.save(update_fields=["assignee", "updated_at"])
+        record_event(
+            action="request.assigned",
+            actor=Actor.staff(user),
+            request_id=locked.pk,
+            payload={"assignee": assignee.pk if assignee else None},
+        )
+    request.refresh_from_db()
+    return request
+
+
+def bulk_assign(*, request_ids: list, user, assignee_id: int | None) -> int:
+    """Assign several requests at once; closed ones are skipped. Returns how many changed."""
+    changed = 0
+    for request in RightsRequest.objects.filter(pk__in=request_ids, status__in=_open_statuses()):
+        assign(request=request, user=user, assignee_id=assignee_id)
+        changed += 1
+    return changed
+
+
+def reveal_identity(*, request: RightsRequest, user) -> dict:
+    """The subject's identity in clear, for a staff member who needs it; every reveal is audited."""
+    permissions.require(user, "reveal")
+    with transaction.atomic():
+        record_event(action="identity.revealed", actor=Actor.staff(user), request_id=request.pk)
+    return {
+        "email": request.email,
+        "phone": request.phone,
+        "full_name": request.full_name,
+        "account_id": request.account_id,
+    }
+
+
+def add_note(*, request: RightsRequest, user, body: str) -> Note:
+    permissions.require(user, "note")
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": ["Write something in the note."]})
+    with transaction.atomic():
+        note = Note.objects.create(request=request, author=user, body=body)
+        record_event(
+            action="note.added",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"note_id": str(note.pk)},
+        )
+    return note
+
+
+def approve(*, request: RightsRequest, user) -> RightsRequest:
+    """Approve fulfilment: cancellation enters cooling-off, the other types start processing."""
+    permissions.require(user, "approve")
+    to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
+    return transition(request, to=to, actor=Actor.staff(user))
+
+
+def request_info(*, request: RightsRequest, user, reason: str) -> RightsRequest:
+    """Ask the subject for more information; the SLA clock pauses until they reply."""
+    permissions.require(user, "request_info")
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say what information is needed."]})
+    # The text goes to the subject, not into the audit trail (it may quote personal data).
+    return transition(request, to=Status.AWAITING_SUBJECT, actor=Actor.staff(user))
+
+
+def resume(*, request: RightsRequest, user) -> RightsRequest:
+    permissions.require(user, "resume")
+    return transition(request, to=Status.IN_REVIEW, actor=Actor.staff(user))
+
+
+def _open_statuses() -> list[str]:
+    from dsar.workflow.models import TERMINAL_STATUSES
+
+    return [s for s in Status if s not in TERMINAL_STATUSES]

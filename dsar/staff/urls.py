@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dsar.staff import views
+
+app_name = "staff"
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="staff/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.queue, name="queue"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("requests/bulk-assign/", views.bulk_assign, name="bulk-assign"),
+    path("requests/<uuid:pk>/", views.request_detail, name="request"),
+    path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
+]

@@ -1,0 +1,186 @@
+"""Staff pages: the queue, one request, and the forms that act on it.
+
+Each view checks the role table, calls one selector or service, and renders. Domain errors
+become a message on the page, never a 500.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dsar.staff import charts as charts_svg
+from dsar.staff import metrics, permissions, selectors, services
+from dsar.staff.filters import QueueFilter
+from dsar.staff.forms import AssignForm, NoteForm, ReasonForm
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TransitionError
+
+PAGE_SIZE = 25
+
+
+def _staff_only(user):
+    if not permissions.is_staff_member(user):
+        raise PermissionDenied("This page is for staff.")
+
+
+@login_required
+def queue(request):
+    _staff_only(request.user)
+    now = timezone.now()
+    params = request.GET.copy()
+    if "assignee" not in params and "q" not in params and not params:
+        params["status"] = ""  # the default queue: everything, most urgent first
+    flt = QueueFilter(params, queryset=selectors.queue(now=now), request=request)
+    page = Paginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(r, selectors.days_left(r, now=now)) for r in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "staff/queue.html",
+        {
+            "filter": flt,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "assign_form": AssignForm(),
+            "can_assign": permissions.can(request.user, "assign"),
+        },
+    )
+
+
+@login_required
+def request_detail(request, pk, revealed=None):
+    _staff_only(request.user)
+    now = timezone.now()
+    obj = get_object_or_404(selectors.detail(now=now), pk=pk)
+    return render(
+        request,
+        "staff/request.html",
+        {
+            "req": obj,
+            "days_left": selectors.days_left(obj, now=now),
+            "identity": selectors.masked_identity(obj),
+            "revealed": revealed,
+            "timeline": selectors.timeline(obj),
+            "actions": selectors.allowed_actions(obj, user=request.user),
+            "note_form": NoteForm(),
+            "reason_form": ReasonForm(),
+            "assign_form": AssignForm(initial={"assignee": obj.assignee_id or ""}),
+        },
+    )
+
+
+def _act(request, pk, run):
+    """Run one staff action from a page form; report its outcome as a message."""
+    obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
+    try:
+        result = run(obj)
+    except (TransitionError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if isinstance(result, str):
+            messages.success(request, result)
+    return redirect("staff:request", pk=obj.pk)
+
+
+def _form(request, form_class):
+    form = form_class(request.POST)
+    if not form.is_valid():
+        raise ValidationError([e for errors in form.errors.values() for e in errors])
+    return form
+
+
+@login_required
+@require_POST
+def act(request, pk, action):
+    _staff_only(request.user)
+    user = request.user
+    runs = {
+        "claim": lambda r: services.claim(request=r, user=user) and _("Claimed."),
+        "approve": lambda r: services.approve(request=r, user=user) and _("Approved."),
+        "resume": lambda r: services.resume(request=r, user=user) and _("Resumed."),
+        "request-info": lambda r: services.request_info(
+            request=r, user=user, reason=_form(request, ReasonForm).cleaned_data["reason"]
+        )
+        and _("The subject has been asked."),
+        "assign": lambda r: services.assign(
+            request=r, user=user, assignee_id=_form(request, AssignForm).assignee_id()
+        )
+        and _("Assigned."),
+        "note": lambda r: services.add_note(
+            request=r, user=user, body=_form(request, NoteForm).cleaned_data["body"]
+        )
+        and _("Note added."),
+    }
+    if action == "reveal":
+        # Rendered straight into this response: the clear identity is never stored anywhere.
+        obj = get_object_or_404(RightsRequest, pk=pk)
+        try:
+            revealed = services.reveal_identity(request=obj, user=user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return redirect("staff:request", pk=obj.pk)
+        return request_detail(request, pk, revealed=revealed)
+    if action not in runs:
+        raise PermissionDenied("Unknown action.")
+    return _act(request, pk, runs[action])
+
+
+@login_required
+@require_POST
+def bulk_assign(request):
+    _staff_only(request.user)
+    form = AssignForm(request.POST)
+    ids = request.POST.getlist("requests")
+    if not form.is_valid() or not ids:
+        messages.error(request, _("Choose requests and a staff member."))
+        return redirect("staff:queue")
+    try:
+        changed = services.bulk_assign(
+            request_ids=ids, user=request.user, assignee_id=form.assignee_id()
+        )
+    except (PermissionDenied, ValidationError, TransitionError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("%(count)d assigned.") % {"count": changed})
+    return redirect("staff:queue")
+
+
+@login_required
+def dashboard(request):
+    permissions.require(request.user, "metrics")
+    now = timezone.now()
+    data = metrics.dashboard(now=now)
+    open_types = [t for t in RequestType]
+    weekly = data["weekly"]
+    charts = {
+        "open": charts_svg.stacked(
+            title=_("Open requests by status and type"),
+            columns=[
+                (str(Status(s).label), [data["open"][s].get(t, 0) for t in open_types])
+                for s in data["open"]
+            ],
+            keys=[str(t.label) for t in open_types],
+        ),
+        "compliance": charts_svg.stacked(
+            title=_("Closed on time and late, by week"),
+            columns=[(w["week"][5:], [w["met"], w["missed"]]) for w in weekly],
+            keys=[str(_("On time")), str(_("Late"))],
+        ),
+        "breaches": charts_svg.bars(
+            title=_("Breached deadlines by week"),
+            items=[(w["week"][5:], w["breaches"]) for w in weekly],
+        ),
+        "channels": charts_svg.bars(
+            title=_("Verified requests by channel"), items=sorted(data["by_channel"].items())
+        ),
+    }
+    return render(request, "staff/dashboard.html", {"data": data, "charts": charts})

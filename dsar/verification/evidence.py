@@ -1,0 +1,147 @@
+"""Identity evidence uploaded by the subject for staff review.
+
+Only JPEG, PNG and PDF are accepted, recognised by their content (not their name or declared
+type), up to ``DSAR_EVIDENCE_MAX_BYTES``. The content is encrypted at rest and emptied as soon
+as staff decide, or when the request stops waiting for verification.
+"""
+
+import uuid
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsar.audit.services import Actor, record_event
+from dsar.crypto.keys import fernet
+from dsar.verification.models import Evidence, EvidenceStatus
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.transitions import TransitionError
+
+ACCEPTED_TYPES = {"image/jpeg", "image/png", "application/pdf"}
+MAX_PENDING = 5
+
+
+class EvidenceTooLarge(Exception):
+    """An upload over the size limit (HTTP 413)."""
+
+    def __init__(self):
+        limit_mb = settings.DSAR_EVIDENCE_MAX_BYTES / (1024 * 1024)
+        super().__init__(_("The file is too large; the limit is %(mb)g MB.") % {"mb": limit_mb})
+
+
+def sniff(head: bytes) -> str | None:
+    """The accepted content type of a file starting with ``head``, or None."""
+    kind = filetype.guess(head)
+    return kind.mime if kind and kind.mime in ACCEPTED_TYPES else None
+
+
+def submit_evidence(*, request: RightsRequest, upload) -> Evidence:
+    """Store an uploaded document, encrypted, for staff review of ``request``.
+
+    ``upload`` is a Django ``UploadedFile``. Raises ``EvidenceTooLarge``, ``ValidationError``
+    (field ``file``) for a type that is not an image or PDF, or ``TransitionError`` when the
+    request is not waiting for verification. Nothing is written on any error.
+    """
+    if upload.size > settings.DSAR_EVIDENCE_MAX_BYTES:
+        raise EvidenceTooLarge()
+    data = upload.read(settings.DSAR_EVIDENCE_MAX_BYTES + 1)
+    if len(data) > settings.DSAR_EVIDENCE_MAX_BYTES:
+        raise EvidenceTooLarge()
+    content_type = sniff(data[:8192])
+    if content_type is None:
+        raise ValidationError({"file": [_("Upload a JPEG or PNG image or a PDF document.")]})
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status != Status.PENDING_VERIFICATION:
+            raise TransitionError(
+                _("Evidence is only needed while the request waits for identity verification."),
+                current=locked.status,
+            )
+        pending = Evidence.objects.filter(request=locked, status=EvidenceStatus.PENDING)
+        if pending.count() >= MAX_PENDING:
+            raise ValidationError(
+                {
+                    "file": [
+                        _("At most %(n)d files can wait for review at once.") % {"n": MAX_PENDING}
+                    ]
+                }
+            )
+        evidence = Evidence.objects.create(
+            request=locked,
+            content=fernet().encrypt(data),
+            content_type=content_type,
+            size=len(data),
+            uploaded_at=timezone.now(),
+        )
+        record_event(
+            action="evidence.uploaded",
+            actor=Actor.subject(),
+            request_id=locked.pk,
+            payload={"evidence_id": str(evidence.pk), "content_type": content_type},
+        )
+    return evidence
+
+
+def evidence_content(evidence: Evidence) -> bytes:
+    """The decrypted document, for a reviewer; empty once purged."""
+    raw = bytes(evidence.content or b"")
+    return fernet().decrypt(raw) if raw else b""
+
+
+def take_for_decision(*, request: RightsRequest, evidence_id: uuid.UUID, user) -> Evidence:
+    """Mark a pending upload of ``request`` accepted by ``user``; called inside verification."""
+    evidence = (
+        Evidence.objects.select_for_update()
+        .filter(pk=evidence_id, request=request, status=EvidenceStatus.PENDING)
+        .first()
+    )
+    if evidence is None:
+        raise ValidationError({"evidence_id": [_("No upload of this request waits for review.")]})
+    evidence.status = EvidenceStatus.ACCEPTED
+    evidence.reviewer = user
+    evidence.decided_at = timezone.now()
+    evidence.save(update_fields=["status", "reviewer", "decided_at"])
+    return evidence
+
+
+def reject_evidence(*, request: RightsRequest, user, evidence_id: uuid.UUID, reason: str) -> None:
+    """Record that an upload does not prove the subject's identity, and purge it."""
+    from dsar.staff.permissions import require
+
+    require(user, "verify")
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Say why the evidence is not sufficient.")]})
+    with transaction.atomic():
+        evidence = take_for_decision(request=request, evidence_id=evidence_id, user=user)
+        evidence.status = EvidenceStatus.REJECTED
+        evidence.content, evidence.purged_at = b"", timezone.now()
+        evidence.save(update_fields=["status", "content", "purged_at"])
+        record_event(
+            action="evidence.rejected",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"evidence_id": str(evidence.pk), "reason": reason},
+        )
+
+
+def purge_pending(*, request: RightsRequest) -> int:
+    """Empty every upload of ``request`` that still holds content; pending ones are closed
+    unreviewed (the request was verified another way, withdrawn or expired)."""
+    now = timezone.now()
+    Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING).update(
+        status=EvidenceStatus.UNREVIEWED, decided_at=now
+    )
+    purged = Evidence.objects.filter(request=request, purged_at__isnull=True).update(
+        content=b"", purged_at=now
+    )
+    if purged:
+        record_event(
+            action="evidence.purged",
+            actor=Actor.system("verification"),
+            request_id=request.pk,
+            payload={"count": purged},
+        )
+    return purged

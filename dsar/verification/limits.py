@@ -1,0 +1,70 @@
+"""Rate limits on intake and code resends, counted in the shared cache (Redis in production).
+
+Fixed windows keyed by the scope and a keyed hash of what is counted (an IP address, an
+identity, a request id), so the cache never holds personal data in the clear. Windows follow
+``timezone.now()``, so frozen time in tests moves them exactly.
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsar.crypto.keys import keyed_hash
+
+PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class RateLimited(Exception):
+    """Too many attempts; ``retry_after`` says in how many seconds the window reopens."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            _("Too many attempts. Try again in %(seconds)d seconds.") % {"seconds": retry_after}
+        )
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    subject: str
+    rate: str  # "<count>/<minute|hour|day>", validated in settings
+
+    def window(self) -> tuple[int, int, str]:
+        count, _, period = self.rate.partition("/")
+        seconds = PERIODS[period]
+        now = int(timezone.now().timestamp())
+        start = now - now % seconds
+        key = f"dsar:rl:{self.scope}:{keyed_hash(self.scope + ':' + self.subject)}:{start}"
+        return int(count), start + seconds - now, key
+
+
+def check(*limits: Limit) -> None:
+    """Raise ``RateLimited`` if any of ``limits`` is used up; count nothing."""
+    waits = []
+    for limit in limits:
+        allowed, remaining, key = limit.window()
+        if (cache.get(key) or 0) >= allowed:
+            waits.append(max(remaining, 1))
+    if waits:
+        raise RateLimited(max(waits))
+
+
+def hit(*limits: Limit) -> None:
+    """Count one use against each of ``limits``."""
+    for limit in limits:
+        _, remaining, key = limit.window()
+        # add() creates the counter with its expiry; incr() is atomic in Redis.
+        cache.add(key, 0, timeout=remaining + 60)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=remaining + 60)
+
+
+def consume(*limits: Limit) -> None:
+    """Check every limit, then count one use against each: all or nothing."""
+    check(*limits)
+    hit(*limits)

@@ -1,0 +1,134 @@
+"""How a subject proves who they are: challenges sent to them, evidence they upload, and the
+record of each successful verification.
+
+Nothing secret is stored in the clear: a challenge keeps keyed hashes of its code and link
+secret, evidence files are encrypted and emptied once staff have decided on them.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Method(models.TextChoices):
+    CODE = "code", _("Code")
+    LINK = "link", _("Link")
+    STAFF_EVIDENCE = "staff_evidence", _("Staff review of evidence")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    EVIDENCE = "evidence", _("Evidence")
+
+
+class Strength(models.TextChoices):
+    """How much a verification proves, weakest first.
+
+    ``contact``: the subject controls the email address or phone number they gave at intake
+    (code or link). Whether that address is the one the platform holds for the account is
+    for the legal checks to compare (SPEC §5.5).
+    ``staff_reviewed``: a staff member reviewed identity evidence (or another documented
+    basis) and matched it to the account; the reviewer is recorded.
+    """
+
+    CONTACT = "contact", _("Controls the contact address given")
+    STAFF_REVIEWED = "staff_reviewed", _("Reviewed by staff")
+
+
+STRENGTH_ORDER = (Strength.CONTACT, Strength.STAFF_REVIEWED)
+
+
+class Challenge(models.Model):
+    """One code-and-link pair sent to the subject; a new one supersedes the previous."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="challenges"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    code_hash = models.CharField(max_length=64)
+    link_hash = models.CharField(max_length=64)
+    tries = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"challenge {self.pk} ({self.channel})"
+
+
+class Verification(models.Model):
+    """A successful verification: how it was done, through which channel, and how strong."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="verifications"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    strength = models.CharField(max_length=16, choices=Strength.choices)
+    # Keyed hash of the address that was proven (the request's email_hash or phone_hash), so
+    # later steps can insist on acting for exactly this identity. Empty for staff review.
+    identity_hash = models.CharField(max_length=64, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="verifications_reviewed",
+    )
+    evidence = models.ForeignKey(
+        "verification.Evidence", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.method} via {self.channel} ({self.strength})"
+
+
+class EvidenceStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Not sufficient")
+    UNREVIEWED = "unreviewed", _("Closed without review")
+
+
+class Evidence(models.Model):
+    """An identity document the subject uploaded for staff review.
+
+    The content is Fernet-encrypted at rest and emptied (``purged_at``) as soon as staff
+    decide on it, or when the request leaves ``pending_verification`` otherwise.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="evidence"
+    )
+    content = models.BinaryField(default=b"", editable=False)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=EvidenceStatus.choices, default=EvidenceStatus.PENDING
+    )
+    uploaded_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+
+    def __str__(self):
+        return f"evidence {self.pk} ({self.status})"

@@ -1,0 +1,54 @@
+"""Emails to the subject about their request, with the context every template shares.
+
+Only the address stored at intake is ever written to; a subject who gave only a mobile
+number receives codes by SMS and follows the rest on the status page.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from dsar.notifications.services import queue_email
+from dsar.workflow.models import RequestType, RightsRequest
+
+
+def last_day(due_at: dt.datetime | None) -> dt.date | None:
+    """The local date a deadline falls on (deadlines are stored as the midnight after it)."""
+    if due_at is None:
+        return None
+    return timezone.localtime(due_at - dt.timedelta(microseconds=1)).date()
+
+
+def status_url(request: RightsRequest) -> str:
+    from dsar.portal.tokens import make_status_token
+
+    path = reverse("portal:status", kwargs={"pk": request.pk})
+    return f"{settings.DSAR_PUBLIC_BASE_URL}{path}?t={make_status_token(request)}"
+
+
+def portal_url() -> str:
+    return f"{settings.DSAR_PUBLIC_BASE_URL}{reverse('portal:home')}"
+
+
+def notify(request: RightsRequest, template: str, **extra) -> None:
+    """Queue ``templates/emails/<template>`` for the subject in their language, if they gave
+    an email address; it is sent after the surrounding transaction commits."""
+    if not request.email:
+        return
+    context = {
+        "reference": request.reference,
+        "type_label": RequestType(request.type).label,
+        "status_url": status_url(request),
+        "portal_url": portal_url(),
+        "due_date": last_day(request.due_at),
+        **extra,
+    }
+    queue_email(
+        to=request.email,
+        template=template,
+        context=context,
+        language=request.language,
+        request_id=request.pk,
+    )

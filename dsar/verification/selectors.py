@@ -1,0 +1,35 @@
+"""Reads about a request's verification, for the other parts and the pages."""
+
+from dsar.verification.models import Challenge, Evidence, EvidenceStatus, Verification
+from dsar.workflow.models import RightsRequest
+
+
+def latest_verification(request: RightsRequest) -> Verification | None:
+    """The most recent successful verification of ``request``, or None if it has none.
+
+    Its ``strength`` (see ``models.Strength``) and ``channel`` tell how the subject proved who
+    they are; ``identity_hash`` is the keyed hash of the address that was proven.
+    """
+    return (
+        Verification.objects.filter(request=request)
+        .select_related("reviewer")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def current_challenge(request: RightsRequest, *, for_update: bool = False) -> Challenge | None:
+    """The one code-and-link pair that can still verify ``request`` (maybe expired/locked)."""
+    challenges = Challenge.objects.filter(
+        request=request, used_at__isnull=True, superseded_at__isnull=True
+    ).order_by("-created_at")
+    if for_update:
+        challenges = challenges.select_for_update()
+    return challenges.first()
+
+
+def pending_evidence(request: RightsRequest) -> list[Evidence]:
+    """Uploads of ``request`` waiting for a staff decision (content not loaded)."""
+    return list(
+        Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING).defer("content")
+    )

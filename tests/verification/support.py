@@ -1,0 +1,38 @@
+"""Helpers shared by the verification, portal and public API tests."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from dsar.notifications.models import OutboundEmail
+
+
+@pytest.fixture
+def fresh_limits():
+    """Rate-limit counters live in Redis; every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def latest_email(request_id, template: str) -> OutboundEmail:
+    return OutboundEmail.objects.filter(request_id=request_id, template=template).latest(
+        "created_at"
+    )
+
+
+def code_from_outbox(request_id) -> str:
+    """The 6-digit code of the newest code email sent for the request."""
+    first_line = latest_email(request_id, "code").body.splitlines()[0]
+    return re.search(r"\d{6}", first_line).group()
+
+
+def link_from_outbox(request_id) -> str:
+    """The one-click confirmation path (with its secret) of the newest code email."""
+    body = latest_email(request_id, "code").body
+    return re.search(r"https?://[^/\s]+(/requests/\S+/confirm/\S+)", body).group(1)
+
+
+def wrong_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
