@@ -10,6 +10,7 @@ code reads ``settings.DSAR_...``, never the environment.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -116,6 +117,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs; each points at a thin task in the part that owns the job.
 CELERY_BEAT_SCHEDULE: dict = {
     "redrive-outbox": {"task": "dsar.notifications.tasks.redrive_outbox", "schedule": 60.0},
+    "sla-sweep": {"task": "dsar.sla.tasks.sweep", "schedule": 60.0},
+    # 01:00 UTC is 09:00 in Beijing; the digest claims its local date, so a re-run sends nothing.
+    "sla-daily-digest": {
+        "task": "dsar.sla.tasks.daily_digest",
+        "schedule": crontab(hour=1, minute=0),
+    },
     "expire-unverified": {
         "task": "dsar.verification.tasks.expire_unverified",
         "schedule": 3600.0,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests as http
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
 
 from tests.factories import RightsRequestFactory
 
@@ -73,3 +75,30 @@ def server_process():
     for proc in started:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def staff_user(db):
+    """staff_user("agent") → an active user holding that role (Django group)."""
+
+    def make(role: str, username: str | None = None) -> User:
+        user = User.objects.create_user(username=username or f"{role}-user", password="x")
+        if role != "none":
+            user.groups.add(
+                Group.objects.get_or_create(name=role)[0]
+            )  # flushed by transactional tests
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_as(staff_user):
+    """api_as("legal") → an API client logged in as a user with that role."""
+
+    def make(role: str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(staff_user(role))
+        return client
+
+    return make

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff import permissions as roles
 from dsar.staff.filters import QueueFilter
@@ -93,6 +94,11 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
+class ExtendSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=2000)
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -100,7 +106,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     role_actions = {
         "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
-        "resume": "resume", "note": "note", "reveal": "reveal",
+        "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -171,6 +177,15 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         services.resume(request=self.get_object(), user=request.user)
+        return self._answer()
+
+    @extend_schema(request=ExtendSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        data = self._input(ExtendSerializer)
+        sla_services.extend(
+            request=self.get_object(), user=request.user, days=data["days"], reason=data["reason"]
+        )
         return self._answer()
 
     @extend_schema(request=NoteSerializer, responses=NoteSerializer)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from dsar.sla.calendars import WorkCalendar
-from dsar.sla.deadlines import compute_due_at
+from dsar.sla.deadlines import compute_due_at, end_of_day, last_day
 
 
 def local_tz() -> ZoneInfo:
@@ -20,7 +20,10 @@ def local_tz() -> ZoneInfo:
 
 
 def current_calendar() -> WorkCalendar:
-    return WorkCalendar()
+    """The official calendar with the staff's overrides applied (a small table, read whole)."""
+    from dsar.sla.models import CalendarOverride
+
+    return WorkCalendar(dict(CalendarOverride.objects.values_list("date", "is_workday")))
 
 
 def due_at_for(*, verified_at: dt.datetime) -> dt.datetime:
@@ -55,3 +58,17 @@ def next_check_at(request, *, now: dt.datetime) -> dt.datetime | None:
         return None
     warning = warn_at(request.due_at)
     return warning if now < warning else request.due_at
+
+
+def extended_due_at(*, due_at: dt.datetime, days: int) -> dt.datetime:
+    """The deadline ``days`` more days after the current one, counted the configured way.
+
+    The period restarts from the current last day (not counted), so the same rules apply: a
+    last day on a rest day rolls to the next working day in ``calendar`` mode.
+    """
+    tz = local_tz()
+    current_last = (due_at.astimezone(tz) - dt.timedelta(microseconds=1)).date()
+    new_last = last_day(
+        current_last, days=days, mode=settings.DSAR_SLA_CALENDAR, calendar=current_calendar()
+    )
+    return end_of_day(new_last, tz)

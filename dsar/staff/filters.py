@@ -5,6 +5,7 @@ import re
 import django_filters as filters
 from django.db.models import F, Q
 
+from dsar.sla.selectors import SlaState
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 
@@ -14,6 +15,7 @@ REFERENCE = re.compile(r"^DSAR-\d{4}-\d{6}$", re.IGNORECASE)
 class QueueFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices)
     type = filters.MultipleChoiceFilter(choices=RequestType.choices)
+    sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES)
     assignee = filters.CharFilter(
         method="filter_assignee", help_text='"me", "unassigned", or a staff user id'
     )

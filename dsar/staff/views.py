@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import metrics, permissions, selectors, services
 from dsar.staff.filters import QueueFilter
@@ -50,6 +51,7 @@ def queue(request):
             "query": query.urlencode(),
             "assign_form": AssignForm(),
             "can_assign": permissions.can(request.user, "assign"),
+            "calendar_warnings": calendar_warnings(now=now),
         },
     )
 
@@ -183,4 +185,8 @@ def dashboard(request):
             title=_("Verified requests by channel"), items=sorted(data["by_channel"].items())
         ),
     }
-    return render(request, "staff/dashboard.html", {"data": data, "charts": charts})
+    return render(
+        request,
+        "staff/dashboard.html",
+        {"data": data, "charts": charts, "calendar_warnings": calendar_warnings(now=now)},
+    )

@@ -1,11 +1,14 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from dsar.sla.clock import due_at_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.mark.django_db
 def test_reads_the_configured_policy(settings):
     verified = dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI)
     settings.DSAR_SLA_CALENDAR = "calendar"

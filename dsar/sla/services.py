@@ -1,0 +1,224 @@
+"""SLA writes: the one extension per request, and the sweep that warns and escalates.
+
+The sweep follows healthchecks' pattern: claim first (insert the notice row; the unique
+constraint lets exactly one sweep win), then queue the emails in the same transaction, so a
+notice and its emails commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dsar.audit.services import Actor, record_event
+from dsar.notifications.services import queue_email
+from dsar.sla import clock
+from dsar.sla.models import DigestRun, NoticeKind, SlaNotice
+from dsar.sla.selectors import open_breached
+from dsar.staff import permissions
+from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest
+from dsar.workflow.transitions import TransitionError
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 500
+
+
+class ExtensionRefused(TransitionError):
+    """An extension the rules do not allow (second one, or after the deadline)."""
+
+
+def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsRequest:
+    """Extend the deadline once, with a reason, before it passes; tell the subject."""
+    permissions.require(user, "extend")
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = ["Give the reason; the subject is told it."]
+    if not 1 <= days <= settings.DSAR_SLA_MAX_EXTENSION_DAYS:
+        errors["days"] = [f"Choose 1 to {settings.DSAR_SLA_MAX_EXTENSION_DAYS} days."]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status in TERMINAL_STATUSES or locked.due_at is None:
+            raise ExtensionRefused(
+                "Only an open, verified request can be extended.", current=locked.status
+            )
+        if locked.extended_at is not None:
+            raise ExtensionRefused(
+                f"{locked.reference} was already extended once.", current=locked.status
+            )
+        if locked.due_at <= now:
+            raise ExtensionRefused(
+                f"The deadline of {locked.reference} has passed; it can no longer be extended.",
+                current=locked.status,
+            )
+        old_due = locked.due_at
+        locked.due_at = clock.extended_due_at(due_at=old_due, days=days)
+        locked.extended_at = now
+        locked.extension_reason = reason
+        locked.sla_next_check_at = clock.next_check_at(locked, now=now)
+        locked.save(
+            update_fields=[
+                "due_at", "extended_at", "extension_reason", "sla_next_check_at", "updated_at",
+            ]
+        )  # fmt: skip
+        record_event(
+            action="sla.extended",
+            actor=Actor.staff(user),
+            request_id=locked.pk,
+            payload={"days": days, "from": old_due.isoformat(), "to": locked.due_at.isoformat()},
+        )
+        if locked.email:  # the verified channel; phone-only subjects see it on the status page
+            queue_email(
+                to=locked.email,
+                template="sla_extended",
+                context={
+                    "reference": locked.reference,
+                    "due_date": locked.due_at - dt.timedelta(microseconds=1),
+                    "reason": reason,
+                },
+                language=locked.language,
+                request_id=locked.pk,
+            )
+    request.refresh_from_db()
+    return request
+
+
+def staff_recipients(request: RightsRequest) -> list[str]:
+    """The assignee, every active supervisor and DSAR_ESCALATION_EMAILS, without duplicates."""
+    users = get_user_model().objects.filter(is_active=True, groups__name="supervisor")
+    addresses = [u.email for u in users if u.email]
+    if request.assignee and request.assignee.is_active and request.assignee.email:
+        addresses.insert(0, request.assignee.email)
+    addresses += settings.DSAR_ESCALATION_EMAILS
+    return list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
+
+
+def staff_link(request: RightsRequest) -> str:
+    return settings.DSAR_PUBLIC_BASE_URL + reverse("staff:request", args=[request.pk])
+
+
+def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Send the due-soon and breach emails that are due; return how many of each were sent.
+
+    Only rows whose indexed ``sla_next_check_at`` has passed are read, so the cost follows the
+    requests crossing a threshold, not the open requests.
+    """
+    now = now or timezone.now()
+    sent = {NoticeKind.WARNING: 0, NoticeKind.BREACH: 0}
+    due = list(
+        RightsRequest.objects.filter(sla_next_check_at__lte=now)
+        .order_by("sla_next_check_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for pk in due:
+        kind = _handle(pk, now=now)
+        if kind:
+            sent[kind] += 1
+    return {str(k): v for k, v in sent.items()}
+
+
+def _handle(pk, *, now) -> str | None:
+    with transaction.atomic():
+        request = RightsRequest.objects.select_related("assignee").get(pk=pk)
+        next_check = clock.next_check_at(request, now=now)
+        kind = None
+        if request.is_open and request.paused_at is None and request.due_at is not None:
+            if request.due_at <= now:
+                kind = NoticeKind.BREACH
+            elif clock.warn_at(request.due_at) <= now:
+                kind = NoticeKind.WARNING
+        if kind == NoticeKind.BREACH:
+            next_check = None  # nothing further until the deadline moves
+        # Advance the pointer only if nobody moved it meanwhile (e.g. an extension).
+        RightsRequest.objects.filter(pk=pk, sla_next_check_at=request.sla_next_check_at).update(
+            sla_next_check_at=next_check
+        )
+        if kind is None or not _claim(request, kind):
+            return None
+        _notify_staff(request, kind)
+    return kind
+
+
+def _claim(request: RightsRequest, kind: str) -> bool:
+    """Insert the notice; False when another sweep already did (the unique constraint)."""
+    try:
+        with transaction.atomic():
+            SlaNotice.objects.create(request=request, kind=kind, due_at=request.due_at)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _notify_staff(request: RightsRequest, kind: str) -> None:
+    context = {
+        "reference": request.reference,
+        "due_at": request.due_at,
+        "link": staff_link(request),
+        "kind": kind,
+    }
+    for address in staff_recipients(request):
+        queue_email(
+            to=address,
+            template=f"sla_{kind}",
+            context=context,
+            language=settings.LANGUAGE_CODE,
+            request_id=request.pk,
+        )
+    record_event(
+        action=f"sla.{kind}",
+        actor=Actor.system("sla-sweep"),
+        request_id=request.pk,
+        payload={"due_at": request.due_at.isoformat()},
+    )
+
+
+def send_daily_digest(*, now: dt.datetime | None = None) -> int | None:
+    """Email supervisors the list of every open breached request, once per local day.
+
+    Returns how many requests were listed, or None when today's digest was already sent.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(clock.local_tz()).date()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = DigestRun.objects.create(date=today)
+        except IntegrityError:
+            return None
+        rows = list(open_breached(now=now).order_by("due_at").values("pk", "reference", "due_at"))
+        run.count = len(rows)
+        run.save(update_fields=["count"])
+        recipients = staff_recipients_for_digest()
+        if rows and recipients:
+            items = [
+                {**row, "link": settings.DSAR_PUBLIC_BASE_URL + reverse(
+                    "staff:request", args=[row["pk"]])}
+                for row in rows
+            ]  # fmt: skip
+            for address in recipients:
+                queue_email(
+                    to=address,
+                    template="sla_digest",
+                    context={"items": items, "date": today},
+                    language=settings.LANGUAGE_CODE,
+                )
+        record_event(
+            action="sla.digest", actor=Actor.system("sla-sweep"), payload={"count": len(rows)}
+        )
+    return len(rows)
+
+
+def staff_recipients_for_digest() -> list[str]:
+    users = get_user_model().objects.filter(is_active=True, groups__name="supervisor")
+    addresses = [u.email for u in users if u.email] + settings.DSAR_ESCALATION_EMAILS
+    return list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))

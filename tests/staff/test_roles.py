@@ -1,0 +1,59 @@
+"""Each role against each staff action through the API: allowed, or 403 and nothing changed."""
+
+import pytest
+
+from dsar.audit.models import AuditEvent
+from dsar.staff.permissions import ACTIONS
+from dsar.workflow.models import RightsRequest, Status
+
+# action → (status the request is in, API path suffix, body)
+CASES = {
+    "claim": (Status.IN_REVIEW, "claim/", {}),
+    "assign": (Status.IN_REVIEW, "assign/", {"assignee": None}),
+    "approve": (Status.IN_REVIEW, "approve/", {}),
+    "request_info": (Status.IN_REVIEW, "request-info/", {"reason": "Which account?"}),
+    "resume": (Status.AWAITING_SUBJECT, "resume/", {}),
+    "note": (Status.IN_REVIEW, "note/", {"body": "Called the shop."}),
+    "reveal": (Status.IN_REVIEW, "reveal/", {}),
+}
+ROLES = ["agent", "legal", "supervisor", "admin", "none"]
+
+
+def snapshot(request):
+    row = RightsRequest.objects.get(pk=request.pk)
+    return row.status, row.assignee_id, AuditEvent.objects.count()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(CASES))
+def test_role_table_decides_every_api_action(make_request, api_as, role, action):
+    status, suffix, body = CASES[action]
+    request = make_request(status=status)
+    before = snapshot(request)
+    response = api_as(role).post(
+        f"/api/v1/staff/requests/{request.pk}/{suffix}", body, format="json"
+    )
+    if role in ACTIONS[action]:
+        assert response.status_code in (200, 201), response.content
+        assert snapshot(request) != before  # the action did something (at least an audit event)
+    else:
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert snapshot(request) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_queue_is_for_staff_only(make_request, api_as, role):
+    make_request(status=Status.IN_REVIEW)
+    response = api_as(role).get("/api/v1/staff/requests/")
+    assert response.status_code == (403 if role == "none" else 200)
+
+
+@pytest.mark.django_db
+def test_anonymous_gets_401_or_403_and_no_data(client, make_request):
+    make_request(status=Status.IN_REVIEW)
+    response = client.get("/api/v1/staff/requests/")
+    assert response.status_code in (401, 403)
+    assert "results" not in response.json()
