@@ -16,6 +16,7 @@ from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff import permissions as roles
 from dsar.staff.filters import QueueFilter
+from dsar.verification import services as verification_services
 from dsar.workflow.models import RightsRequest
 
 
@@ -62,18 +63,23 @@ class NoteSerializer(serializers.Serializer):
 
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
 
     class Meta(RequestListSerializer.Meta):
         fields = [
-            *RequestListSerializer.Meta.fields, "language", "identity", "allowed_actions",
+            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
+            "allowed_actions",
             "timeline", "notes",
         ]  # fmt: skip
 
     def get_identity(self, obj) -> dict:
         return selectors.masked_identity(obj)
+
+    def get_verification(self, obj) -> dict | None:
+        return selectors.verification_record(obj)
 
     def get_allowed_actions(self, obj) -> list[str]:
         return selectors.allowed_actions(obj, user=self.context["request"].user)
@@ -99,6 +105,11 @@ class ExtendSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class VerifySerializer(serializers.Serializer):
+    evidence_id = serializers.UUIDField(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -107,6 +118,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
+        "verify": "verify",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -177,6 +189,19 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         services.resume(request=self.get_object(), user=request.user)
+        return self._answer()
+
+    @extend_schema(request=VerifySerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """Staff verification: accept an uploaded document, or record another basis."""
+        data = self._input(VerifySerializer)
+        verification_services.verify_by_staff(
+            request=self.get_object(),
+            user=request.user,
+            evidence_id=data.get("evidence_id"),
+            reason=data["reason"],
+        )
         return self._answer()
 
     @extend_schema(request=ExtendSerializer, responses=RequestDetailSerializer)

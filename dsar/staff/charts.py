@@ -37,12 +37,12 @@ def stacked(*, title: str, columns: list[tuple[str, list[float]]], keys: list[st
             y -= h
             shapes.append(
                 format_html(
-                    '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
                     "<title>{}{}: {}</title></rect>",
-                    x,
-                    y,
-                    width,
-                    h,
+                    _n(x),
+                    _n(y),
+                    _n(width),
+                    _n(h),
                     PALETTE[k % len(PALETTE)],
                     label,
                     f" · {keys[k]}" if keys[k] else "",
@@ -51,8 +51,8 @@ def stacked(*, title: str, columns: list[tuple[str, list[float]]], keys: list[st
             )
         shapes.append(
             format_html(
-                '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>',
-                x + width / 2,
+                '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                _n(x + width / 2),
                 HEIGHT - PAD + 14,
                 label,
             )  # fmt: skip
@@ -77,6 +77,11 @@ def stacked(*, title: str, columns: list[tuple[str, list[float]]], keys: list[st
         "<title>{}</title>{}{}{}</svg>",
         WIDTH, HEIGHT, title, axis, legend, mark_safe("".join(shapes)),  # noqa: S308 (escaped above)
     )  # fmt: skip
+
+
+def _n(value: float) -> str:
+    """A coordinate with one decimal (formatted before escaping, which makes it a string)."""
+    return f"{value:.1f}"
 
 
 def _fmt(value: float) -> str:

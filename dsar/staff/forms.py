@@ -35,3 +35,10 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("What do you need from the subject?"), max_length=5000, widget=forms.Textarea
     )
+
+
+class VerifyForm(forms.Form):
+    evidence_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Basis of the decision"), max_length=2000, required=False, widget=forms.Textarea
+    )

@@ -85,3 +85,25 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue
         offered.append(action_name)
     return offered
+
+
+def verification_record(request: RightsRequest) -> dict | None:
+    """How the subject was verified, and by whom, without personal data."""
+    from dsar.verification.selectors import latest_verification
+
+    record = latest_verification(request)
+    if record is None:
+        return None
+    return {
+        "method": record.method,
+        "channel": record.channel,
+        "strength": record.strength,
+        "reviewer": record.reviewer.get_username() if record.reviewer else None,
+        "at": record.created_at,
+    }
+
+
+def evidence_awaiting_review(request: RightsRequest) -> list:
+    from dsar.verification.selectors import pending_evidence
+
+    return pending_evidence(request)

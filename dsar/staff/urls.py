@@ -12,5 +12,10 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("requests/bulk-assign/", views.bulk_assign, name="bulk-assign"),
     path("requests/<uuid:pk>/", views.request_detail, name="request"),
+    path(
+        "requests/<uuid:pk>/evidence/<uuid:evidence_id>/",
+        views.evidence_file,
+        name="evidence",
+    ),
     path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
 ]

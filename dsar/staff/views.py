@@ -8,16 +8,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dsar.audit.services import Actor, record_event
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import metrics, permissions, selectors, services
 from dsar.staff.filters import QueueFilter
-from dsar.staff.forms import AssignForm, NoteForm, ReasonForm
+from dsar.staff.forms import AssignForm, NoteForm, ReasonForm, VerifyForm
+from dsar.verification import evidence
+from dsar.verification import services as verification_services
+from dsar.verification.models import Evidence, EvidenceStatus
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -71,6 +76,9 @@ def request_detail(request, pk, revealed=None):
             "revealed": revealed,
             "timeline": selectors.timeline(obj),
             "actions": selectors.allowed_actions(obj, user=request.user),
+            "verification": selectors.verification_record(obj),
+            "evidence": selectors.evidence_awaiting_review(obj),
+            "verify_form": VerifyForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or ""}),
@@ -121,6 +129,9 @@ def act(request, pk, action):
             request=r, user=user, body=_form(request, NoteForm).cleaned_data["body"]
         )
         and _("Note added."),
+        "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
+        "reject-evidence": lambda r: _reject_evidence(request, r)
+        or _("The document was rejected and deleted."),
     }
     if action == "reveal":
         # Rendered straight into this response: the clear identity is never stored anywhere.
@@ -134,6 +145,47 @@ def act(request, pk, action):
     if action not in runs:
         raise PermissionDenied("Unknown action.")
     return _act(request, pk, runs[action])
+
+
+def _verify(request, obj):
+    form = _form(request, VerifyForm)
+    return verification_services.verify_by_staff(
+        request=obj,
+        user=request.user,
+        evidence_id=form.cleaned_data["evidence_id"],
+        reason=form.cleaned_data["reason"],
+    )
+
+
+def _reject_evidence(request, obj):
+    form = _form(request, VerifyForm)
+    if not form.cleaned_data["evidence_id"]:
+        raise ValidationError(_("Choose the document to reject."))
+    evidence.reject_evidence(
+        request=obj,
+        user=request.user,
+        evidence_id=form.cleaned_data["evidence_id"],
+        reason=form.cleaned_data["reason"],
+    )
+
+
+@login_required
+def evidence_file(request, pk, evidence_id):
+    """A pending identity document, decrypted for the reviewer; every view is audited."""
+    permissions.require(request.user, "verify")
+    item = get_object_or_404(Evidence, pk=evidence_id, request_id=pk, status=EvidenceStatus.PENDING)
+    content = evidence.evidence_content(item)
+    record_event(
+        action="evidence.viewed",
+        actor=Actor.staff(request.user),
+        request_id=pk,
+        payload={"evidence_id": str(item.pk)},
+    )
+    response = HttpResponse(content, content_type=item.content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

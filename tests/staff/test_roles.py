@@ -15,6 +15,8 @@ CASES = {
     "resume": (Status.AWAITING_SUBJECT, "resume/", {}),
     "note": (Status.IN_REVIEW, "note/", {"body": "Called the shop."}),
     "reveal": (Status.IN_REVIEW, "reveal/", {}),
+    "verify": (Status.PENDING_VERIFICATION, "verify/", {"reason": "Called the account's phone"}),
+    "extend": (Status.IN_REVIEW, "extend/", {"days": 5, "reason": "Two systems"}),
 }
 ROLES = ["agent", "legal", "supervisor", "admin", "none"]
 

@@ -1,0 +1,60 @@
+"""An agent works the queue in a real browser: log in, filter, claim, verify, approve."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.services import create_request
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_agent_filters_claims_verifies_and_approves(
+    browser, live_server_url, screenshot, make_request, staff_user
+):
+    agent = staff_user("agent", "ana")
+    agent.set_password("correct horse battery")
+    agent.save()
+    urgent = make_request(status=Status.IN_REVIEW)
+    relaxed = make_request(status=Status.IN_REVIEW)
+    RightsRequest.objects.filter(pk=urgent.pk).update(due_at=timezone.now() + dt.timedelta(days=2))
+    RightsRequest.objects.filter(pk=relaxed.pk).update(
+        due_at=timezone.now() + dt.timedelta(days=10)
+    )
+    unverified = create_request(type="deletion", email="li.lei@example.com", full_name="李雷")
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page.goto(f"{live_server_url}/staff/")
+    page.fill("#id_username", "ana")
+    page.fill("#id_password", "correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/staff/")
+
+    page.select_option("#id_sla_state", "due_soon")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    page.wait_for_url(re.compile(r"sla_state=due_soon"))
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() == 1 and urgent.reference in rows.first.inner_text()
+    screenshot(page, "staff-1-queue-due-soon")
+
+    page.get_by_role("link", name=urgent.reference).click()
+    page.get_by_role("button", name="Claim").click()
+    assert "Claimed." in page.locator(".messages").inner_text()
+    page.get_by_role("button", name="Approve").click()
+    assert "Approved." in page.locator(".messages").inner_text()
+    urgent.refresh_from_db()
+    assert urgent.assignee_id == agent.pk and urgent.status != Status.IN_REVIEW
+
+    page.goto(f"{live_server_url}/staff/requests/{unverified.pk}/")
+    assert "li.lei@example.com" not in page.content()  # masked
+    page.fill("#id_verify_reason", "Called back the phone number on the account")
+    page.get_by_role("button", name="Verify", exact=True).click()
+    assert "the clock is running" in page.locator(".messages").inner_text()
+    screenshot(page, "staff-2-request")
+    page.get_by_role("button", name="Approve").click()
+    unverified.refresh_from_db()
+    assert unverified.status in (Status.PROCESSING, Status.COMPLETED)
+    assert unverified.verified_at is not None

@@ -1,0 +1,97 @@
+"""Staff pages: what each role is offered, evidence review, reveal, escaping, both languages."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from dsar.audit.models import AuditEvent
+from dsar.verification import evidence
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.services import create_request
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.mark.django_db
+def test_login_required(client):
+    response = client.get("/staff/")
+    assert response.status_code == 302 and response["Location"].startswith("/staff/login/")
+
+
+@pytest.mark.django_db
+def test_a_user_without_a_role_is_refused(client, staff_user):
+    client.force_login(staff_user("none"))
+    assert client.get("/staff/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_agent_reviews_evidence_and_verifies_from_the_page(client, staff_user):
+    agent = staff_user("agent")
+    client.force_login(agent)
+    request = create_request(type="deletion", email="li@example.com", full_name="李雷")
+    doc = evidence.submit_evidence(
+        request=request, upload=SimpleUploadedFile("id.png", PNG, content_type="image/png")
+    )
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert f"/evidence/{doc.pk}/" in page
+    assert "li@example.com" not in page and "李雷" not in page  # masked until revealed
+
+    shown = client.get(f"/staff/requests/{request.pk}/evidence/{doc.pk}/")
+    assert shown.content == PNG and shown["Cache-Control"] == "no-store"
+    assert AuditEvent.objects.filter(action="evidence.viewed", request_id=request.pk).exists()
+
+    client.post(f"/staff/requests/{request.pk}/verify/", {"evidence_id": str(doc.pk)})
+    request.refresh_from_db()
+    assert request.status == Status.IN_REVIEW and request.due_at is not None
+    doc.refresh_from_db()
+    assert bytes(doc.content) == b""  # purged after the decision
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "staff_evidence" in page and agent.username in page
+
+
+@pytest.mark.django_db
+def test_legal_is_not_offered_verification_and_cannot_post_it(client, staff_user):
+    client.force_login(staff_user("legal"))
+    request = create_request(type="deletion", email="li@example.com")
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert f"/staff/requests/{request.pk}/verify/" not in page
+    response = client.post(f"/staff/requests/{request.pk}/verify/", {"reason": "trust me"})
+    assert response.status_code == 302
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.PENDING_VERIFICATION
+
+
+@pytest.mark.django_db
+def test_reveal_shows_identity_once_and_is_audited(client, staff_user):
+    client.force_login(staff_user("agent"))
+    request = create_request(type="access", email="li@example.com", full_name="李雷")
+    page = client.post(f"/staff/requests/{request.pk}/reveal/").content.decode()
+    assert "li@example.com" in page and "李雷" in page
+    assert AuditEvent.objects.filter(action="identity.revealed").count() == 1
+    assert "li@example.com" not in client.get(f"/staff/requests/{request.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_notes_are_escaped(client, make_request, staff_user):
+    client.force_login(staff_user("agent"))
+    request = make_request(status=Status.IN_REVIEW)
+    client.post(f"/staff/requests/{request.pk}/note/", {"body": "<script>alert(1)</script>"})
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "word"), [("en", "Queue"), ("zh-hans", "工单队列")])
+def test_pages_render_in_both_languages(client, staff_user, language, word):
+    client.force_login(staff_user("supervisor"))
+    for path in ("/staff/", "/staff/dashboard/"):
+        page = client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert word in page, path
+
+
+@pytest.mark.django_db
+def test_dashboard_is_for_supervisors_legal_and_admins(client, staff_user, make_request):
+    make_request(status=Status.COMPLETED)
+    client.force_login(staff_user("agent"))
+    assert client.get("/staff/dashboard/").status_code == 403
+    client.force_login(staff_user("supervisor"))
+    page = client.get("/staff/dashboard/")
+    assert page.status_code == 200 and b"<svg" in page.content
