@@ -127,6 +127,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "dsar.verification.tasks.expire_unverified",
         "schedule": 3600.0,
     },
+    # Deferred deletions of statutorily retained data whose period has ended (dsar.legal).
+    "legal-deferred-deletions": {
+        "task": "dsar.legal.tasks.run_due_deletions",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Cache (rate limits, throttles) -----------------------------------------------------
@@ -255,6 +260,9 @@ DSAR_STATUS_TOKEN_MAX_AGE_DAYS = env.int("DSAR_STATUS_TOKEN_MAX_AGE_DAYS", defau
 DSAR_PUBLIC_BASE_URL = env("DSAR_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DSAR_SMS_BACKEND = env("DSAR_SMS_BACKEND", default="file")  # "file" (var/sms/) or "console"
 DSAR_SMS_DIR = env("DSAR_SMS_DIR", default=str(VAR_DIR / "sms"))
+
+# Legal decisions (dsar.legal): where a subject can complain to us about a refusal.
+DSAR_COMPLAINT_CONTACT = env("DSAR_COMPLAINT_CONTACT", default=DEFAULT_FROM_EMAIL)
 
 
 def _validate_product_settings():

@@ -16,6 +16,7 @@ from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff import permissions as roles
 from dsar.staff.filters import QueueFilter
+from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
 from dsar.workflow.models import RightsRequest
 
@@ -113,6 +114,7 @@ class VerifySerializer(serializers.Serializer):
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
+    pagination_class = QueuePagination
     lookup_value_regex = "[0-9a-f-]{36}"
     role_actions = {
         "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
@@ -122,7 +124,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     }  # fmt: skip
 
     def get_queryset(self):
-        return selectors.queue(now=self._now())
+        return selectors.queue_list(now=self._now())
 
     def get_serializer_class(self):
         return RequestDetailSerializer if self.action == "retrieve" else RequestListSerializer

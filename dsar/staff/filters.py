@@ -13,9 +13,9 @@ REFERENCE = re.compile(r"^DSAR-\d{4}-\d{6}$", re.IGNORECASE)
 
 
 class QueueFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=Status.choices)
-    type = filters.MultipleChoiceFilter(choices=RequestType.choices)
-    sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES)
+    status = filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    type = filters.MultipleChoiceFilter(choices=RequestType.choices, distinct=False)
+    sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES, distinct=False)
     assignee = filters.CharFilter(
         method="filter_assignee", help_text='"me", "unassigned", or a staff user id'
     )

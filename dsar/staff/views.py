@@ -7,7 +7,6 @@ become a message on the page, never a 500.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from dsar.staff import charts as charts_svg
 from dsar.staff import metrics, permissions, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import AssignForm, NoteForm, ReasonForm, VerifyForm
+from dsar.staff.pagination import CappedPaginator
 from dsar.verification import evidence
 from dsar.verification import services as verification_services
 from dsar.verification.models import Evidence, EvidenceStatus
@@ -41,8 +41,8 @@ def queue(request):
     params = request.GET.copy()
     if "assignee" not in params and "q" not in params and not params:
         params["status"] = ""  # the default queue: everything, most urgent first
-    flt = QueueFilter(params, queryset=selectors.queue(now=now), request=request)
-    page = Paginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    flt = QueueFilter(params, queryset=selectors.queue_list(now=now), request=request)
+    page = CappedPaginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r, selectors.days_left(r, now=now)) for r in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)

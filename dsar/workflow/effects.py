@@ -11,12 +11,33 @@ import the workflow models themselves.
 """
 
 from dsar.audit.services import Actor
-from dsar.workflow.models import RightsRequest, Status  # noqa: F401 (used by the hooks below)
+from dsar.workflow.models import (  # noqa: F401 (used by the hooks below)
+    Outcome,
+    RequestType,
+    RightsRequest,
+    Status,
+)
 
 
 def before(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
     """Guards a transition: raise TransitionError to refuse it."""
+    if to in (Status.COOLING_OFF, Status.PROCESSING):
+        from dsar.legal.engine import refuse_while_blocked  # legal checks re-run (SPEC §5)
+
+        refuse_while_blocked(request)
 
 
 def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
     """Reacts to a transition inside its transaction."""
+    if to == Status.IN_REVIEW:
+        from dsar.legal.engine import run_checks
+
+        run_checks(request, stage="review")
+    if to == Status.PROCESSING and request.type in (RequestType.DELETION, RequestType.CANCELLATION):
+        from dsar.legal.retention import schedule_deferred_deletions
+
+        schedule_deferred_deletions(request=request)
+    if to == Status.COMPLETED and request.outcome == Outcome.PARTIAL:
+        from dsar.legal.decisions import tell_partial_outcome
+
+        tell_partial_outcome(request)

@@ -71,7 +71,7 @@ class RightsRequest(models.Model):
 
     received_at = models.DateTimeField(editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
-    due_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    due_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # SLA bookkeeping, maintained by dsar.sla (see dsar/sla/clock.py).
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -90,7 +90,11 @@ class RightsRequest(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "due_at"], name="request_status_due")]
+        # The queue sorts by deadline (then intake time) with or without a status filter.
+        indexes = [
+            models.Index(fields=["status", "due_at", "received_at"], name="request_status_due"),
+            models.Index(fields=["due_at", "received_at"], name="request_due_received"),
+        ]
 
     def __str__(self):
         return self.reference

@@ -134,3 +134,19 @@ def test_queue_page_warns_about_a_year_without_holiday_data(client, staff_user):
     with time_machine.travel(dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC)):
         page = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "does not cover 2027" in page
+
+
+@pytest.mark.django_db
+def test_count_stops_at_the_cap(client, staff_user, monkeypatch):
+    from dsar.staff import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 7)
+    client.force_login(staff_user("supervisor"))
+    bulk_requests(9)
+    body = client.get("/api/v1/staff/requests/").json()
+    assert (body["count"], body["count_is_capped"]) == (7, True)
+    assert len(body["results"]) == 7  # rows past the cap are not reachable
+    assert (
+        client.get("/api/v1/staff/requests/", {"q": "DSAR-2099-000001"}).json()["count_is_capped"]
+        is False
+    )

@@ -6,7 +6,7 @@ that lists the same table ordered the same way (the floor the framework allows).
 p95 and the query count of each and the ratios against the bare list.
 
     make bench            # every benchmark
-    BENCH_QUEUE_ROWS=100000 .venv/bin/python bench/queue.py
+    BENCH_QUEUE_ROWS=100000 .venv/bin/python bench/staff_queue.py
 """
 
 import os
@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 ROWS = int(os.environ.get("BENCH_QUEUE_ROWS", "1000000"))
 RUNS = int(os.environ.get("BENCH_QUEUE_RUNS", "30"))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.test_settings"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/dsar_bench_queue"
 )

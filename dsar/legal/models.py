@@ -1,0 +1,248 @@
+"""Legal exceptions to a rights request (SPEC §5): findings of the checks, legal holds,
+statutory retention rules and the deletions they defer, downstream check reports, and the
+decisions staff take when a request is refused or fulfilled in part.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from dsar.crypto.fields import EncryptedTextField
+
+
+class Severity(models.TextChoices):
+    BLOCKING = "blocking", _("Blocking")
+    ADVISORY = "advisory", _("Advisory")
+
+
+class Finding(models.Model):
+    """What one check concluded about one request. ``key`` tells apart several findings of
+    the same check (one per hold, per category, per obligation); a re-run updates the
+    finding with the same (check, key) and removes those the checks no longer produce."""
+
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="findings"
+    )
+    check_name = models.CharField(max_length=40)
+    key = models.CharField(max_length=120, blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    legal_reference = models.CharField(max_length=200)
+    # An English message id with %(name)s placeholders, translated when shown.
+    message = models.TextField()
+    params = models.JSONField(default=dict, blank=True)
+    stage = models.CharField(max_length=20)
+    created_at = models.DateTimeField()
+    checked_at = models.DateTimeField()
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    override_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["severity", "check_name", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "check_name", "key"], name="finding_once_per_check_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.check_name} ({self.severity})"
+
+    @property
+    def explanation(self) -> str:
+        """The plain explanation, in the active language (choice values shown as labels)."""
+        params = dict(self.params)
+        for name, choices in (("hold_kind", HoldKind), ("start", StartEvent)):
+            if params.get(name) in choices.values:
+                params[name] = choices(params[name]).label
+        return gettext(self.message) % params
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == Severity.BLOCKING and self.overridden_at is None
+
+
+class HoldKind(models.TextChoices):
+    LITIGATION = "litigation", _("Litigation")
+    INVESTIGATION = "investigation", _("Investigation by authorities")
+    REGULATOR_ORDER = "regulator_order", _("Regulator order")
+    OTHER = "other", _("Other legal obligation")
+
+
+class LegalHoldQuerySet(models.QuerySet):
+    def active(self, now=None):
+        today = timezone.localdate(now or timezone.now())
+        return self.filter(lifted_at__isnull=True).filter(
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=today)
+        )
+
+
+class LegalHold(models.Model):
+    """A hold on everything about one subject, matched by the keyed hash of their email or
+    phone. The address itself is kept encrypted so legal reviewers can see whom it covers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = EncryptedTextField(blank=True)
+    phone = EncryptedTextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    kind = models.CharField(max_length=16, choices=HoldKind.choices)
+    reason = models.TextField()
+    reference = models.CharField(max_length=100, help_text=_("Case or order number."))
+    ends_on = models.DateField(null=True, blank=True, help_text=_("Last day; empty: until lifted."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    objects = LegalHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reference}"
+
+
+class StartEvent(models.TextChoices):
+    TRANSACTION_COMPLETED = "transaction_completed", _("completion of the transaction")
+    SERVICE_COMPLETED = "service_completed", _("completion of the service (e.g. the trip)")
+    ACCOUNT_CLOSED = "account_closed", _("closure of the account")
+
+
+class RetentionRule(models.Model):
+    """A category of data the law says must be kept for a period, whatever the subject asks."""
+
+    category = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    legal_basis = models.CharField(max_length=200)
+    period_months = models.PositiveIntegerField()
+    start_event = models.CharField(max_length=24, choices=StartEvent.choices)
+    active = models.BooleanField(
+        default=True, help_text=_("Switch off rules that do not apply to this platform.")
+    )
+
+    class Meta:
+        ordering = ["category"]
+
+    def __str__(self):
+        return self.name
+
+
+class DeferredDeletion(models.Model):
+    """Data of one retained category that is deleted once its retention period ends."""
+
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="deferred_deletions"
+    )
+    category = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    legal_basis = models.CharField(max_length=200)
+    due_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "category"], name="deferral_once_per_cat")
+        ]
+
+    def __str__(self):
+        return f"{self.category} due {self.due_at:%Y-%m-%d}"
+
+
+class DownstreamReport(models.Model):
+    """What a downstream system's ``check`` (dry run) said about a request's subject: open
+    obligations, the keyed hashes of the identifiers it holds for the account, and the data
+    categories it holds. One row per (request, system), overwritten by the latest check."""
+
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="downstream_reports"
+    )
+    system = models.CharField(max_length=100)
+    obligations = models.JSONField(default=list, blank=True)
+    identity_hashes = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    reported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "system"], name="report_once_per_system")
+        ]
+
+    def __str__(self):
+        return f"{self.system} check"
+
+
+class Basis(models.TextChoices):
+    """Legal bases for refusing or limiting a request (GB/T 35273-2020 §8.7), then reasons
+    for closures that are not legal refusals."""
+
+    LEGAL_OBLIGATION = "legal_obligation", _("Required to fulfil a legal obligation")
+    NATIONAL_SECURITY = "national_security", _("Directly related to national security")
+    PUBLIC_SAFETY_HEALTH = "public_safety_health", _("Related to public safety or public health")
+    CRIMINAL_INVESTIGATION = (
+        "criminal_investigation",
+        _("Related to criminal investigation, prosecution, trial or enforcement of judgments"),
+    )
+    ABUSE_OF_RIGHTS = "abuse_of_rights", _("Evidence of malicious intent or abuse of rights")
+    VITAL_INTERESTS = (
+        "vital_interests",
+        _("To protect the life or property of you or others when consent cannot be obtained"),
+    )
+    HARM_TO_OTHERS = "harm_to_others", _("Would seriously harm the rights of others")
+    TRADE_SECRET = "trade_secret", _("Would disclose trade secrets")
+    OTHER = "other", _("Other legal basis")
+    INSUFFICIENT_VERIFICATION = "insufficient_verification", _("Identity not sufficiently proven")
+    SUSPECTED_FRAUD = "suspected_fraud", _("Suspected fraud")
+    NO_MATCH = "no_match", _("No data found for the identity given")
+    DUPLICATE = "duplicate", _("Duplicate of another request")
+
+
+CLOSURE_REASONS = frozenset(
+    {Basis.INSUFFICIENT_VERIFICATION, Basis.SUSPECTED_FRAUD, Basis.NO_MATCH, Basis.DUPLICATE}
+)
+
+
+class DecisionKind(models.TextChoices):
+    DENIAL = "denial", _("Denied")
+    PARTIAL = "partial", _("Fulfilled in part")
+
+
+class Decision(models.Model):
+    """Why a request was refused or limited; the explanation is what the subject was told."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="decisions"
+    )
+    kind = models.CharField(max_length=8, choices=DecisionKind.choices)
+    basis = models.CharField(max_length=32, choices=Basis.choices)
+    basis_detail = EncryptedTextField(blank=True)
+    explanation = EncryptedTextField()
+    excluded = EncryptedTextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "kind"], name="decision_once_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.basis}"

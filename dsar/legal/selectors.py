@@ -1,0 +1,91 @@
+"""Reads of the legal part, for the checks, the other parts and the staff pages."""
+
+import datetime as dt
+
+from django.db.models import Q
+
+from dsar.legal import sources
+from dsar.legal.models import (
+    Decision,
+    DecisionKind,
+    DeferredDeletion,
+    Finding,
+    LegalHold,
+    RetentionRule,
+    Severity,
+)
+from dsar.workflow.models import Outcome, RightsRequest, Status
+
+
+def findings_for(request: RightsRequest) -> list[Finding]:
+    """The request's current findings, blocking first."""
+    return list(Finding.objects.filter(request=request).select_related("overridden_by"))
+
+
+def unresolved_blocking(request: RightsRequest) -> list[Finding]:
+    """Blocking findings no legal reviewer has overridden: while any exists the request may
+    not be approved or start processing."""
+    return list(
+        Finding.objects.filter(
+            request=request, severity=Severity.BLOCKING, overridden_at__isnull=True
+        )
+    )
+
+
+def may_proceed(request: RightsRequest) -> bool:
+    """False while an unresolved blocking finding exists (for fan-out to consult before it
+    dispatches work, e.g. after a hold was placed on a request already processing)."""
+    return not unresolved_blocking(request)
+
+
+def active_holds_for(request: RightsRequest) -> list[LegalHold]:
+    """Holds in force today on the request's subject (by email or phone hash)."""
+    hashes = sources.subject_hashes(request)
+    if not hashes:
+        return []
+    return list(
+        LegalHold.objects.active()
+        .filter(Q(email_hash__in=hashes) | Q(phone_hash__in=hashes))
+        .order_by("created_at")
+    )
+
+
+def retention_rules_for(request: RightsRequest) -> list[RetentionRule]:
+    """Active retention rules of the categories downstream systems report holding for the
+    subject (none while no system has said what it holds)."""
+    held = sources.held_categories(request)
+    if not held:
+        return []
+    return list(RetentionRule.objects.filter(active=True, category__in=held).order_by("category"))
+
+
+def verified_requests_of_subject(request: RightsRequest, *, since: dt.datetime) -> int:
+    """How many requests of this type the subject had verified since ``since``, this one
+    included if verified. Only requests verified for the same identity count: an unverified
+    request (or one verified through another address) never counts against this subject.
+    Withdrawn and expired requests never count."""
+    hashes = sources.verified_hashes(request)
+    if not hashes:
+        return 0
+    candidates = (
+        RightsRequest.objects.filter(type=request.type, verified_at__gte=since)
+        .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
+        .filter(Q(email_hash__in=hashes) | Q(phone_hash__in=hashes))
+    )
+    return sum(1 for other in candidates if sources.verified_hashes(other) & hashes)
+
+
+def deferred_deletions_for(request: RightsRequest) -> list[DeferredDeletion]:
+    return list(DeferredDeletion.objects.filter(request=request).order_by("category"))
+
+
+def decision_for(request: RightsRequest, *, kind: str) -> Decision | None:
+    return Decision.objects.filter(request=request, kind=kind).first()
+
+
+def completion_outcome(request: RightsRequest) -> str:
+    """The outcome a request in processing completes with: ``partial`` when categories were
+    kept under a retention rule or staff recorded a partial fulfilment, else ``full``."""
+    kept = DeferredDeletion.objects.filter(request=request).exists()
+    limited = Decision.objects.filter(request=request, kind=DecisionKind.PARTIAL).exists()
+    return Outcome.PARTIAL if kept or limited else Outcome.FULL

@@ -1,0 +1,105 @@
+"""What the checks learn from other parts, behind small explicit interfaces.
+
+Each function answers ``None`` when the part it reads is not present or has said nothing
+yet ("unknown"), so a check can tell "no problem" from "cannot tell".
+
+- Verification: ``latest_verification`` reads ``dsar.verification.selectors``.
+- Downstream systems: their ``check`` (dry run) results are stored here as
+  ``DownstreamReport`` rows through ``reports.record_downstream_check``; the fan-out engine calls it
+  after each ``check`` action (see ``dsar.legal.reports``).
+"""
+
+from dataclasses import dataclass
+
+from dsar.legal.models import DownstreamReport
+from dsar.workflow.models import RightsRequest
+
+OBLIGATION_KINDS = ("balance", "open_order", "dispute")
+
+
+@dataclass(frozen=True)
+class VerificationFacts:
+    method: str
+    channel: str
+    strength: str
+    identity_hash: str
+
+
+def latest_verification(request: RightsRequest) -> VerificationFacts | None:
+    """How the subject last proved who they are, or None if unknown."""
+    try:
+        from dsar.verification.selectors import latest_verification as latest
+    except ImportError:  # the verification part is not installed
+        return None
+    verification = latest(request)
+    if verification is None:
+        return None
+    return VerificationFacts(
+        method=verification.method,
+        channel=verification.channel,
+        strength=verification.strength,
+        identity_hash=verification.identity_hash or "",
+    )
+
+
+def subject_hashes(request: RightsRequest) -> set[str]:
+    """The keyed hashes that identify the request's subject (email and phone)."""
+    return {h for h in (request.email_hash, request.phone_hash) if h}
+
+
+def verified_hashes(request: RightsRequest) -> set[str]:
+    """The hashes the subject proved they control: the verified address when a code or link
+    proved one, otherwise (staff review, or unknown) the request's own hashes."""
+    facts = latest_verification(request)
+    if facts is not None and facts.identity_hash:
+        return {facts.identity_hash}
+    return subject_hashes(request)
+
+
+def _reports(request: RightsRequest) -> list[DownstreamReport]:
+    return list(DownstreamReport.objects.filter(request=request).order_by("system"))
+
+
+def open_obligations(request: RightsRequest) -> list[dict] | None:
+    """Open obligations (``{"system", "kind"}``) reported by downstream systems for the
+    request's subject; an empty list when every reporting system has none; None if no
+    system has reported yet."""
+    reports = _reports(request)
+    if not reports:
+        return None
+    return [
+        {"system": report.system, "kind": str(item.get("kind", "other"))}
+        for report in reports
+        for item in report.obligations
+    ]
+
+
+def held_identity_hashes(request: RightsRequest) -> set[str] | None:
+    """Keyed hashes of the emails and phones downstream systems hold for the account, or
+    None if no system has said which identifiers it holds."""
+    reports = [r for r in _reports(request) if r.identity_hashes]
+    if not reports:
+        return None
+    return {h for report in reports for h in report.identity_hashes}
+
+
+def held_categories(request: RightsRequest) -> set[str] | None:
+    """Data categories downstream systems hold for the subject, or None if none said."""
+    reports = [r for r in _reports(request) if r.categories]
+    if not reports:
+        return None
+    return {c for report in reports for c in report.categories}
+
+
+def dispatch_category_deletion(*, request_id, category: str) -> bool:
+    """Ask the fan-out engine to delete one retained category of a request's subject.
+
+    Returns False while the fan-out engine offers no such entry point; the deferred deletion
+    is still recorded as due and audited, and the wiring is listed in docs.
+    """
+    try:
+        from dsar.fanout.services import delete_category  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    delete_category(request_id=request_id, category=category)
+    return True
