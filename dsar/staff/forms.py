@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from dsar.legal.models import Basis, HoldKind
+
 
 def staff_choices():
     users = (
@@ -42,3 +44,34 @@ class VerifyForm(forms.Form):
     reason = forms.CharField(
         label=_("Basis of the decision"), max_length=2000, required=False, widget=forms.Textarea
     )
+
+
+class DenyForm(forms.Form):
+    basis = forms.ChoiceField(label=_("Legal basis or closure reason"), choices=Basis.choices)
+    basis_detail = forms.CharField(
+        label=_("Which law (required for “other”)"), max_length=500, required=False
+    )
+    explanation = forms.CharField(
+        label=_("Explanation for the subject"), max_length=5000, widget=forms.Textarea
+    )
+
+
+class OverrideForm(forms.Form):
+    finding_id = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Why the request may go ahead"), max_length=2000)
+
+
+class HoldForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of hold"), choices=HoldKind.choices)
+    reference = forms.CharField(label=_("Case or order number"), max_length=100)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea)
+    ends_on = forms.DateField(
+        label=_("Last day (empty: until lifted)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class LiftForm(forms.Form):
+    hold_id = forms.UUIDField(widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Why the hold ends"), max_length=2000)

@@ -22,6 +22,8 @@ ACTION_STATUSES: dict[str, set[str]] = {
     "deny": {Status.IN_REVIEW},
     "extend": {Status.IN_REVIEW, Status.AWAITING_SUBJECT, Status.COOLING_OFF, Status.PROCESSING},
     "retry": {Status.PROCESSING},
+    "override": {s for s in Status if s not in TERMINAL_STATUSES},
+    "hold": {s for s in Status if s not in TERMINAL_STATUSES},
     "note": set(Status),
     "reveal": set(Status),
 }

@@ -14,11 +14,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dsar.audit.services import Actor, record_event
+from dsar.legal import decisions, holds
+from dsar.legal import selectors as legal_selectors
+from dsar.legal.models import Finding, LegalHold
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import metrics, permissions, selectors, services
 from dsar.staff.filters import QueueFilter
-from dsar.staff.forms import AssignForm, NoteForm, ReasonForm, VerifyForm
+from dsar.staff.forms import (
+    AssignForm,
+    DenyForm,
+    HoldForm,
+    LiftForm,
+    NoteForm,
+    OverrideForm,
+    ReasonForm,
+    VerifyForm,
+)
 from dsar.staff.pagination import CappedPaginator
 from dsar.verification import evidence
 from dsar.verification import services as verification_services
@@ -79,6 +91,10 @@ def request_detail(request, pk, revealed=None):
             "verification": selectors.verification_record(obj),
             "evidence": selectors.evidence_awaiting_review(obj),
             "verify_form": VerifyForm(),
+            "findings": legal_selectors.findings_for(obj),
+            "holds": legal_selectors.active_holds_for(obj),
+            "deny_form": DenyForm(),
+            "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or ""}),
@@ -132,6 +148,10 @@ def act(request, pk, action):
         "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
         "reject-evidence": lambda r: _reject_evidence(request, r)
         or _("The document was rejected and deleted."),
+        "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
+        "override": lambda r: _override(request, r) and _("Override recorded."),
+        "hold": lambda r: _hold(request, r) and _("Legal hold placed."),
+        "lift-hold": lambda r: _lift(request, r) and _("Legal hold lifted."),
     }
     if action == "reveal":
         # Rendered straight into this response: the clear identity is never stored anywhere.
@@ -145,6 +165,34 @@ def act(request, pk, action):
     if action not in runs:
         raise PermissionDenied("Unknown action.")
     return _act(request, pk, runs[action])
+
+
+def _deny(request, obj):
+    data = _form(request, DenyForm).cleaned_data
+    return decisions.deny_request(
+        request=obj,
+        user=request.user,
+        basis=data["basis"],
+        explanation=data["explanation"],
+        basis_detail=data["basis_detail"],
+    )
+
+
+def _override(request, obj):
+    data = _form(request, OverrideForm).cleaned_data
+    finding = get_object_or_404(Finding, pk=data["finding_id"], request=obj)
+    return decisions.override_finding(finding=finding, user=request.user, reason=data["reason"])
+
+
+def _hold(request, obj):
+    data = _form(request, HoldForm).cleaned_data
+    return holds.place_hold_for_request(request=obj, user=request.user, **data)
+
+
+def _lift(request, obj):
+    data = _form(request, LiftForm).cleaned_data
+    hold = get_object_or_404(LegalHold, pk=data["hold_id"])
+    return holds.lift_hold(hold=hold, user=request.user, reason=data["reason"])
 
 
 def _verify(request, obj):

@@ -1,0 +1,87 @@
+"""Legal work from the request page: who is offered it, and that it does what it says."""
+
+import pytest
+from django.core import mail
+
+from dsar.legal.models import Finding, LegalHold
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.services import create_request
+
+
+@pytest.fixture
+def in_review(make_request):
+    return make_request(status=Status.IN_REVIEW)
+
+
+@pytest.mark.django_db
+def test_agent_is_offered_no_denial_override_or_hold(client, staff_user, in_review):
+    client.force_login(staff_user("agent"))
+    page = client.get(f"/staff/requests/{in_review.pk}/").content.decode()
+    for action in ("deny", "override", "hold"):
+        assert f"/staff/requests/{in_review.pk}/{action}/" not in page
+    response = client.post(
+        f"/staff/requests/{in_review.pk}/hold/",
+        {"kind": "litigation", "reference": "X-1", "reason": "court order"},
+    )
+    assert response.status_code == 302
+    assert LegalHold.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_legal_denies_from_the_page_with_a_basis(client, staff_user, in_review):
+    client.force_login(staff_user("legal"))
+    page = client.get(f"/staff/requests/{in_review.pk}/").content.decode()
+    assert f"/staff/requests/{in_review.pk}/deny/" in page
+    mail.outbox.clear()
+    client.post(
+        f"/staff/requests/{in_review.pk}/deny/",
+        {"basis": "trade_secret", "explanation": "The ranking model is a trade secret."},
+    )
+    assert RightsRequest.objects.get(pk=in_review.pk).status == Status.DENIED
+    [email] = [m for m in mail.outbox if m.to == [in_review.email]]
+    assert "The ranking model is a trade secret." in email.body
+
+
+@pytest.mark.django_db
+def test_denial_without_an_explanation_changes_nothing(client, staff_user, in_review):
+    client.force_login(staff_user("legal"))
+    response = client.post(
+        f"/staff/requests/{in_review.pk}/deny/", {"basis": "trade_secret"}, follow=True
+    )
+    assert RightsRequest.objects.get(pk=in_review.pk).status == Status.IN_REVIEW
+    assert b"required" in response.content or "必填".encode() in response.content
+
+
+@pytest.mark.django_db
+def test_hold_blocks_approval_until_legal_overrides(client, staff_user):
+    legal, agent = staff_user("legal", "lee"), staff_user("agent", "ana")
+    request = create_request(type="deletion", email="li@example.com")
+    from dsar.audit.services import Actor
+    from dsar.workflow.transitions import transition
+
+    transition(request, to=Status.IN_REVIEW, actor=Actor.staff(agent))
+    client.force_login(legal)
+    client.post(
+        f"/staff/requests/{request.pk}/hold/",
+        {"kind": "litigation", "reference": "(2026)京0105民初1号", "reason": "Pending suit"},
+    )
+    assert LegalHold.objects.count() == 1
+    finding = Finding.objects.get(request=request, severity="blocking")
+
+    client.force_login(agent)
+    client.post(f"/staff/requests/{request.pk}/approve/")
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
+    client.post(
+        f"/staff/requests/{request.pk}/override/", {"finding_id": finding.pk, "reason": "x"}
+    )
+    assert Finding.objects.get(pk=finding.pk).overridden_at is None
+
+    client.force_login(legal)
+    client.post(
+        f"/staff/requests/{request.pk}/override/",
+        {"finding_id": finding.pk, "reason": "Court allowed deletion of marketing data"},
+    )
+    assert Finding.objects.get(pk=finding.pk).overridden_at is not None
+    client.force_login(agent)
+    client.post(f"/staff/requests/{request.pk}/approve/")
+    assert RightsRequest.objects.get(pk=request.pk).status != Status.IN_REVIEW
