@@ -58,3 +58,28 @@ def test_agent_filters_claims_verifies_and_approves(
     unverified.refresh_from_db()
     assert unverified.status in (Status.PROCESSING, Status.COMPLETED)
     assert unverified.verified_at is not None
+
+
+def test_legal_reviewer_denies_with_a_basis(
+    browser, live_server_url, screenshot, make_request, staff_user
+):
+    reviewer = staff_user("legal", "lee")
+    reviewer.set_password("correct horse battery")
+    reviewer.save()
+    request = make_request(status=Status.IN_REVIEW)
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page.goto(f"{live_server_url}/staff/login/")
+    page.fill("#id_username", "lee")
+    page.fill("#id_password", "correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server_url}/staff/requests/{request.pk}/")
+    page.get_by_text("Deny this request").click()
+    page.select_option("#id_basis", "trade_secret")
+    page.fill("#id_explanation", "The scoring model is a trade secret.")
+    screenshot(page, "staff-3-deny")
+    page.get_by_role("button", name="Deny", exact=True).click()
+    assert "Denied" in page.locator(".messages").inner_text()
+    request.refresh_from_db()
+    assert request.status == Status.DENIED
+    assert page.get_by_role("button", name="Deny", exact=True).count() == 0
