@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from dsar.sla import clock
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
@@ -26,13 +27,13 @@ class SlaState:
     MISSED = "missed"
 
     CHOICES = [
-        (ON_TRACK, "On track"),
-        (DUE_SOON, "Due soon"),
-        (BREACHED, "Breached"),
-        (PAUSED, "Paused"),
-        (MET, "Met"),
-        (MISSED, "Missed"),
-        (NOT_STARTED, "Not started"),
+        (ON_TRACK, _("On track")),
+        (DUE_SOON, _("Due soon")),
+        (BREACHED, _("Breached")),
+        (PAUSED, _("Paused")),
+        (MET, _("Met")),
+        (MISSED, _("Missed")),
+        (NOT_STARTED, _("Not started")),
     ]
 
 
