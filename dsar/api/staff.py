@@ -6,12 +6,15 @@ Views parse input, call one service or selector and render; the role table in
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dsar.legal import decisions, holds
+from dsar.legal import selectors as legal_selectors
+from dsar.legal.models import Basis, Finding, HoldKind
 from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff import permissions as roles
@@ -62,16 +65,28 @@ class NoteSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
+class FindingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    check_name = serializers.CharField()
+    severity = serializers.CharField()
+    legal_reference = serializers.CharField()
+    explanation = serializers.CharField()
+    blocks = serializers.BooleanField()
+    overridden_at = serializers.DateTimeField()
+    override_reason = serializers.CharField()
+
+
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
+    findings = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
 
     class Meta(RequestListSerializer.Meta):
         fields = [
-            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
+            *RequestListSerializer.Meta.fields, "language", "identity", "verification", "findings",
             "allowed_actions",
             "timeline", "notes",
         ]  # fmt: skip
@@ -81,6 +96,10 @@ class RequestDetailSerializer(RequestListSerializer):
 
     def get_verification(self, obj) -> dict | None:
         return selectors.verification_record(obj)
+
+    @extend_schema_field(FindingSerializer(many=True))
+    def get_findings(self, obj):
+        return FindingSerializer(legal_selectors.findings_for(obj), many=True).data
 
     def get_allowed_actions(self, obj) -> list[str]:
         return selectors.allowed_actions(obj, user=self.context["request"].user)
@@ -111,6 +130,24 @@ class VerifySerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+class DenySerializer(serializers.Serializer):
+    basis = serializers.ChoiceField(choices=Basis.choices)
+    basis_detail = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    explanation = serializers.CharField(max_length=5000)
+
+
+class OverrideSerializer(serializers.Serializer):
+    finding = serializers.IntegerField()
+    reason = serializers.CharField(max_length=2000)
+
+
+class HoldInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=HoldKind.choices)
+    reference = serializers.CharField(max_length=100)
+    reason = serializers.CharField(max_length=2000)
+    ends_on = serializers.DateField(required=False, allow_null=True)
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -120,7 +157,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
-        "verify": "verify",
+        "verify": "verify", "deny": "deny", "override": "override", "hold": "hold",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -205,6 +242,39 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             reason=data["reason"],
         )
         return self._answer()
+
+    @extend_schema(request=DenySerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        """Refuse with a legal basis; the subject is emailed the basis, explanation and route."""
+        data = self._input(DenySerializer)
+        decisions.deny_request(
+            request=self.get_object(),
+            user=request.user,
+            basis=data["basis"],
+            explanation=data["explanation"],
+            basis_detail=data.get("basis_detail", ""),
+        )
+        return self._answer()
+
+    @extend_schema(request=OverrideSerializer, responses=FindingSerializer)
+    @action(detail=True, methods=["post"])
+    def override(self, request, pk=None):
+        """Let the request go ahead despite a blocking finding (legal role, with a reason)."""
+        data = self._input(OverrideSerializer)
+        finding = get_object_or_404(Finding, pk=data["finding"], request=self.get_object())
+        finding = decisions.override_finding(
+            finding=finding, user=request.user, reason=data["reason"]
+        )
+        return Response(FindingSerializer(finding).data)
+
+    @extend_schema(request=HoldInputSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"])
+    def hold(self, request, pk=None):
+        """Place a legal hold on this request's subject (legal role)."""
+        data = self._input(HoldInputSerializer)
+        hold = holds.place_hold_for_request(request=self.get_object(), user=request.user, **data)
+        return Response({"id": str(hold.pk), "kind": hold.kind}, status=201)
 
     @extend_schema(request=ExtendSerializer, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -85,3 +85,34 @@ def test_hold_blocks_approval_until_legal_overrides(client, staff_user):
     client.force_login(agent)
     client.post(f"/staff/requests/{request.pk}/approve/")
     assert RightsRequest.objects.get(pk=request.pk).status != Status.IN_REVIEW
+
+
+@pytest.mark.django_db
+def test_api_denial_without_a_basis_is_a_400_and_changes_nothing(api_as, in_review):
+    response = api_as("legal").post(
+        f"/api/v1/staff/requests/{in_review.pk}/deny/", {"explanation": "No."}, format="json"
+    )
+    assert response.status_code == 400
+    assert "basis" in response.json()["error"]["fields"]
+    assert RightsRequest.objects.get(pk=in_review.pk).status == Status.IN_REVIEW
+
+
+@pytest.mark.django_db
+def test_api_override_is_for_legal_only(api_as, staff_user):
+    from dsar.audit.services import Actor
+    from dsar.legal import holds
+    from dsar.workflow.transitions import transition
+
+    request = create_request(type="deletion", email="li@example.com")
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    holds.place_hold_for_request(
+        request=request, user=staff_user("legal", "lee"), kind="litigation",
+        reference="C-9", reason="Suit",
+    )  # fmt: skip
+    finding = Finding.objects.get(request=request, severity="blocking")
+    url = f"/api/v1/staff/requests/{request.pk}/override/"
+    body = {"finding": finding.pk, "reason": "Court allowed it"}
+    assert api_as("agent").post(url, body, format="json").status_code == 403
+    assert api_as("supervisor").post(url, body, format="json").status_code == 403
+    response = api_as("legal").post(url, body, format="json")
+    assert response.status_code == 200 and response.json()["blocks"] is False

@@ -17,6 +17,12 @@ CASES = {
     "reveal": (Status.IN_REVIEW, "reveal/", {}),
     "verify": (Status.PENDING_VERIFICATION, "verify/", {"reason": "Called the account's phone"}),
     "extend": (Status.IN_REVIEW, "extend/", {"days": 5, "reason": "Two systems"}),
+    "deny": (Status.IN_REVIEW, "deny/", {"basis": "trade_secret", "explanation": "Model."}),
+    "hold": (
+        Status.IN_REVIEW,
+        "hold/",
+        {"kind": "litigation", "reference": "C-1", "reason": "Suit"},
+    ),
 }
 ROLES = ["agent", "legal", "supervisor", "admin", "none"]
 
