@@ -148,6 +148,10 @@ class HoldInputSerializer(serializers.Serializer):
     ends_on = serializers.DateField(required=False, allow_null=True)
 
 
+class MessageSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -158,6 +162,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "deny": "deny", "override": "override", "hold": "hold",
+        "message": "message",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -284,6 +289,16 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             request=self.get_object(), user=request.user, days=data["days"], reason=data["reason"]
         )
         return self._answer()
+
+    @extend_schema(request=MessageSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"])
+    def message(self, request, pk=None):
+        """Write to the subject through their verified channel."""
+        data = self._input(MessageSerializer)
+        sent = services.message_subject(
+            request=self.get_object(), user=request.user, body=data["body"]
+        )
+        return Response({"id": str(sent.pk)}, status=201)
 
     @extend_schema(request=NoteSerializer, responses=NoteSerializer)
     @action(detail=True, methods=["post"])

@@ -93,14 +93,41 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
     return request
 
 
-def staff_recipients(request: RightsRequest) -> list[str]:
-    """The assignee, every active supervisor and DSAR_ESCALATION_EMAILS, without duplicates."""
-    users = get_user_model().objects.filter(is_active=True, groups__name="supervisor")
-    addresses = [u.email for u in users if u.email]
-    if request.assignee and request.assignee.is_active and request.assignee.email:
-        addresses.insert(0, request.assignee.email)
-    addresses += settings.DSAR_ESCALATION_EMAILS
-    return list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
+def _with_language(users) -> list[tuple[str, str]]:
+    found = []
+    for user in users:
+        if user.email:
+            profile = getattr(user, "staff_profile", None)
+            found.append((user.email, profile.language if profile else settings.LANGUAGE_CODE))
+    return found
+
+
+def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen, unique = set(), []
+    for address, language in pairs:
+        key = address.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            unique.append((key, language))
+    return unique
+
+
+def _supervisors():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name="supervisor")
+        .select_related("staff_profile")
+    )
+
+
+def staff_recipients(request: RightsRequest) -> list[tuple[str, str]]:
+    """(address, language) for the assignee, every active supervisor and
+    DSAR_ESCALATION_EMAILS (in the default language), without duplicates."""
+    users = list(_supervisors())
+    if request.assignee and request.assignee.is_active:
+        users.insert(0, request.assignee)
+    escalation = [(a, settings.LANGUAGE_CODE) for a in settings.DSAR_ESCALATION_EMAILS]
+    return _unique(_with_language(users) + escalation)
 
 
 def staff_link(request: RightsRequest) -> str:
@@ -129,7 +156,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 def _handle(pk, *, now) -> str | None:
     with transaction.atomic():
-        request = RightsRequest.objects.select_related("assignee").get(pk=pk)
+        request = RightsRequest.objects.select_related("assignee__staff_profile").get(pk=pk)
         next_check = clock.next_check_at(request, now=now)
         kind = None
         if request.is_open and request.paused_at is None and request.due_at is not None:
@@ -166,12 +193,12 @@ def _notify_staff(request: RightsRequest, kind: str) -> None:
         "link": staff_link(request),
         "kind": kind,
     }
-    for address in staff_recipients(request):
+    for address, language in staff_recipients(request):
         queue_email(
             to=address,
             template=f"sla_{kind}",
             context=context,
-            language=settings.LANGUAGE_CODE,
+            language=language,
             request_id=request.pk,
         )
     record_event(
@@ -205,12 +232,12 @@ def send_daily_digest(*, now: dt.datetime | None = None) -> int | None:
                     "staff:request", args=[row["pk"]])}
                 for row in rows
             ]  # fmt: skip
-            for address in recipients:
+            for address, language in recipients:
                 queue_email(
                     to=address,
                     template="sla_digest",
                     context={"items": items, "date": today},
-                    language=settings.LANGUAGE_CODE,
+                    language=language,
                 )
         record_event(
             action="sla.digest", actor=Actor.system("sla-sweep"), payload={"count": len(rows)}
@@ -218,7 +245,6 @@ def send_daily_digest(*, now: dt.datetime | None = None) -> int | None:
     return len(rows)
 
 
-def staff_recipients_for_digest() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True, groups__name="supervisor")
-    addresses = [u.email for u in users if u.email] + settings.DSAR_ESCALATION_EMAILS
-    return list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
+def staff_recipients_for_digest() -> list[tuple[str, str]]:
+    escalation = [(a, settings.LANGUAGE_CODE) for a in settings.DSAR_ESCALATION_EMAILS]
+    return _unique(_with_language(_supervisors()) + escalation)

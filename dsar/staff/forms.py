@@ -75,3 +75,9 @@ class HoldForm(forms.Form):
 class LiftForm(forms.Form):
     hold_id = forms.UUIDField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Why the hold ends"), max_length=2000)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message to the subject"), max_length=5000, widget=forms.Textarea
+    )

@@ -24,3 +24,33 @@ class Note(models.Model):
 
     def __str__(self):
         return f"note on {self.request_id}"
+
+
+class StaffMessage(models.Model):
+    """A message from staff to the subject (e.g. the information a paused request needs)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="staff_messages"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"message on {self.request_id}"
+
+
+class StaffProfile(models.Model):
+    """Per staff member preferences; today only the language of alert emails."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+
+    def __str__(self):
+        return f"{self.user} ({self.language})"

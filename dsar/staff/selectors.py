@@ -24,6 +24,7 @@ ACTION_STATUSES: dict[str, set[str]] = {
     "retry": {Status.PROCESSING},
     "override": {s for s in Status if s not in TERMINAL_STATUSES},
     "hold": {s for s in Status if s not in TERMINAL_STATUSES},
+    "message": {s for s in Status if s not in TERMINAL_STATUSES},
     "note": set(Status),
     "reveal": set(Status),
 }
@@ -117,3 +118,18 @@ def evidence_awaiting_review(request: RightsRequest) -> list:
     from dsar.verification.selectors import pending_evidence
 
     return pending_evidence(request)
+
+
+def conversation(request: RightsRequest) -> list[dict]:
+    """Messages between staff and the subject, oldest first."""
+    from dsar.portal.selectors import replies_for
+
+    sent = [
+        {"at": m.created_at, "from_subject": False, "author": m.author, "body": m.body}
+        for m in request.staff_messages.select_related("author")
+    ]
+    received = [
+        {"at": r.created_at, "from_subject": True, "author": None, "body": r.body}
+        for r in replies_for(request)
+    ]
+    return sorted(sent + received, key=lambda m: m["at"])

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from dsar.audit.services import Actor, record_event
+from dsar.notifications.services import queue_email
 from dsar.staff import permissions
-from dsar.staff.models import Note
+from dsar.staff.models import Note, StaffMessage
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -125,8 +126,46 @@ def request_info(*, request: RightsRequest, user, reason: str) -> RightsRequest:
     permissions.require(user, "request_info")
     if not reason.strip():
         raise ValidationError({"reason": ["Say what information is needed."]})
+    with transaction.atomic():
+        transition(request, to=Status.AWAITING_SUBJECT, actor=Actor.staff(user))
+        _send_message(request=request, user=user, body=reason.strip())
+    return request
+
+
+def message_subject(*, request: RightsRequest, user, body: str) -> StaffMessage:
+    """Write to the subject through the verified channel; the text is kept, encrypted."""
+    permissions.require(user, "message")
+    if not body.strip():
+        raise ValidationError({"body": ["Write the message."]})
+    with transaction.atomic():
+        return _send_message(request=request, user=user, body=body.strip())
+
+
+def _send_message(*, request: RightsRequest, user, body: str) -> StaffMessage:
+    from dsar.verification.notices import status_url
+
+    message = StaffMessage.objects.create(request=request, author=user, body=body)
     # The text goes to the subject, not into the audit trail (it may quote personal data).
-    return transition(request, to=Status.AWAITING_SUBJECT, actor=Actor.staff(user))
+    record_event(
+        action="message.sent",
+        actor=Actor.staff(user),
+        request_id=request.pk,
+        payload={"message_id": str(message.pk)},
+    )
+    if request.email:  # the verified channel; phone-only subjects read it on the status page
+        queue_email(
+            to=request.email,
+            template="staff_message",
+            context={
+                "reference": request.reference,
+                "body": body,
+                "status_url": status_url(request),
+                "awaiting": request.status == Status.AWAITING_SUBJECT,
+            },
+            language=request.language,
+            request_id=request.pk,
+        )
+    return message
 
 
 def resume(*, request: RightsRequest, user) -> RightsRequest:

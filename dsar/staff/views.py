@@ -26,6 +26,7 @@ from dsar.staff.forms import (
     DenyForm,
     HoldForm,
     LiftForm,
+    MessageForm,
     NoteForm,
     OverrideForm,
     ReasonForm,
@@ -94,6 +95,8 @@ def request_detail(request, pk, revealed=None):
             "findings": legal_selectors.findings_for(obj),
             "holds": legal_selectors.active_holds_for(obj),
             "deny_form": DenyForm(),
+            "message_form": MessageForm(),
+            "conversation": selectors.conversation(obj),
             "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
@@ -148,6 +151,10 @@ def act(request, pk, action):
         "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
         "reject-evidence": lambda r: _reject_evidence(request, r)
         or _("The document was rejected and deleted."),
+        "message": lambda r: services.message_subject(
+            request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
+        )
+        and _("Message sent to the subject."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),

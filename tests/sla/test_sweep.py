@@ -143,3 +143,16 @@ def test_sla_sweep_command(make_request, staff):
         "SLA sweep: 0 warnings, 1 breaches.",
         "SLA sweep: 0 warnings, 0 breaches.",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_staff_member_gets_the_alert_in_their_language(make_request, staff):
+    from dsar.staff.models import StaffProfile
+
+    StaffProfile.objects.create(user=staff, language="en")  # the assignee reads English
+    [request] = verified_requests(make_request, 1, assignee=staff)
+    mail.outbox.clear()
+    services.sweep(now=DUE)
+    by_address = {m.to[0]: m.subject for m in mail.outbox}
+    assert by_address["ana@corp.example"].startswith("Deadline missed")
+    assert by_address["boss@corp.example"].startswith("已超期")  # default: Chinese

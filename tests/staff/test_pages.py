@@ -95,3 +95,22 @@ def test_dashboard_is_for_supervisors_legal_and_admins(client, staff_user, make_
     client.force_login(staff_user("supervisor"))
     page = client.get("/staff/dashboard/")
     assert page.status_code == 200 and b"<svg" in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_the_subject_emails_the_question_and_pauses(client, staff_user, make_request):
+    from django.core import mail
+
+    client.force_login(staff_user("agent"))
+    request = make_request(status=Status.IN_REVIEW)
+    mail.outbox.clear()
+    client.post(f"/staff/requests/{request.pk}/request-info/", {"reason": "Which order number?"})
+    request.refresh_from_db()
+    assert request.status == Status.AWAITING_SUBJECT and request.paused_at is not None
+    [email] = [m for m in mail.outbox if m.to == [request.email]]
+    assert "Which order number?" in email.body and f"/requests/{request.pk}/?t=" in email.body
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "Which order number?" in page
+    assert "Which order number?" not in str(
+        list(AuditEvent.objects.values_list("payload", flat=True))
+    )

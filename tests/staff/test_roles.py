@@ -17,6 +17,7 @@ CASES = {
     "reveal": (Status.IN_REVIEW, "reveal/", {}),
     "verify": (Status.PENDING_VERIFICATION, "verify/", {"reason": "Called the account's phone"}),
     "extend": (Status.IN_REVIEW, "extend/", {"days": 5, "reason": "Two systems"}),
+    "message": (Status.IN_REVIEW, "message/", {"body": "Which order number?"}),
     "deny": (Status.IN_REVIEW, "deny/", {"basis": "trade_secret", "explanation": "Model."}),
     "hold": (
         Status.IN_REVIEW,
