@@ -59,7 +59,7 @@ test: install-dev services
 
 # Benchmarks: every bench/*.py against real PostgreSQL and Redis; each prints its own ratios.
 bench: install-dev services
-	@for script in bench/*.py; do echo "== $$script"; $(TEST_ENV) $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(TEST_ENV) $(BIN)/python $$script || exit 1; done
 
 lint: install-dev
 	$(BIN)/ruff check .
