@@ -12,6 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dsar.fanout import selectors as fanout_selectors
+from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Basis, Finding, HoldKind
@@ -80,15 +82,15 @@ class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
     findings = serializers.SerializerMethodField()
+    tasks = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
 
     class Meta(RequestListSerializer.Meta):
         fields = [
-            *RequestListSerializer.Meta.fields, "language", "identity", "verification", "findings",
-            "allowed_actions",
-            "timeline", "notes",
+            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
+            "findings", "tasks", "allowed_actions", "timeline", "notes",
         ]  # fmt: skip
 
     def get_identity(self, obj) -> dict:
@@ -100,6 +102,15 @@ class RequestDetailSerializer(RequestListSerializer):
     @extend_schema_field(FindingSerializer(many=True))
     def get_findings(self, obj):
         return FindingSerializer(legal_selectors.findings_for(obj), many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_tasks(self, obj):
+        return [
+            {"system": t.system.name, "system_id": t.system_id, "action": t.action,
+             "status": t.status, "attempts": t.attempts, "last_error": t.last_error,
+             "next_attempt_at": t.next_attempt_at}
+            for t in fanout_selectors.tasks_for(obj)
+        ]  # fmt: skip
 
     def get_allowed_actions(self, obj) -> list[str]:
         return selectors.allowed_actions(obj, user=self.context["request"].user)
@@ -152,6 +163,10 @@ class MessageSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=5000)
 
 
+class RetrySerializer(serializers.Serializer):
+    system = serializers.IntegerField()
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -162,7 +177,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "deny": "deny", "override": "override", "hold": "hold",
-        "message": "message",
+        "message": "message", "retry": "retry",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -299,6 +314,16 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             request=self.get_object(), user=request.user, body=data["body"]
         )
         return Response({"id": str(sent.pk)}, status=201)
+
+    @extend_schema(request=RetrySerializer, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Run one downstream system's failed tasks of this request again."""
+        data = self._input(RetrySerializer)
+        count = fanout_services.retry(
+            request=self.get_object(), user=request.user, system_id=data["system"]
+        )
+        return Response({"retried": count})
 
     @extend_schema(request=NoteSerializer, responses=NoteSerializer)
     @action(detail=True, methods=["post"])

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dsar.audit.services import Actor, record_event
+from dsar.fanout import selectors as fanout_selectors
+from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Finding, LegalHold
@@ -97,6 +99,7 @@ def request_detail(request, pk, revealed=None):
             "deny_form": DenyForm(),
             "message_form": MessageForm(),
             "conversation": selectors.conversation(obj),
+            "tasks": fanout_selectors.tasks_for(obj),
             "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
@@ -155,6 +158,10 @@ def act(request, pk, action):
             request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
         )
         and _("Message sent to the subject."),
+        "retry": lambda r: fanout_services.retry(
+            request=r, user=user, system_id=int(request.POST.get("system", "0") or 0)
+        )
+        and _("The system will be tried again."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),

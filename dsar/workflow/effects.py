@@ -37,6 +37,10 @@ def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
         from dsar.legal.retention import schedule_deferred_deletions
 
         schedule_deferred_deletions(request=request)
+    if to == Status.PROCESSING:
+        from dsar.fanout.services import start  # tasks published after commit (SPEC §6)
+
+        start(request)
     if to == Status.COMPLETED and request.outcome == Outcome.PARTIAL:
         from dsar.legal.decisions import tell_partial_outcome
 

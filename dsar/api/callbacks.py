@@ -1,0 +1,77 @@
+"""Downstream callbacks: a system that answered 202 reports the end of its work here.
+
+``POST /api/v1/callbacks/<task_id>/`` with ``X-DSAR-Timestamp`` and ``X-DSAR-Signature`` =
+hex HMAC-SHA256(system secret, timestamp + "." + raw body), body
+``{"idempotency_key": "…", "status": "done" | "failed", "detail": "…"}``.
+A bad signature or a stale timestamp → 401; a key of another task, or a task that is not
+waiting (a replay) → 409. None of them changes anything.
+"""
+
+import hmac
+import json
+import time
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dsar.api.errors import Conflict
+from dsar.fanout import services
+from dsar.fanout.connectors.http import sign
+from dsar.fanout.models import FanoutTask, TaskStatus
+
+MAX_SKEW_SECONDS = 300
+
+
+class CallbackSerializer(serializers.Serializer):
+    idempotency_key = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["done", "failed"])
+    detail = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class CallbackView(APIView):
+    authentication_classes: list = []  # the HMAC signature is the authentication
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=CallbackSerializer,
+        responses={200: dict, 401: OpenApiResponse(description="bad signature or timestamp")},
+    )
+    def post(self, request, task_id):
+        raw = request.body
+        task = FanoutTask.objects.select_related("system").filter(pk=task_id).first()
+        if task is None:
+            raise exceptions.NotFound()
+        self._authenticate(request, task, raw)
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise exceptions.ValidationError({"body": ["Send a JSON object."]}) from exc
+        data = CallbackSerializer(data=payload)
+        data.is_valid(raise_exception=True)
+        if str(data.validated_data["idempotency_key"]) != str(task.idempotency_key):
+            raise Conflict("This callback is for another task.")
+        if task.status != TaskStatus.WAITING:
+            raise Conflict("This task is not waiting for a callback.")
+        status = services.accept_callback(
+            task=task,
+            ok=data.validated_data["status"] == "done",
+            detail=data.validated_data.get("detail", ""),
+        )
+        if status is None:
+            raise Conflict("This task is not waiting for a callback.")
+        return Response({"task": str(task.pk), "status": status})
+
+    def get_authenticate_header(self, request):
+        return 'DSAR-HMAC realm="callbacks"'  # makes refusals 401, not 403
+
+    def _authenticate(self, request, task, raw: bytes) -> None:
+        timestamp = request.headers.get("X-DSAR-Timestamp", "")
+        signature = request.headers.get("X-DSAR-Signature", "")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
+            raise exceptions.AuthenticationFailed("Missing or stale timestamp.")
+        expected = sign(task.system.settings.get("secret", ""), timestamp, raw)
+        if not hmac.compare_digest(expected, signature):
+            raise exceptions.AuthenticationFailed("Bad signature.")

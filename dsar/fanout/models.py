@@ -1,0 +1,94 @@
+"""Downstream systems and the fan-out tasks that act on them (SPEC §6).
+
+The database is the source of truth: a ``FanoutTask`` row exists before any Celery message,
+records every attempt, and is what the reconciler re-drives when a message was lost.
+"""
+
+import json
+import uuid
+
+from django.db import models
+
+from dsar.crypto.fields import EncryptedTextField
+
+
+class Action(models.TextChoices):
+    CHECK = "check", "Check (dry run)"
+    DELETE = "delete", "Delete"
+    EXPORT = "export", "Export"
+    CORRECT = "correct", "Correct"
+    ANONYMISE = "anonymise", "Anonymise"
+    CLOSE_ACCOUNT = "close_account", "Close account"
+
+
+class Kind(models.TextChoices):
+    SQL = "sql", "SQL database"
+    HTTP = "http", "HTTP service"
+
+
+class DownstreamSystem(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    actions = models.JSONField(default=list, help_text='Supported actions, e.g. ["delete"].')
+    # JSON with the DSN or URL, statements and secrets: encrypted at rest.
+    config = EncryptedTextField(default="{}")
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    enabled = models.BooleanField(default=True)
+    categories = models.JSONField(
+        default=list, blank=True, help_text="Data categories it holds (for retention rules)."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def settings(self) -> dict:
+        return json.loads(self.config or "{}")
+
+    def supports(self, action: str) -> bool:
+        return action in (self.actions or [])
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Accepted, waiting for the callback"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    EXCLUDED = "excluded", "Excluded"
+
+
+FINAL = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.EXCLUDED}
+
+
+class FanoutTask(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="fanout_tasks"
+    )
+    system = models.ForeignKey(DownstreamSystem, on_delete=models.PROTECT, related_name="tasks")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=300, blank=True)
+    # Sent downstream with every attempt, so a system acts on it at most once.
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    result = models.JSONField(default=dict, blank=True)  # counts and flags, never personal data
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "system", "action"], name="fanout_task_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="fanout_due")]
+
+    def __str__(self):
+        return f"{self.action} on {self.system_id} for {self.request_id}"

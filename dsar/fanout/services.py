@@ -1,0 +1,257 @@
+"""The fan-out engine: which systems act on a request, running each task, completing it.
+
+Writes happen here; tasks.py only carries ids. A task is claimed with a conditional UPDATE
+(``pending`` → ``running``) so two deliveries of the same message cannot both run it, and
+the connector call happens outside any transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from dsar.audit.services import Actor, record_event
+from dsar.fanout.connectors import (
+    ACCEPTED,
+    DONE,
+    FAILED,
+    RETRY,
+    Outcome,
+    SubjectKeys,
+    connector_for,
+)
+from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.staff import permissions
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TransitionError, transition
+
+log = logging.getLogger(__name__)
+
+ACTIONS_FOR_TYPE = {
+    RequestType.DELETION: [Action.DELETE],
+    RequestType.ACCESS: [Action.EXPORT],
+    RequestType.CORRECTION: [Action.CORRECT],
+    RequestType.CANCELLATION: [Action.CLOSE_ACCOUNT, Action.DELETE],
+}
+BACKOFF_BASE = dt.timedelta(seconds=30)
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def subject_keys(request: RightsRequest) -> SubjectKeys:
+    """The identity the request was filed and verified with; nothing typed later."""
+    return SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
+
+
+def start(request: RightsRequest) -> list[FanoutTask]:
+    """Create one task per (enabled system, action) for a request entering processing.
+
+    Called inside the transition's transaction; messages are published after commit. With no
+    system to act on, the completion check still runs and completes the request at once.
+    """
+    now = timezone.now()
+    tasks = []
+    for action in ACTIONS_FOR_TYPE[request.type]:
+        for system in DownstreamSystem.objects.filter(enabled=True):
+            if system.supports(action):
+                task, _ = FanoutTask.objects.get_or_create(
+                    request=request, system=system, action=action,
+                    defaults={"next_attempt_at": now},
+                )  # fmt: skip
+                tasks.append(task)
+    record_event(
+        action="fanout.started",
+        actor=Actor.system("fanout"),
+        request_id=request.pk,
+        payload={"tasks": len(tasks)},
+    )
+    ids = [str(t.pk) for t in tasks]
+    transaction.on_commit(lambda: _publish(ids, request_id=str(request.pk)))
+    return tasks
+
+
+def _publish(task_ids: list[str], *, request_id: str) -> None:
+    from dsar.fanout import tasks as celery_tasks
+
+    try:
+        for task_id in task_ids:
+            celery_tasks.run_task.delay(task_id)
+        if not task_ids:
+            celery_tasks.complete_if_done.delay(request_id)
+    except Exception:  # broker down: the reconciler re-drives the rows
+        log.warning("could not publish fan-out work for request %s", request_id, exc_info=True)
+
+
+def _claim(task_id) -> FanoutTask | None:
+    now = timezone.now()
+    claimed = FanoutTask.objects.filter(
+        pk=task_id, status=TaskStatus.PENDING, next_attempt_at__lte=now
+    ).update(status=TaskStatus.RUNNING, updated_at=now)
+    if not claimed:
+        return None
+    task = FanoutTask.objects.select_related("system", "request").get(pk=task_id)
+    FanoutTask.objects.filter(pk=task_id).update(attempts=task.attempts + 1)
+    task.attempts += 1
+    return task
+
+
+def run_task(task_id) -> str:
+    """Run one attempt of a task if it is due and nobody else runs it; return its status."""
+    task = _claim(task_id)
+    if task is None:
+        return "skipped"
+    system = task.system
+    run = connector_for(system.kind)
+    extra = {"callback_url": callback_url(task)} if system.kind == "http" else {}
+    try:
+        outcome = run(
+            config=system.settings,
+            action=task.action,
+            keys=subject_keys(task.request),
+            idempotency_key=str(task.idempotency_key),
+            timeout=system.timeout_seconds,
+            **extra,
+        )
+    except Exception as exc:  # a connector bug must not leave the task running forever
+        log.exception("connector %s crashed on task %s", system.kind, task.pk)
+        outcome = Outcome(RETRY, f"connector error: {type(exc).__name__}")
+    return record_outcome(task, outcome)
+
+
+def callback_url(task: FanoutTask) -> str:
+    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-callback", args=[task.pk])
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s, … after each attempt."""
+    ceiling = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return dt.timedelta(seconds=random.uniform(0.5, 1.0) * ceiling.total_seconds())  # noqa: S311
+
+
+def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
+    now = timezone.now()
+    fields = {"updated_at": now, "last_error": outcome.detail[:300]}
+    if outcome.state == DONE:
+        fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
+    elif outcome.state == ACCEPTED:
+        fields.update(status=TaskStatus.WAITING)
+    elif outcome.state == RETRY and task.attempts < task.system.max_attempts:
+        fields.update(status=TaskStatus.PENDING, next_attempt_at=now + backoff(task.attempts))
+    else:
+        fields.update(status=TaskStatus.FAILED, finished_at=now)
+    with transaction.atomic():
+        FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(**fields)
+        record_event(
+            action=f"fanout.{fields['status']}",
+            actor=Actor.system(f"downstream:{task.system.name}"[:64]),
+            request_id=task.request_id,
+            payload={"task": str(task.pk), "action": task.action, "attempt": task.attempts},
+        )
+        if fields["status"] == TaskStatus.PENDING:
+            delay = (fields["next_attempt_at"] - now).total_seconds()
+            transaction.on_commit(lambda: _schedule_retry(str(task.pk), delay))
+        if fields["status"] in FINAL:
+            transaction.on_commit(lambda: _complete_later(str(task.request_id)))
+    return fields["status"]
+
+
+def _summary(data: dict) -> dict:
+    """What is kept of a system's answer on the task row: counts, never the data itself."""
+    rows = data.get("rows") if isinstance(data, dict) else None
+    summary = {"affected": data.get("affected")} if isinstance(data, dict) else {}
+    if rows is not None:
+        summary["rows"] = len(rows)
+    return {k: v for k, v in summary.items() if v is not None}
+
+
+def _schedule_retry(task_id: str, delay: float) -> None:
+    from dsar.fanout import tasks as celery_tasks
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:  # eager mode: the reconciler picks it up
+        celery_tasks.run_task.apply_async(args=[task_id], countdown=max(delay, 0))
+
+
+def _complete_later(request_id: str) -> None:
+    from dsar.fanout import tasks as celery_tasks
+
+    celery_tasks.complete_if_done.delay(request_id)
+
+
+def complete_if_done(request_id) -> str | None:
+    """Complete a request in processing once every task is done or excluded.
+
+    A failed task keeps the request in processing, flagged for staff, who can retry the
+    system. The outcome is ``partial`` when a task was excluded or the legal part kept data.
+    """
+    from dsar.legal.selectors import completion_outcome
+
+    request = RightsRequest.objects.get(pk=request_id)
+    if request.status != Status.PROCESSING:
+        return None
+    statuses = set(request.fanout_tasks.values_list("status", flat=True))
+    if statuses - {TaskStatus.DONE, TaskStatus.EXCLUDED}:
+        return None
+    outcome = completion_outcome(request)
+    if TaskStatus.EXCLUDED in statuses:
+        outcome = "partial"
+    try:
+        transition(request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome)
+    except TransitionError:  # someone else completed or withdrew it meanwhile
+        return None
+    return outcome
+
+
+def accept_callback(*, task: FanoutTask, ok: bool, detail: str = "", data: dict | None = None):
+    """Finish a task a system had accepted (202), from its verified callback."""
+    claimed = FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
+        status=TaskStatus.RUNNING
+    )
+    if not claimed:
+        return None
+    task.refresh_from_db()
+    return record_outcome(task, Outcome(DONE if ok else FAILED, detail, data or {}))
+
+
+def retry(*, request: RightsRequest, user, system_id: int) -> int:
+    """Staff: run a system's failed tasks of this request again from the first attempt."""
+    permissions.require(user, "retry")
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            request.fanout_tasks.filter(system_id=system_id, status=TaskStatus.FAILED)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        FanoutTask.objects.filter(pk__in=ids).update(
+            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
+        )
+        record_event(
+            action="fanout.retried",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"system": system_id, "tasks": len(ids)},
+        )
+        task_ids = [str(i) for i in ids]
+        transaction.on_commit(lambda: _publish(task_ids, request_id=str(request.pk)))
+    return len(ids)
+
+
+def reconcile(*, now: dt.datetime | None = None) -> int:
+    """Beat: re-drive work whose message was lost or whose worker died mid-task."""
+    now = now or timezone.now()
+    FanoutTask.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=now - STUCK_AFTER).update(
+        status=TaskStatus.PENDING, next_attempt_at=now
+    )
+    due = list(
+        FanoutTask.objects.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for task_id in due:
+        run_task(task_id)
+    return len(due)

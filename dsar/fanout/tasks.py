@@ -1,0 +1,19 @@
+from celery import shared_task
+
+from dsar.fanout import services
+
+
+@shared_task(acks_late=True)
+def run_task(task_id: str) -> str:
+    return services.run_task(task_id)
+
+
+@shared_task(acks_late=True)
+def complete_if_done(request_id: str) -> str | None:
+    return services.complete_if_done(request_id)
+
+
+@shared_task
+def reconcile() -> int:
+    """Beat: re-drive fan-out tasks whose message was lost or whose worker died."""
+    return services.reconcile()
