@@ -66,3 +66,19 @@ def test_anonymous_gets_401_or_403_and_no_data(client, make_request):
     response = client.get("/api/v1/staff/requests/")
     assert response.status_code in (401, 403)
     assert "results" not in response.json()
+
+
+@pytest.mark.django_db
+def test_integrations_use_a_token_with_the_same_roles(client, staff_user, make_request):
+    from rest_framework.authtoken.models import Token
+
+    make_request(status=Status.IN_REVIEW)
+    token = Token.objects.create(user=staff_user("supervisor"))
+    ok = client.get("/api/v1/staff/requests/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert ok.status_code == 200 and ok.json()["count"] == 1
+    no_role = Token.objects.create(user=staff_user("none"))
+    refused = client.get("/api/v1/staff/requests/", HTTP_AUTHORIZATION=f"Token {no_role.key}")
+    assert refused.status_code == 403
+    forged = client.get("/api/v1/staff/requests/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert forged.status_code == 401
+    assert set(forged.json()["error"]) >= {"code", "message"}
