@@ -75,6 +75,26 @@ def start(request: RightsRequest) -> list[FanoutTask]:
     return tasks
 
 
+def start_checks(request: RightsRequest) -> list[FanoutTask]:
+    """Ask every system that supports it for a dry run (``check``) when review starts.
+
+    What the systems report (open obligations, the identities they hold for the account,
+    data categories under retention) goes to the legal checks; see ``_report_check``.
+    """
+    now = timezone.now()
+    tasks = [
+        FanoutTask.objects.get_or_create(
+            request=request, system=system, action=Action.CHECK, defaults={"next_attempt_at": now}
+        )[0]
+        for system in DownstreamSystem.objects.filter(enabled=True)
+        if system.supports(Action.CHECK)
+    ]
+    if tasks:
+        ids = [str(t.pk) for t in tasks]
+        transaction.on_commit(lambda: _publish(ids, request_id=str(request.pk)))
+    return tasks
+
+
 def _publish(task_ids: list[str], *, request_id: str) -> None:
     from dsar.fanout import tasks as celery_tasks
 
@@ -155,9 +175,49 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
         if fields["status"] == TaskStatus.PENDING:
             delay = (fields["next_attempt_at"] - now).total_seconds()
             transaction.on_commit(lambda: _schedule_retry(str(task.pk), delay))
-        if fields["status"] in FINAL:
+        if fields["status"] == TaskStatus.DONE and task.action == Action.CHECK:
+            _report_check(task, outcome.data)
+        if fields["status"] in FINAL and task.action != Action.CHECK:
             transaction.on_commit(lambda: _complete_later(str(task.request_id)))
     return fields["status"]
+
+
+def _report_check(task: FanoutTask, data: dict) -> None:
+    """Hand a system's dry-run answer to the legal checks, as kinds and keyed hashes only.
+
+    An ``http`` system answers ``{"obligations": [{"kind": …}], "emails": [...],
+    "phones": [...], "categories": [...]}``; an ``sql`` system's check statement returns rows
+    with any of the columns ``obligation``, ``email``, ``phone``, ``category``.
+    """
+    from dsar.legal.reports import record_downstream_check
+    from dsar.workflow import identity
+
+    rows = data.get("rows") or [data]
+    obligations, hashes, categories = [], set(), set()
+    for row in rows:
+        obligations += [o for o in row.get("obligations", []) if isinstance(o, dict)]
+        if row.get("obligation"):
+            obligations.append({"kind": row["obligation"]})
+        for values, normalise, digest in (
+            ([row.get("email"), *row.get("emails", [])], identity.normalise_email,
+             identity.email_hash),
+            ([row.get("phone"), *row.get("phones", [])], identity.normalise_phone,
+             identity.phone_hash),
+        ):  # fmt: skip
+            for value in filter(None, values):
+                try:
+                    hashes.add(digest(normalise(str(value))))
+                except identity.InvalidIdentity:
+                    continue  # a malformed address downstream proves nothing
+        categories |= {row["category"]} if row.get("category") else set()
+        categories |= set(row.get("categories", []))
+    record_downstream_check(
+        request=RightsRequest.objects.get(pk=task.request_id),
+        system=task.system.name,
+        obligations=obligations,
+        identity_hashes=sorted(hashes),
+        categories=sorted(categories),
+    )
 
 
 def _summary(data: dict) -> dict:
@@ -193,7 +253,9 @@ def complete_if_done(request_id) -> str | None:
     request = RightsRequest.objects.get(pk=request_id)
     if request.status != Status.PROCESSING:
         return None
-    statuses = set(request.fanout_tasks.values_list("status", flat=True))
+    statuses = set(
+        request.fanout_tasks.exclude(action=Action.CHECK).values_list("status", flat=True)
+    )
     if statuses - {TaskStatus.DONE, TaskStatus.EXCLUDED}:
         return None
     outcome = completion_outcome(request)

@@ -30,9 +30,12 @@ def before(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
 def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
     """Reacts to a transition inside its transaction."""
     if to == Status.IN_REVIEW:
+        from dsar.fanout.services import start_checks
         from dsar.legal.engine import run_checks
 
         run_checks(request, stage="review")
+        if frm == Status.PENDING_VERIFICATION:
+            start_checks(request)  # downstream dry runs; their reports re-run the checks
     if to == Status.PROCESSING and request.type in (RequestType.DELETION, RequestType.CANCELLATION):
         from dsar.legal.retention import schedule_deferred_deletions
 

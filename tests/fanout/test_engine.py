@@ -195,3 +195,59 @@ def test_staff_see_the_failed_task_and_retry_it_from_the_page(downstream, client
     system = DownstreamSystem.objects.get()
     client.post(f"/staff/requests/{request.pk}/retry/", {"system": system.pk})
     assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
+
+
+def shop_with_check(dsn):
+    config = {
+        "dsn": dsn,
+        "statements": {
+            "check": [
+                "SELECT 'open_order' AS obligation FROM orders "
+                "WHERE email = %(email)s AND total <= 20",  # li.lei has two, han.mei none
+                "SELECT email FROM customers WHERE account = %(account_id)s",
+            ],
+            "close_account": "UPDATE customers SET name = 'closed' WHERE email = %(email)s",
+            "delete": "DELETE FROM customers WHERE email = %(email)s",
+        },
+    }
+    return DownstreamSystem.objects.create(
+        name="shop", kind="sql", actions=["check", "close_account", "delete"],
+        config=json.dumps(config),
+    )  # fmt: skip
+
+
+def test_open_orders_reported_by_check_block_cancellation_until_legal_overrides(
+    shop_dsn, staff_user
+):
+    from django.core.exceptions import PermissionDenied
+
+    from dsar.legal.decisions import override_finding
+    from dsar.legal.models import Finding
+    from dsar.staff import services as staff_services
+    from dsar.workflow.transitions import TransitionError
+
+    shop_with_check(shop_dsn)
+    request = create_request(type="cancellation", email="li.lei@example.com", account_id="acct-1")
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    check = FanoutTask.objects.get(action="check")
+    assert check.status == TaskStatus.DONE
+    finding = Finding.objects.get(request=request, check_name="open_obligations")
+    assert finding.blocks
+    agent = staff_user("agent")
+    with pytest.raises(TransitionError):
+        staff_services.approve(request=request, user=agent)
+    with pytest.raises(PermissionDenied):
+        override_finding(finding=finding, user=agent, reason="customer insists")
+    override_finding(finding=finding, user=staff_user("legal"), reason="Orders refunded")
+    staff_services.approve(request=request, user=agent)
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.COOLING_OFF
+
+
+def test_no_open_orders_no_blocking_finding(shop_dsn):
+    from dsar.legal.models import Finding
+
+    shop_with_check(shop_dsn)
+    request = create_request(type="cancellation", email="han.mei@example.com", account_id="acct-2")
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    assert FanoutTask.objects.get(action="check").status == TaskStatus.DONE
+    assert not Finding.objects.filter(request=request, check_name="open_obligations").exists()
