@@ -119,6 +119,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "redrive-outbox": {"task": "dsar.notifications.tasks.redrive_outbox", "schedule": 60.0},
     "sla-sweep": {"task": "dsar.sla.tasks.sweep", "schedule": 60.0},
     "fanout-reconcile": {"task": "dsar.fanout.tasks.reconcile", "schedule": 60.0},
+    "end-cooling-off": {"task": "dsar.fanout.tasks.end_cooling_off", "schedule": 300.0},
     # 01:00 UTC is 09:00 in Beijing; the digest claims its local date, so a re-run sends nothing.
     "sla-daily-digest": {
         "task": "dsar.sla.tasks.daily_digest",

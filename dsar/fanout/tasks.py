@@ -17,3 +17,11 @@ def complete_if_done(request_id: str) -> str | None:
 def reconcile() -> int:
     """Beat: re-drive fan-out tasks whose message was lost or whose worker died."""
     return services.reconcile()
+
+
+@shared_task
+def end_cooling_off() -> int:
+    """Beat: cancellations whose cooling-off has ended go to processing."""
+    from dsar.fanout.cancellation import end_cooling_off as run
+
+    return run()

@@ -40,6 +40,10 @@ def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
         from dsar.legal.retention import schedule_deferred_deletions
 
         schedule_deferred_deletions(request=request)
+    if to == Status.COOLING_OFF:
+        from dsar.fanout.cancellation import tell_subject
+
+        tell_subject(request)
     if to == Status.PROCESSING:
         from dsar.fanout.services import start  # tasks published after commit (SPEC §6)
 

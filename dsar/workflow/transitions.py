@@ -2,8 +2,10 @@
 that applies it. Nothing else in the product assigns ``RightsRequest.status``.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -114,6 +116,9 @@ def _enter(request: RightsRequest, frm: str, to: str, now, outcome: str) -> list
     if to == S.AWAITING_SUBJECT:
         request.paused_at = now
         changed.append("paused_at")
+    if to == S.COOLING_OFF:
+        request.cooling_off_ends_at = now + dt.timedelta(days=settings.DSAR_COOLING_OFF_DAYS)
+        changed.append("cooling_off_ends_at")
     if to in TERMINAL_STATUSES:
         request.closed_at = now
         changed.append("closed_at")
