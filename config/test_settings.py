@@ -18,7 +18,8 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast test logins
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Unit tests run tasks in-process; tests of asynchronous behaviour start a real worker.
-CELERY_TASK_ALWAYS_EAGER = True
+# A worker subprocess started by a test sets DSAR_TEST_EAGER=0 to consume from real Redis.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("DSAR_TEST_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collected static files under test
 WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic

@@ -6,6 +6,7 @@ import hmac
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
@@ -62,6 +63,7 @@ class Downstream:
         self.acted_on = []  # idempotency keys acted on (once each)
         self.lock = threading.Lock()
         self.block = None  # an Event that holds answers (for timeouts)
+        self.delay = 0.0  # seconds each answer takes (a slow peer)
 
     def next_answer(self):
         with self.lock:
@@ -87,6 +89,10 @@ def downstream():
             state.received.append(body)
             if state.block is not None:
                 state.block.wait(5)
+            if state.delay:
+                time.sleep(
+                    state.delay
+                )  # the peer is slow; this is the server's work, not a test wait
             status, answer = state.next_answer()
             if status in (200, 202):
                 with state.lock:
