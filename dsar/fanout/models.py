@@ -24,6 +24,7 @@ class Action(models.TextChoices):
 class Kind(models.TextChoices):
     SQL = "sql", "SQL database"
     HTTP = "http", "HTTP service"
+    BACKUP = "backup", "Backups (deletion ledger)"
 
 
 class DownstreamSystem(models.Model):
@@ -92,3 +93,25 @@ class FanoutTask(models.Model):
 
     def __str__(self):
         return f"{self.action} on {self.system_id} for {self.request_id}"
+
+
+class DeletionLedger(models.Model):
+    """Subjects deleted from live systems, kept to re-apply after a backup is restored.
+
+    Backups are not edited: a ``backup`` system's ``delete`` writes the subject's keys here and
+    its task completes once the backup's retention window has passed (every backup that still
+    held the subject has rotated out). ``replay_deletions`` re-applies the entries to the
+    systems a restored backup feeds.
+    """
+
+    idempotency_key = models.UUIDField(unique=True)
+    system = models.ForeignKey(DownstreamSystem, on_delete=models.PROTECT)
+    keys = EncryptedTextField()  # JSON of the subject keys
+    recorded_at = models.DateTimeField()
+    releases_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["recorded_at"]
+
+    def __str__(self):
+        return f"ledger {self.recorded_at:%Y-%m-%d} ({self.system_id})"

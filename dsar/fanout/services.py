@@ -127,7 +127,10 @@ def run_task(task_id) -> str:
         return "skipped"
     system = task.system
     run = connector_for(system.kind)
-    extra = {"callback_url": callback_url(task)} if system.kind == "http" else {}
+    extra = {
+        "http": {"callback_url": callback_url(task)},
+        "backup": {"system": system},
+    }.get(system.kind, {})
     try:
         outcome = run(
             config=system.settings,
@@ -316,4 +319,52 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
     )
     for task_id in due:
         run_task(task_id)
+    release_backups(now=now)
     return len(due)
+
+
+def release_backups(*, now: dt.datetime) -> int:
+    """Finish backup tasks whose retention window has passed: no backup holds the subject."""
+    from dsar.fanout.models import DeletionLedger
+
+    released = DeletionLedger.objects.filter(releases_at__lte=now).values("idempotency_key")
+    waiting = FanoutTask.objects.filter(
+        status=TaskStatus.WAITING, system__kind="backup", idempotency_key__in=released
+    )
+    count = 0
+    for task in waiting.select_related("system"):
+        if accept_callback(task=task, ok=True, detail="backups rotated"):
+            count += 1
+    return count
+
+
+def replay_deletions(*, since: dt.datetime) -> int:
+    """Re-apply every ledger entry recorded since ``since`` to the systems the backups feed.
+
+    Run after restoring a backup: subjects deleted after it was taken come back with it and
+    are deleted again, with the idempotency key of the original deletion.
+    """
+    import json
+
+    from dsar.fanout.models import DeletionLedger
+
+    replayed = 0
+    for entry in DeletionLedger.objects.filter(recorded_at__gte=since).select_related("system"):
+        keys = SubjectKeys(**json.loads(entry.keys))
+        for name in entry.system.settings.get("restores_into", []):
+            target = DownstreamSystem.objects.filter(name=name, enabled=True).first()
+            if target is None or not target.supports(Action.DELETE):
+                continue
+            outcome = connector_for(target.kind)(
+                config=target.settings, action=Action.DELETE, keys=keys,
+                idempotency_key=str(entry.idempotency_key), timeout=target.timeout_seconds,
+            )  # fmt: skip
+            if outcome.state != DONE:
+                raise RuntimeError(f"replay on {target.name} failed: {outcome.detail}")
+            replayed += 1
+    record_event(
+        action="fanout.replayed",
+        actor=Actor.system("replay_deletions"),
+        payload={"since": since.isoformat(), "applied": replayed},
+    )
+    return replayed
