@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dsar.fanout import views as fanout_views
 from dsar.health import views as health
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("dsar.api.staff_urls")),
     path("staff/", include("dsar.staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("fanout/confirm/<str:token>/", fanout_views.confirm, name="fanout-confirm"),
     path("api/v1/", include("dsar.api.public_urls")),
     path("", include("dsar.portal.urls")),
 ]

@@ -25,6 +25,7 @@ class Kind(models.TextChoices):
     SQL = "sql", "SQL database"
     HTTP = "http", "HTTP service"
     BACKUP = "backup", "Backups (deletion ledger)"
+    NOTIFY = "notify", "Third-party recipient (email)"
 
 
 class DownstreamSystem(models.Model):

@@ -12,6 +12,7 @@ import logging
 import random
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -130,6 +131,7 @@ def run_task(task_id) -> str:
     extra = {
         "http": {"callback_url": callback_url(task)},
         "backup": {"system": system},
+        "notify": {"confirm_url": confirm_url(task)},
     }.get(system.kind, {})
     try:
         outcome = run(
@@ -148,6 +150,55 @@ def run_task(task_id) -> str:
 
 def callback_url(task: FanoutTask) -> str:
     return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-callback", args=[task.pk])
+
+
+CONFIRM_SALT = "dsar.fanout.notify-confirm"
+
+
+def confirm_token(task: FanoutTask) -> str:
+    return signing.dumps({"task": str(task.pk)}, salt=CONFIRM_SALT)
+
+
+def task_for_confirm_token(token: str) -> FanoutTask | None:
+    """The notify task a recipient's link names, or None for a forged or garbled link."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT)
+    except signing.BadSignature:
+        return None
+    return FanoutTask.objects.select_related("system").filter(pk=data.get("task")).first()
+
+
+def confirm_url(task: FanoutTask) -> str:
+    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-confirm", args=[confirm_token(task)])
+
+
+def remind_recipients(*, now: dt.datetime) -> int:
+    """Remind third parties who have not confirmed; fail the task after the cutoff."""
+    reminded = 0
+    waiting = FanoutTask.objects.filter(status=TaskStatus.WAITING, system__kind="notify")
+    for task in waiting.select_related("system", "request"):
+        config = task.system.settings
+        if now - task.created_at >= dt.timedelta(days=int(config.get("cutoff_days", 14))):
+            FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
+                status=TaskStatus.RUNNING
+            )
+            record_outcome(task, Outcome(FAILED, "the recipient did not confirm in time"))
+            continue
+        last = dt.datetime.fromisoformat(
+            task.result.get("reminded_at", task.created_at.isoformat())
+        )
+        if now - last >= dt.timedelta(days=int(config.get("reminder_days", 3))):
+            connector_for("notify")(
+                config=config, action=task.action, keys=subject_keys(task.request),
+                idempotency_key=str(task.idempotency_key), timeout=0,
+                confirm_url=confirm_url(task),
+            )  # fmt: skip
+            reminders = task.result.get("reminders", 0) + 1
+            FanoutTask.objects.filter(pk=task.pk).update(
+                result={**task.result, "reminders": reminders, "reminded_at": now.isoformat()}
+            )
+            reminded += 1
+    return reminded
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -320,6 +371,7 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
     for task_id in due:
         run_task(task_id)
     release_backups(now=now)
+    remind_recipients(now=now)
     return len(due)
 
 

@@ -30,6 +30,6 @@ class Outcome:
 
 
 def connector_for(kind: str):
-    from dsar.fanout.connectors import backup, http, sql
+    from dsar.fanout.connectors import backup, http, notify, sql
 
-    return {"sql": sql.run, "http": http.run, "backup": backup.run}[kind]
+    return {"sql": sql.run, "http": http.run, "backup": backup.run, "notify": notify.run}[kind]
