@@ -14,6 +14,7 @@ import random
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,16 +110,14 @@ def _publish(task_ids: list[str], *, request_id: str) -> None:
 
 
 def _claim(task_id) -> FanoutTask | None:
+    """``pending`` → ``running`` with one conditional UPDATE; None if someone else has it."""
     now = timezone.now()
     claimed = FanoutTask.objects.filter(
         pk=task_id, status=TaskStatus.PENDING, next_attempt_at__lte=now
-    ).update(status=TaskStatus.RUNNING, updated_at=now)
+    ).update(status=TaskStatus.RUNNING, updated_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    task = FanoutTask.objects.select_related("system", "request").get(pk=task_id)
-    FanoutTask.objects.filter(pk=task_id).update(attempts=task.attempts + 1)
-    task.attempts += 1
-    return task
+    return FanoutTask.objects.select_related("system", "request").get(pk=task_id)
 
 
 def run_task(task_id) -> str:
@@ -232,7 +231,9 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
         if fields["status"] == TaskStatus.DONE and task.action == Action.CHECK:
             _report_check(task, outcome.data)
         if fields["status"] in FINAL and task.action != Action.CHECK:
-            transaction.on_commit(lambda: _complete_later(str(task.request_id)))
+            # Checked after commit: of tasks finishing together, the last to commit sees the
+            # others final and is the one that completes the request.
+            transaction.on_commit(lambda: _was_last(task) and _complete_later(str(task.request_id)))
     return fields["status"]
 
 
@@ -271,6 +272,17 @@ def _report_check(task: FanoutTask, data: dict) -> None:
         obligations=obligations,
         identity_hashes=sorted(hashes),
         categories=sorted(categories),
+    )
+
+
+def _was_last(task: FanoutTask) -> bool:
+    """True when no other task of the request is still open (only then try to complete)."""
+    return not (
+        FanoutTask.objects.filter(request_id=task.request_id)
+        .exclude(pk=task.pk)
+        .exclude(action=Action.CHECK)
+        .exclude(status__in=FINAL)
+        .exists()
     )
 
 

@@ -1,0 +1,146 @@
+"""Fan-out benchmark (issue 6): N deletion requests × 10 downstream systems, end to end with
+real Celery workers, beside the same number of no-op Celery tasks through the same broker and
+workers, in the same run. Prints both times and the ratio (target ≤ 2).
+
+The downstream systems are 10 ``http`` systems answering 200 from a threaded server on
+127.0.0.1, so the figure is the engine's own cost: claim, call, record, audit, complete.
+
+    make bench
+    BENCH_FANOUT_N=200 .venv/bin/python bench/fanout.py
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+N = int(os.environ.get("BENCH_FANOUT_N", "1000"))
+SYSTEMS = 10
+WORKERS = os.environ.get("BENCH_FANOUT_CONCURRENCY", "4")
+DB = os.environ.get(
+    "BENCH_FANOUT_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/dsar_bench_fanout"
+)
+BROKER = "redis://127.0.0.1:6379/8"
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="config.test_settings", DATABASE_URL=DB, REDIS_URL=BROKER,
+    DSAR_TEST_EAGER="0", LOG_LEVEL="WARNING",
+)  # fmt: skip
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from config.celery import app  # noqa: E402
+from dsar.audit.models import ActorKind  # noqa: E402
+from dsar.audit.services import Actor  # noqa: E402
+from dsar.fanout.models import DownstreamSystem  # noqa: E402
+from dsar.workflow.models import RightsRequest, Status  # noqa: E402
+from dsar.workflow.services import create_request  # noqa: E402
+from dsar.workflow.transitions import transition  # noqa: E402
+from tests.factories import ACTORS  # noqa: E402
+
+
+class Peer(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def fresh_database():
+    import psycopg
+
+    base, name = DB.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(BROKER).flushdb()
+
+
+def start_workers():
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={WORKERS}",
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for(condition, what):
+    deadline = time.monotonic() + 1800
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.05)  # polling real workers, not waiting for a clock
+
+
+def noop_baseline(count: int) -> float:
+    queue = redis.Redis.from_url(BROKER)
+    start = time.perf_counter()
+    for _ in range(count):
+        app.send_task("celery.accumulate", args=(1,))
+    wait_for(lambda: queue.llen("celery") == 0, "no-op tasks")
+    return time.perf_counter() - start
+
+
+def fanout_run(count: int) -> float:
+    requests = []
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True  # set-up only: creation needs no worker
+    for i in range(count):
+        request = create_request(type="deletion", email=f"bench{i}@example.com")
+        transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+        requests.append(request)
+    app.conf.CELERY_TASK_ALWAYS_EAGER = False
+    start = time.perf_counter()
+    for request in requests:
+        transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+    wait_for(
+        lambda: RightsRequest.objects.filter(status=Status.COMPLETED).count() == count,
+        "every request to complete",
+    )
+    return time.perf_counter() - start
+
+
+def main():
+    fresh_database()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    for i in range(SYSTEMS):
+        DownstreamSystem.objects.create(
+            name=f"system-{i}", kind="http", actions=["delete"],
+            config=json.dumps({"url": url, "secret": "bench"}),
+        )  # fmt: skip
+    workers = start_workers()
+    try:
+        app.control.ping(timeout=5)
+        noop = noop_baseline(N * SYSTEMS)
+        fanout = fanout_run(N)
+    finally:
+        os.killpg(workers.pid, signal.SIGTERM)
+        workers.wait()
+        server.shutdown()
+    tasks = N * SYSTEMS
+    print(f"{N} deletion requests × {SYSTEMS} systems, Celery worker --concurrency={WORKERS}")
+    print(f"no-op Celery tasks ({tasks}):       {noop:8.2f} s  {tasks / noop:8.0f} tasks/s")
+    print(f"fan-out end to end ({tasks} tasks): {fanout:8.2f} s  {tasks / fanout:8.0f} tasks/s")
+    print(f"ratio: {fanout / noop:.2f} (target ≤ 2)")
+
+
+if __name__ == "__main__":
+    main()
