@@ -251,3 +251,33 @@ def test_no_open_orders_no_blocking_finding(shop_dsn):
     transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     assert FanoutTask.objects.get(action="check").status == TaskStatus.DONE
     assert not Finding.objects.filter(request=request, check_name="open_obligations").exists()
+
+
+def test_after_a_completed_deletion_an_access_request_finds_nothing(shop_dsn):
+    config = {
+        "dsn": shop_dsn,
+        "statements": {
+            "delete": [
+                "DELETE FROM orders WHERE email = %(email)s",
+                "DELETE FROM customers WHERE email = %(email)s",
+            ],
+            "export": [
+                "SELECT name, account FROM customers WHERE email = %(email)s",
+                "SELECT total FROM orders WHERE email = %(email)s",
+            ],
+        },
+    }
+    DownstreamSystem.objects.create(
+        name="shop", kind="sql", actions=["delete", "export"], config=json.dumps(config)
+    )
+    before = create_request(type="access", email="li.lei@example.com")
+    transition(before, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(before, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+    assert FanoutTask.objects.get(request=before).result["rows"] == 3  # 1 customer, 2 orders
+
+    approved_deletion()
+    after = create_request(type="access", email="li.lei@example.com")
+    transition(after, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(after, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+    task = FanoutTask.objects.get(request=after)
+    assert (task.status, task.result["rows"]) == (TaskStatus.DONE, 0)

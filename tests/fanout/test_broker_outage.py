@@ -1,0 +1,132 @@
+"""A Redis restart in the middle of a batch loses nothing: messages lost with Redis (or never
+published while it was down) are re-driven from the task rows by the reconciler."""
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from config.celery import app
+from dsar.audit.models import ActorKind
+from dsar.audit.services import Actor
+from dsar.fanout import services
+from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
+from dsar.workflow.models import Status
+from dsar.workflow.services import create_request
+from dsar.workflow.transitions import transition
+from tests.factories import ACTORS
+from tests.fanout.conftest import SECRET
+from tests.fanout.test_crash import until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, so stopping it disturbs nobody else."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        until(lambda: _answers(self.port), 10, "redis to start")
+
+    def stop(self):
+        self.proc.kill()  # everything in it is lost, as in a crash
+        self.proc.wait()
+
+
+def _answers(port) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    redis_server = PrivateRedis()
+    redis_server.start()
+    app.conf.task_always_eager  # noqa: B018 (loads the namespaced configuration)
+    monkeypatch.setattr(app.conf, "CELERY_TASK_ALWAYS_EAGER", False)
+    monkeypatch.setattr(app.conf, "CELERY_BROKER_URL", redis_server.url)
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    yield redis_server
+    if redis_server.proc.poll() is None:
+        redis_server.stop()
+
+
+def start_worker(broker_url):
+    db = connection.settings_dict
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DSAR_TEST_EAGER": "0",
+        "REDIS_URL": broker_url,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+        f"{db['NAME']}",
+    }  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def approve(i):
+    request = create_request(type="deletion", email=f"s{i}@example.com")
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+
+
+def test_redis_restart_mid_batch_loses_nothing(downstream, broker):
+    DownstreamSystem.objects.create(
+        name="crm", kind="http", actions=["delete"], timeout_seconds=5,
+        config=json.dumps({"url": downstream.url, "secret": SECRET}),
+    )  # fmt: skip
+    downstream.delay = 0.1
+    worker = start_worker(broker.url)
+    try:
+        for i in range(10):
+            approve(i)
+        until(lambda: len(downstream.received) >= 2, 60, "the worker to start on the batch")
+        broker.stop()  # queued messages vanish with it
+        for i in range(10, 16):
+            approve(i)  # publishing fails; the rows are written all the same
+        assert FanoutTask.objects.count() == 16
+        broker.start()  # empty: every message it held is gone
+        later = timezone.now() + services.STUCK_AFTER + dt.timedelta(seconds=1)
+        with time_machine.travel(later, tick=True):
+            services.reconcile()
+        until(
+            lambda: FanoutTask.objects.exclude(status=TaskStatus.DONE).count() == 0,
+            120,
+            "every task to be done",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    acted = Counter(downstream.acted_on)
+    assert len(acted) == 16 and set(acted.values()) == {1}
