@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dsar.legal",
     "dsar.fanout",
     "dsar.portal",
+    "dsar.exports",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +121,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sla-sweep": {"task": "dsar.sla.tasks.sweep", "schedule": 60.0},
     "fanout-reconcile": {"task": "dsar.fanout.tasks.reconcile", "schedule": 60.0},
     "end-cooling-off": {"task": "dsar.fanout.tasks.end_cooling_off", "schedule": 300.0},
+    "purge-exports": {"task": "dsar.exports.tasks.purge_expired", "schedule": 3600.0},
     # 01:00 UTC is 09:00 in Beijing; the digest claims its local date, so a re-run sends nothing.
     "sla-daily-digest": {
         "task": "dsar.sla.tasks.daily_digest",
@@ -267,6 +269,11 @@ DSAR_SMS_DIR = env("DSAR_SMS_DIR", default=str(VAR_DIR / "sms"))
 # Legal decisions (dsar.legal): where a subject can complain to us about a refusal.
 DSAR_COMPLAINT_CONTACT = env("DSAR_COMPLAINT_CONTACT", default=DEFAULT_FROM_EMAIL)
 
+# Access exports (dsar.exports): where encrypted packages are kept, and the link's limits.
+DSAR_EXPORT_DIR = env("DSAR_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+DSAR_EXPORT_LINK_DAYS = env.int("DSAR_EXPORT_LINK_DAYS", default=7)
+DSAR_EXPORT_MAX_DOWNLOADS = env.int("DSAR_EXPORT_MAX_DOWNLOADS", default=3)
+
 
 def _validate_product_settings():
     if DSAR_SLA_CALENDAR not in {"calendar", "cn_workdays"}:
@@ -282,6 +289,9 @@ def _validate_product_settings():
     for name in ("DSAR_SLA_WARN_DAYS", "DSAR_SLA_MAX_EXTENSION_DAYS", "DSAR_COOLING_OFF_DAYS"):
         if globals()[name] < 0:
             raise ImproperlyConfigured(f"{name} must not be negative.")
+    for name in ("DSAR_EXPORT_LINK_DAYS", "DSAR_EXPORT_MAX_DOWNLOADS"):
+        if globals()[name] < 1:
+            raise ImproperlyConfigured(f"{name} must be at least 1.")
     if not DSAR_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("DSAR_ENCRYPTION_KEYS needs at least one Fernet key.")
     for name in (

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dsar.exports import views as export_views
 from dsar.fanout import views as fanout_views
 from dsar.health import views as health
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("staff/", include("dsar.staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("fanout/confirm/<str:token>/", fanout_views.confirm, name="fanout-confirm"),
+    path("exports/<str:token>/", export_views.download, name="export-download"),
     path("api/v1/", include("dsar.api.public_urls")),
     path("", include("dsar.portal.urls")),
 ]

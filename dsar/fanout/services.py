@@ -230,6 +230,10 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
             transaction.on_commit(lambda: _schedule_retry(str(task.pk), delay))
         if fields["status"] == TaskStatus.DONE and task.action == Action.CHECK:
             _report_check(task, outcome.data)
+        if fields["status"] == TaskStatus.DONE and task.action == Action.EXPORT:
+            from dsar.exports.services import store_part
+
+            store_part(task=task, rows=list(outcome.data.get("rows") or []))
         if fields["status"] in FINAL and task.action != Action.CHECK:
             # Checked after commit: of tasks finishing together, the last to commit sees the
             # others final and is the one that completes the request.

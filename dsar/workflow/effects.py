@@ -48,6 +48,10 @@ def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
         from dsar.fanout.services import start  # tasks published after commit (SPEC §6)
 
         start(request)
+    if to == Status.COMPLETED and request.type == RequestType.ACCESS:
+        from dsar.exports.services import build_package
+
+        build_package(request)  # the package and its link go to the subject
     if to == Status.COMPLETED and request.outcome == Outcome.PARTIAL:
         from dsar.legal.decisions import tell_partial_outcome
 

@@ -1,0 +1,152 @@
+"""Access exports (SPEC §6): store each system's answer, build the package when all are in,
+deliver it behind a link that expires (default 7 days) and allows a few downloads (default 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from dsar.audit.services import Actor, record_event
+from dsar.crypto import keys
+from dsar.exports.models import ExportPart, Package
+from dsar.exports.package import SystemData, build_zip
+from dsar.notifications.services import queue_email
+
+# Never exported, whatever a system returns (SPEC §6); systems may add more with "exclude".
+DEFAULT_EXCLUDED = frozenset(
+    {"password", "password_hash", "security_answer", "security_question", "fraud_score",
+     "risk_score", "other_party", "others"}
+)  # fmt: skip
+TOKEN_SALT = "dsar.exports.download"
+
+
+class LinkGone(Exception):
+    """The link expired or was used up (HTTP 410)."""
+
+
+def store_part(*, task, rows: list[dict]) -> ExportPart:
+    """Keep a system's export rows, without the excluded fields (their names are recorded)."""
+    excluded_fields = DEFAULT_EXCLUDED | set(task.system.settings.get("exclude", []))
+    cleaned, dropped = [], set()
+    for row in rows:
+        keep = {k: v for k, v in row.items() if k.lower() not in excluded_fields}
+        dropped |= set(row) - set(keep)
+        cleaned.append(keep)
+    part, _ = ExportPart.objects.update_or_create(
+        task=task,
+        defaults={"rows": json.dumps(cleaned, default=str), "excluded": sorted(dropped)},
+    )
+    return part
+
+
+def export_dir() -> Path:
+    path = Path(settings.DSAR_EXPORT_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_package(request) -> Package:
+    """Zip every stored part of ``request``, encrypt it, and email the subject the link."""
+    parts = ExportPart.objects.filter(task__request=request).select_related("task__system")
+    systems = [
+        SystemData(
+            name=p.task.system.name,
+            categories=list(p.task.system.categories or []),
+            rows=json.loads(p.rows),
+            excluded=p.excluded,
+        )
+        for p in parts.order_by("task__system__name")
+    ]
+    data = keys.fernet().encrypt(build_zip(reference=request.reference, systems=systems))
+    file_name = secrets.token_hex(16) + ".zip.enc"
+    (export_dir() / file_name).write_bytes(data)
+    package = Package.objects.create(
+        request=request,
+        file_name=file_name,
+        size=len(data),
+        expires_at=timezone.now() + dt.timedelta(days=settings.DSAR_EXPORT_LINK_DAYS),
+        downloads_left=settings.DSAR_EXPORT_MAX_DOWNLOADS,
+    )
+    record_event(
+        action="export.built",
+        actor=Actor.system("exports"),
+        request_id=request.pk,
+        payload={"package": str(package.pk), "systems": len(systems)},
+    )
+    if request.email:
+        queue_email(
+            to=request.email,
+            template="export_ready",
+            context={
+                "reference": request.reference,
+                "link": settings.DSAR_PUBLIC_BASE_URL + download_path(package),
+                "expires_at": package.expires_at,
+                "downloads": package.downloads_left,
+            },
+            language=request.language,
+            request_id=request.pk,
+        )
+    return package
+
+
+def download_path(package: Package) -> str:
+    token = signing.dumps(str(package.pk), salt=TOKEN_SALT)
+    return reverse("export-download", args=[token])
+
+
+def package_for_token(token: str) -> Package | None:
+    """The package a link names (None for a forged link; expiry is checked on download)."""
+    try:
+        package_id = signing.loads(token, salt=TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    return Package.objects.filter(pk=package_id).first()
+
+
+def take_download(package: Package) -> bytes:
+    """Count one download and return the ZIP; ``LinkGone`` once expired or used up."""
+    now = timezone.now()
+    with transaction.atomic():
+        taken = Package.objects.filter(
+            pk=package.pk, deleted_at__isnull=True, expires_at__gt=now, downloads_left__gt=0
+        ).update(downloads_left=F("downloads_left") - 1)
+        if not taken:
+            raise LinkGone
+        record_event(
+            action="export.downloaded",
+            actor=Actor.subject(),
+            request_id=package.request_id,
+            payload={"package": str(package.pk)},
+        )
+    encrypted = (export_dir() / package.file_name).read_bytes()
+    return keys.fernet().decrypt(encrypted)
+
+
+def purge_expired(*, now: dt.datetime | None = None) -> int:
+    """Beat: delete packages whose link has expired or is used up."""
+    now = now or timezone.now()
+    gone = Package.objects.filter(deleted_at__isnull=True).filter(
+        expires_at__lte=now
+    ) | Package.objects.filter(deleted_at__isnull=True, downloads_left=0)
+    count = 0
+    for package in gone:
+        (export_dir() / package.file_name).unlink(missing_ok=True)
+        Package.objects.filter(pk=package.pk).update(deleted_at=now)
+        record_event(
+            action="export.deleted",
+            actor=Actor.system("exports"),
+            request_id=package.request_id,
+            payload={"package": str(package.pk)},
+        )
+        count += 1
+    return count

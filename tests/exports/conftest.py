@@ -1,0 +1,1 @@
+from tests.fanout.conftest import downstream, shop_dsn  # noqa: F401 (fixtures)
