@@ -60,7 +60,7 @@ def start(request: RightsRequest) -> list[FanoutTask]:
     tasks = []
     for action in ACTIONS_FOR_TYPE[request.type]:
         for system in DownstreamSystem.objects.filter(enabled=True):
-            if system.supports(action):
+            if system.supports(action) and _concerns(system, action, request):
                 task, _ = FanoutTask.objects.get_or_create(
                     request=request, system=system, action=action,
                     defaults={"next_attempt_at": now},
@@ -95,6 +95,25 @@ def start_checks(request: RightsRequest) -> list[FanoutTask]:
         ids = [str(t.pk) for t in tasks]
         transaction.on_commit(lambda: _publish(ids, request_id=str(request.pk)))
     return tasks
+
+
+def system_fields(system: DownstreamSystem) -> set[str]:
+    from dsar.fanout.connectors import http, sql
+
+    reader = {"sql": sql.fields, "http": http.fields}.get(system.kind)
+    return reader(system.settings) if reader else set()
+
+
+def _changes_for(system: DownstreamSystem, request: RightsRequest) -> list[dict]:
+    from dsar.portal.corrections import accepted_changes
+
+    held = system_fields(system)
+    return [c for c in accepted_changes(request) if c["field"] in held]
+
+
+def _concerns(system: DownstreamSystem, action: str, request: RightsRequest) -> bool:
+    """A correction goes only to the systems that hold one of the accepted fields."""
+    return action != Action.CORRECT or bool(_changes_for(system, request))
 
 
 def _publish(task_ids: list[str], *, request_id: str) -> None:
@@ -132,6 +151,8 @@ def run_task(task_id) -> str:
         "backup": {"system": system},
         "notify": {"confirm_url": confirm_url(task)},
     }.get(system.kind, {})
+    if task.action == Action.CORRECT:
+        extra["changes"] = _changes_for(system, task.request)
     try:
         outcome = run(
             config=system.settings,

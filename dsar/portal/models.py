@@ -18,6 +18,17 @@ class Correction(models.Model):
     field = EncryptedTextField()
     current_value = EncryptedTextField(blank=True)
     proposed_value = EncryptedTextField()
+    # Staff decision (dsar/portal/corrections.py): accepted (as proposed or edited) or refused.
+    decision = models.CharField(
+        max_length=8, blank=True, choices=[("accepted", "Accepted"), ("refused", "Refused")]
+    )
+    target_field = models.CharField(max_length=64, blank=True)  # the field systems know
+    final_value = EncryptedTextField(blank=True)
+    reason = EncryptedTextField(blank=True)
+    decided_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["request", "position"]

@@ -25,6 +25,10 @@ def before(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
         from dsar.legal.engine import refuse_while_blocked  # legal checks re-run (SPEC §5)
 
         refuse_while_blocked(request)
+    if to == Status.PROCESSING and request.type == RequestType.CORRECTION:
+        from dsar.portal.corrections import require_all_decided
+
+        require_all_decided(request)
 
 
 def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
@@ -48,6 +52,10 @@ def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
         from dsar.fanout.services import start  # tasks published after commit (SPEC §6)
 
         start(request)
+    if to == Status.COMPLETED and request.type == RequestType.CORRECTION:
+        from dsar.portal.corrections import tell_subject
+
+        tell_subject(request)  # what changed, what was refused and why
     if to == Status.COMPLETED and request.type == RequestType.ACCESS:
         from dsar.exports.services import build_package
 

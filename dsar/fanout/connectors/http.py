@@ -27,16 +27,17 @@ def run(
     idempotency_key: str,
     timeout: int,
     callback_url: str = "",
+    changes: list[dict] | None = None,
 ):
-    body = json.dumps(
-        {
-            "action": action,
-            "idempotency_key": idempotency_key,
-            "subject": keys.as_params(),
-            "callback_url": callback_url,
-        },
-        separators=(",", ":"),
-    ).encode()
+    message = {
+        "action": action,
+        "idempotency_key": idempotency_key,
+        "subject": keys.as_params(),
+        "callback_url": callback_url,
+    }
+    if changes is not None:
+        message["changes"] = changes
+    body = json.dumps(message, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -65,3 +66,7 @@ def _json(response) -> dict:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def fields(config: dict) -> set[str]:
+    return set(config.get("fields", []))

@@ -1,0 +1,96 @@
+"""Staff decisions on a correction request, field by field (SPEC §2 ``correction``).
+
+Each proposed change is accepted (as proposed or with an edited value, mapped to a field the
+downstream systems know) or refused with a reason. Accepted changes go out as the ``correct``
+action to the systems that hold the field; the subject is told what changed and what did not.
+A change of the email or phone itself never becomes a channel for this request: codes and
+notices keep going to the verified address, and that old address is told of the change.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from dsar.audit.services import Actor, record_event
+from dsar.notifications.services import queue_email
+from dsar.portal.models import Correction
+from dsar.staff import permissions
+from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import TransitionError
+
+CONTACT_FIELDS = {"email", "phone"}
+
+
+def decide(
+    *, correction: Correction, user, accept: bool, target_field: str = "", value: str = "",
+    reason: str = "",
+) -> Correction:  # fmt: skip
+    """Record one decision; the request must be a correction request in review."""
+    permissions.require(user, "approve")
+    request = correction.request
+    if request.type != RequestType.CORRECTION or request.status != Status.IN_REVIEW:
+        raise TransitionError("Corrections are decided while the request is in review.")
+    errors = {}
+    if accept and not target_field.strip():
+        errors["target_field"] = ["Name the field the systems should change."]
+    if not accept and not reason.strip():
+        errors["reason"] = ["Say why; the subject is told."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        correction.decision = "accepted" if accept else "refused"
+        correction.target_field = target_field.strip().lower() if accept else ""
+        correction.final_value = (value.strip() or correction.proposed_value) if accept else ""
+        correction.reason = reason.strip()
+        correction.decided_by, correction.decided_at = user, timezone.now()
+        correction.save()
+        record_event(
+            action=f"correction.{correction.decision}",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"position": correction.position, "field": correction.target_field},
+        )
+        if accept and correction.target_field in CONTACT_FIELDS and request.email:
+            # The old, verified channel hears of it; the new value never verifies anything.
+            queue_email(
+                to=request.email,
+                template="contact_changing",
+                context={"reference": request.reference, "field": correction.target_field},
+                language=request.language,
+                request_id=request.pk,
+            )
+    return correction
+
+
+def accepted_changes(request: RightsRequest) -> list[dict]:
+    return [
+        {"field": c.target_field, "value": c.final_value}
+        for c in Correction.objects.filter(request=request, decision="accepted")
+    ]
+
+
+def require_all_decided(request: RightsRequest) -> None:
+    """Guard before processing: every proposed change needs a decision."""
+    if Correction.objects.filter(request=request, decision="").exists():
+        raise TransitionError(
+            "Decide every proposed correction (accept or refuse) before approving.",
+            current=request.status,
+        )
+
+
+def tell_subject(request: RightsRequest) -> None:
+    """After completion: what was changed, and what was refused and why."""
+    if not request.email:
+        return
+    items = list(Correction.objects.filter(request=request))
+    queue_email(
+        to=request.email,
+        template="correction_done",
+        context={
+            "reference": request.reference,
+            "changed": [c for c in items if c.decision == "accepted"],
+            "refused": [c for c in items if c.decision == "refused"],
+        },
+        language=request.language,
+        request_id=request.pk,
+    )

@@ -1,0 +1,100 @@
+"""Corrections through the fan-out engine, field by field, against a real database."""
+
+import json
+
+import pytest
+from django.core import mail
+
+from dsar.audit.services import Actor
+from dsar.fanout.models import DownstreamSystem, FanoutTask
+from dsar.portal import corrections
+from dsar.portal.models import Correction
+from dsar.portal.services import ProposedCorrection, file_request
+from dsar.staff import services as staff_services
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.transitions import TransitionError, transition
+from tests.fanout.conftest import shop_rows
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def shop(shop_dsn):
+    DownstreamSystem.objects.create(
+        name="shop", kind="sql", actions=["correct"],
+        config=json.dumps({"dsn": shop_dsn, "statements": {"correct": {
+            "name": "UPDATE customers SET name = %(value)s WHERE email = %(email)s",
+        }}}),
+    )  # fmt: skip
+    # A second system that holds none of the corrected fields gets no task.
+    DownstreamSystem.objects.create(
+        name="crm", kind="sql", actions=["correct"],
+        config=json.dumps({"dsn": shop_dsn, "statements": {}}),
+    )  # fmt: skip
+    return shop_dsn
+
+
+def filed(*changes, email="li.lei@example.com"):
+    request = file_request(
+        type="correction", email=email,
+        corrections=[ProposedCorrection(field=f, current_value="", proposed_value=v)
+                     for f, v in changes],
+    )  # fmt: skip
+    return request
+
+
+def test_accepted_field_changes_downstream_refused_one_is_explained(shop, staff_user):
+    agent = staff_user("agent")
+    request = filed(("姓名", "Li Lei"), ("VIP level", "gold"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    name, vip = Correction.objects.filter(request=request).order_by("position")
+    with pytest.raises(TransitionError, match="Decide every"):
+        staff_services.approve(request=request, user=agent)
+    corrections.decide(correction=name, user=agent, accept=True, target_field="name",
+                       value="李雷 (Li Lei)")  # fmt: skip
+    reason = "Membership levels follow purchases; they are not personal data."
+    corrections.decide(correction=vip, user=agent, accept=False, reason=reason)
+    mail.outbox.clear()
+    staff_services.approve(request=request, user=agent)
+
+    assert shop_rows(shop, "SELECT email, name, account FROM customers ORDER BY id") == [
+        ("li.lei@example.com", "李雷 (Li Lei)", "acct-1"),
+        ("han.mei@example.com", "Han", "acct-2"),
+    ]
+    assert list(FanoutTask.objects.values_list("system__name", flat=True)) == ["shop"]
+    request = RightsRequest.objects.get(pk=request.pk)
+    assert request.status == Status.COMPLETED
+    [email] = [m for m in mail.outbox if m.to == ["li.lei@example.com"] and "VIP" in m.body]
+    assert "李雷 (Li Lei)" in email.body and "not personal data" in email.body
+
+
+def test_refusal_needs_a_reason_and_acceptance_a_field(shop, staff_user):
+    from django.core.exceptions import ValidationError
+
+    request = filed(("name", "X"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    [item] = Correction.objects.filter(request=request)
+    with pytest.raises(ValidationError):
+        corrections.decide(correction=item, user=staff_user("agent"), accept=False)
+    with pytest.raises(ValidationError):
+        corrections.decide(correction=item, user=staff_user("agent", "a2"), accept=True)
+    item.refresh_from_db()
+    assert item.decision == ""
+
+
+def test_a_takeover_attempt_never_reaches_the_new_address(shop, staff_user):
+    # Someone who knows the victim's email asks to change it to their own: every code and
+    # notice goes to the victim's address, so the request can never be verified by them.
+    request = filed(("email", "attacker@evil.example"))
+    assert {m.to[0] for m in mail.outbox} == {"li.lei@example.com"}
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.PENDING_VERIFICATION
+
+    # The real subject verifies and staff accept the change: the old channel is told, and
+    # the request's own channel stays the verified one.
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    [item] = Correction.objects.filter(request=request)
+    mail.outbox.clear()
+    corrections.decide(correction=item, user=staff_user("agent"), accept=True,
+                       target_field="email")  # fmt: skip
+    assert [m.to for m in mail.outbox] == [["li.lei@example.com"]]
+    assert RightsRequest.objects.get(pk=request.pk).email == "li.lei@example.com"
