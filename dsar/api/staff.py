@@ -17,6 +17,8 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Basis, Finding, HoldKind
+from dsar.portal import corrections
+from dsar.portal.models import Correction
 from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff import permissions as roles
@@ -167,6 +169,14 @@ class RetrySerializer(serializers.Serializer):
     system = serializers.IntegerField()
 
 
+class CorrectionDecisionSerializer(serializers.Serializer):
+    correction = serializers.UUIDField()
+    accept = serializers.BooleanField()
+    target_field = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    value = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
     filterset_class = QueueFilter
@@ -177,7 +187,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "deny": "deny", "override": "override", "hold": "hold",
-        "message": "message", "retry": "retry",
+        "message": "message", "retry": "retry", "decide_correction": "approve",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -314,6 +324,19 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             request=self.get_object(), user=request.user, body=data["body"]
         )
         return Response({"id": str(sent.pk)}, status=201)
+
+    @extend_schema(request=CorrectionDecisionSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"], url_path="decide-correction")
+    def decide_correction(self, request, pk=None):
+        """Accept (as proposed or edited) or refuse one proposed correction."""
+        data = self._input(CorrectionDecisionSerializer)
+        item = get_object_or_404(Correction, pk=data["correction"], request=self.get_object())
+        item = corrections.decide(
+            correction=item, user=request.user, accept=data["accept"],
+            target_field=data.get("target_field", ""), value=data.get("value", ""),
+            reason=data.get("reason", ""),
+        )  # fmt: skip
+        return Response({"correction": str(item.pk), "decision": item.decision})
 
     @extend_schema(request=RetrySerializer, responses={200: dict})
     @action(detail=True, methods=["post"])

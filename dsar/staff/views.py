@@ -19,6 +19,9 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Finding, LegalHold
+from dsar.portal import corrections
+from dsar.portal.models import Correction
+from dsar.portal.selectors import corrections_for
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import metrics, permissions, selectors, services
@@ -100,6 +103,7 @@ def request_detail(request, pk, revealed=None):
             "message_form": MessageForm(),
             "conversation": selectors.conversation(obj),
             "tasks": fanout_selectors.tasks_for(obj),
+            "corrections": corrections_for(obj),
             "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
@@ -162,6 +166,7 @@ def act(request, pk, action):
             request=r, user=user, system_id=int(request.POST.get("system", "0") or 0)
         )
         and _("The system will be tried again."),
+        "decide-correction": lambda r: _decide_correction(request, r) and _("Decision recorded."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),
@@ -179,6 +184,18 @@ def act(request, pk, action):
     if action not in runs:
         raise PermissionDenied("Unknown action.")
     return _act(request, pk, runs[action])
+
+
+def _decide_correction(request, obj):
+    item = get_object_or_404(Correction, pk=request.POST.get("correction"), request=obj)
+    return corrections.decide(
+        correction=item,
+        user=request.user,
+        accept=request.POST.get("decision") == "accept",
+        target_field=request.POST.get("target_field", "")[:64],
+        value=request.POST.get("value", "")[:2000],
+        reason=request.POST.get("reason", "")[:2000],
+    )
 
 
 def _deny(request, obj):

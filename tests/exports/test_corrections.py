@@ -98,3 +98,27 @@ def test_a_takeover_attempt_never_reaches_the_new_address(shop, staff_user):
                        target_field="email")  # fmt: skip
     assert [m.to for m in mail.outbox] == [["li.lei@example.com"]]
     assert RightsRequest.objects.get(pk=request.pk).email == "li.lei@example.com"
+
+
+def test_staff_decide_from_the_api_and_the_page(shop, api_as, client, staff_user):
+    request = filed(("name", "Li Lei"), ("nickname", "x"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    first, second = Correction.objects.filter(request=request).order_by("position")
+    url = f"/api/v1/staff/requests/{request.pk}/decide-correction/"
+    body = {"correction": str(first.pk), "accept": True, "target_field": "name"}
+    assert api_as("legal").post(url, body, format="json").status_code == 403
+    agent_api = api_as("agent")
+    response = agent_api.post(url, body, format="json")
+    assert response.status_code == 200 and response.json()["decision"] == "accepted"
+    bad = agent_api.post(url, {"correction": str(second.pk), "accept": False}, format="json")
+    assert bad.status_code == 400 and "reason" in bad.json()["error"]["fields"]
+
+    client.force_login(staff_user("agent", "ana"))
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "nickname" in page and "decide-correction" in page
+    client.post(
+        f"/staff/requests/{request.pk}/decide-correction/",
+        {"correction": str(second.pk), "decision": "refuse", "reason": "Not kept anywhere"},
+    )
+    second.refresh_from_db()
+    assert (second.decision, second.reason) == ("refused", "Not kept anywhere")
