@@ -122,6 +122,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "fanout-reconcile": {"task": "dsar.fanout.tasks.reconcile", "schedule": 60.0},
     "end-cooling-off": {"task": "dsar.fanout.tasks.end_cooling_off", "schedule": 300.0},
     "purge-exports": {"task": "dsar.exports.tasks.purge_expired", "schedule": 3600.0},
+    "anonymise-old-records": {
+        "task": "dsar.workflow.tasks.anonymise_expired_records",
+        "schedule": crontab(hour=18, minute=30),  # 02:30 in Beijing
+    },
     # 01:00 UTC is 09:00 in Beijing; the digest claims its local date, so a re-run sends nothing.
     "sla-daily-digest": {
         "task": "dsar.sla.tasks.daily_digest",

@@ -78,6 +78,8 @@ class RightsRequest(models.Model):
     extended_at = models.DateTimeField(null=True, blank=True, editable=False)
     extension_reason = models.TextField(blank=True, editable=False)
     sla_next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    # Set when the record was anonymised after DSAR_RECORD_RETENTION_DAYS (see retention.py).
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when a cancellation is approved; beat moves it to processing when this passes.
     cooling_off_ends_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
 
