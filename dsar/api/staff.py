@@ -37,7 +37,7 @@ class StaffRole(permissions.BasePermission):
 
 
 class RequestListSerializer(serializers.ModelSerializer):
-    assignee = serializers.CharField(source="assignee.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     sla_state = serializers.CharField()
     days_left = serializers.SerializerMethodField()
 
@@ -76,7 +76,7 @@ class FindingSerializer(serializers.Serializer):
     legal_reference = serializers.CharField()
     explanation = serializers.CharField()
     blocks = serializers.BooleanField()
-    overridden_at = serializers.DateTimeField()
+    overridden_at = serializers.DateTimeField(allow_null=True)
     override_reason = serializers.CharField()
 
 
