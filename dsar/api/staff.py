@@ -16,7 +16,7 @@ from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
-from dsar.legal.models import Basis, Finding, HoldKind
+from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.portal import corrections
 from dsar.portal.models import Correction
 from dsar.sla import services as sla_services
@@ -370,3 +370,38 @@ class MetricsView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         return Response(metrics.dashboard(now=timezone.now()))
+
+
+class HoldSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    reference = serializers.CharField()
+    ends_on = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    lifted_at = serializers.DateTimeField(allow_null=True)
+
+
+class LiftSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class HoldViewSet(viewsets.ReadOnlyModelViewSet):
+    """Legal holds (legal role): list them, and lift one with a reason."""
+
+    permission_classes = [permissions.IsAuthenticated, StaffRole]
+    role_actions = {"list": "hold", "retrieve": "hold", "lift": "hold"}
+    serializer_class = HoldSerializer
+    lookup_value_regex = "[0-9a-f-]{36}"
+
+    def get_queryset(self):
+        return LegalHold.objects.order_by("-created_at")
+
+    @extend_schema(request=LiftSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def lift(self, request, pk=None):
+        data = LiftSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = holds.lift_hold(
+            hold=self.get_object(), user=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(HoldSerializer(hold).data)

@@ -3,10 +3,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from dsar.api.callbacks import CallbackView
-from dsar.api.staff import MetricsView, StaffRequestViewSet
+from dsar.api.staff import HoldViewSet, MetricsView, StaffRequestViewSet
 
 router = SimpleRouter()
 router.register("staff/requests", StaffRequestViewSet, basename="staff-request")
+router.register("staff/holds", HoldViewSet, basename="staff-hold")
 
 urlpatterns = [
     path("", include(router.urls)),

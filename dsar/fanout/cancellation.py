@@ -1,15 +1,18 @@
 """Account cancellation: the cooling-off period between approval and the work (SPEC §2).
 
 Approval (``in_review`` → ``cooling_off``) stamps ``cooling_off_ends_at`` and tells the subject
-how to withdraw; when the period ends, beat moves the request to ``processing`` and the
-fan-out runs ``close_account`` and ``delete``. A withdrawal racing the end of the period meets
-the same row lock in ``transition()``: exactly one of them applies.
+how to withdraw. When the period ends, every system's ``check`` runs again (an order placed
+during cooling-off still blocks); once all have answered, the request moves to ``processing``
+— unless a blocking finding refuses it — and the fan-out runs ``close_account``, then
+``delete`` (``anonymise`` where records are retained), see ``plan.STAGES``. A withdrawal
+racing the end of the period meets the same row lock: exactly one of them applies.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor
+from dsar.fanout.plan import recheck
 from dsar.notifications.services import queue_email
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
@@ -34,18 +37,31 @@ def tell_subject(request: RightsRequest) -> None:
 
 
 def end_cooling_off(*, now=None) -> int:
-    """Move every cancellation whose cooling-off has ended into processing."""
+    """Beat: move on every cancellation whose cooling-off has ended; returns how many moved."""
     now = now or timezone.now()
     due = RightsRequest.objects.filter(
         status=Status.COOLING_OFF, cooling_off_ends_at__lte=now
     ).values_list("pk", flat=True)
-    moved = 0
-    for pk in list(due[:500]):
-        try:
-            with transaction.atomic():
-                request = RightsRequest.objects.get(pk=pk)
-                transition(request, to=Status.PROCESSING, actor=Actor.system("cooling-off"))
-            moved += 1
-        except TransitionError:
-            continue  # withdrawn (or otherwise moved) meanwhile: its state stands
-    return moved
+    return sum(end_one(pk, now=now) for pk in list(due[:500]))
+
+
+def end_one(request_id, *, now=None) -> bool:
+    """Re-run the checks of one cancellation past its cooling-off, then start the work.
+
+    Returns True if it moved to processing now; False while checks run, if a blocking
+    finding or a failed check holds it for staff, or if it was withdrawn meanwhile.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            request = RightsRequest.objects.select_for_update().filter(pk=request_id).first()
+            if request is None or request.status != Status.COOLING_OFF:
+                return False
+            if request.cooling_off_ends_at is None or request.cooling_off_ends_at > now:
+                return False
+            if not recheck(request, since=request.cooling_off_ends_at):
+                return False
+            transition(request, to=Status.PROCESSING, actor=Actor.system("cooling-off"))
+    except TransitionError:
+        return False  # withdrawn meanwhile, or a blocking finding: its state stands
+    return True

@@ -12,7 +12,6 @@ import logging
 import random
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -29,18 +28,14 @@ from dsar.fanout.connectors import (
     connector_for,
 )
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.plan import delete_category, open_stage  # noqa: F401 (legal's entry point)
+from dsar.fanout.recipients import confirm_url
 from dsar.staff import permissions
-from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
 log = logging.getLogger(__name__)
 
-ACTIONS_FOR_TYPE = {
-    RequestType.DELETION: [Action.DELETE],
-    RequestType.ACCESS: [Action.EXPORT],
-    RequestType.CORRECTION: [Action.CORRECT],
-    RequestType.CANCELLATION: [Action.CLOSE_ACCOUNT, Action.DELETE],
-}
 BACKOFF_BASE = dt.timedelta(seconds=30)
 STUCK_AFTER = dt.timedelta(minutes=10)
 
@@ -50,31 +45,22 @@ def subject_keys(request: RightsRequest) -> SubjectKeys:
     return SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
 
 
-def start(request: RightsRequest) -> list[FanoutTask]:
-    """Create one task per (enabled system, action) for a request entering processing.
+def start(request: RightsRequest) -> list[str]:
+    """Create the first stage's tasks for a request entering processing (see ``plan``).
 
-    Called inside the transition's transaction; messages are published after commit. With no
-    system to act on, the completion check still runs and completes the request at once.
+    Called inside the transition's transaction; messages are published after commit. With
+    nothing to act on, the completion check still runs and completes the request at once.
     """
-    now = timezone.now()
-    tasks = []
-    for action in ACTIONS_FOR_TYPE[request.type]:
-        for system in DownstreamSystem.objects.filter(enabled=True):
-            if system.supports(action) and _concerns(system, action, request):
-                task, _ = FanoutTask.objects.get_or_create(
-                    request=request, system=system, action=action,
-                    defaults={"next_attempt_at": now},
-                )  # fmt: skip
-                tasks.append(task)
+    ids, _ = open_stage(request)
     record_event(
         action="fanout.started",
         actor=Actor.system("fanout"),
         request_id=request.pk,
-        payload={"tasks": len(tasks)},
+        payload={"tasks": len(ids)},
     )
-    ids = [str(t.pk) for t in tasks]
-    transaction.on_commit(lambda: _publish(ids, request_id=str(request.pk)))
-    return tasks
+    request_id = str(request.pk)
+    transaction.on_commit(lambda: publish(ids) if ids else _complete_later(request_id))
+    return ids
 
 
 def start_checks(request: RightsRequest) -> list[FanoutTask]:
@@ -93,7 +79,7 @@ def start_checks(request: RightsRequest) -> list[FanoutTask]:
     ]
     if tasks:
         ids = [str(t.pk) for t in tasks]
-        transaction.on_commit(lambda: _publish(ids, request_id=str(request.pk)))
+        transaction.on_commit(lambda: publish(ids))
     return tasks
 
 
@@ -111,21 +97,21 @@ def _changes_for(system: DownstreamSystem, request: RightsRequest) -> list[dict]
     return [c for c in accepted_changes(request) if c["field"] in held]
 
 
-def _concerns(system: DownstreamSystem, action: str, request: RightsRequest) -> bool:
+def concerns(system: DownstreamSystem, action: str, request: RightsRequest) -> bool:
     """A correction goes only to the systems that hold one of the accepted fields."""
     return action != Action.CORRECT or bool(_changes_for(system, request))
 
 
-def _publish(task_ids: list[str], *, request_id: str) -> None:
+def publish(task_ids: list[str]) -> None:
+    """Hand task ids to Celery (after commit). A broker outage loses nothing: the rows stay
+    pending and the reconciler re-drives them."""
     from dsar.fanout import tasks as celery_tasks
 
     try:
         for task_id in task_ids:
             celery_tasks.run_task.delay(task_id)
-        if not task_ids:
-            celery_tasks.complete_if_done.delay(request_id)
     except Exception:  # broker down: the reconciler re-drives the rows
-        log.warning("could not publish fan-out work for request %s", request_id, exc_info=True)
+        log.warning("could not publish %d fan-out tasks", len(task_ids), exc_info=True)
 
 
 def _claim(task_id) -> FanoutTask | None:
@@ -172,55 +158,6 @@ def callback_url(task: FanoutTask) -> str:
     return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-callback", args=[task.pk])
 
 
-CONFIRM_SALT = "dsar.fanout.notify-confirm"
-
-
-def confirm_token(task: FanoutTask) -> str:
-    return signing.dumps({"task": str(task.pk)}, salt=CONFIRM_SALT)
-
-
-def task_for_confirm_token(token: str) -> FanoutTask | None:
-    """The notify task a recipient's link names, or None for a forged or garbled link."""
-    try:
-        data = signing.loads(token, salt=CONFIRM_SALT)
-    except signing.BadSignature:
-        return None
-    return FanoutTask.objects.select_related("system").filter(pk=data.get("task")).first()
-
-
-def confirm_url(task: FanoutTask) -> str:
-    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-confirm", args=[confirm_token(task)])
-
-
-def remind_recipients(*, now: dt.datetime) -> int:
-    """Remind third parties who have not confirmed; fail the task after the cutoff."""
-    reminded = 0
-    waiting = FanoutTask.objects.filter(status=TaskStatus.WAITING, system__kind="notify")
-    for task in waiting.select_related("system", "request"):
-        config = task.system.settings
-        if now - task.created_at >= dt.timedelta(days=int(config.get("cutoff_days", 14))):
-            FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
-                status=TaskStatus.RUNNING
-            )
-            record_outcome(task, Outcome(FAILED, "the recipient did not confirm in time"))
-            continue
-        last = dt.datetime.fromisoformat(
-            task.result.get("reminded_at", task.created_at.isoformat())
-        )
-        if now - last >= dt.timedelta(days=int(config.get("reminder_days", 3))):
-            connector_for("notify")(
-                config=config, action=task.action, keys=subject_keys(task.request),
-                idempotency_key=str(task.idempotency_key), timeout=0,
-                confirm_url=confirm_url(task),
-            )  # fmt: skip
-            reminders = task.result.get("reminders", 0) + 1
-            FanoutTask.objects.filter(pk=task.pk).update(
-                result={**task.result, "reminders": reminders, "reminded_at": now.isoformat()}
-            )
-            reminded += 1
-    return reminded
-
-
 def backoff(attempts: int) -> dt.timedelta:
     """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s, … after each attempt."""
     ceiling = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
@@ -239,7 +176,8 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=now)
     with transaction.atomic():
-        FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(**fields)
+        if not FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(**fields):
+            return "skipped"  # re-driven meanwhile: the other run records its own outcome
         record_event(
             action=f"fanout.{fields['status']}",
             actor=Actor.system(f"downstream:{task.system.name}"[:64]),
@@ -251,6 +189,11 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
             transaction.on_commit(lambda: _schedule_retry(str(task.pk), delay))
         if fields["status"] == TaskStatus.DONE and task.action == Action.CHECK:
             _report_check(task, outcome.data)
+        if fields["status"] in FINAL and task.action == Action.CHECK:
+            from dsar.fanout import tasks as celery_tasks
+
+            request_id = str(task.request_id)  # a cancellation may wait for this answer
+            transaction.on_commit(lambda: celery_tasks.end_cooling_off_of.delay(request_id))
         if fields["status"] == TaskStatus.DONE and task.action == Action.EXPORT:
             from dsar.exports.services import store_part
 
@@ -334,28 +277,29 @@ def _complete_later(request_id: str) -> None:
 
 
 def complete_if_done(request_id) -> str | None:
-    """Complete a request in processing once every task is done or excluded.
+    """Move a request in processing on: open its next stage, or complete it once every
+    task is done or excluded.
 
     A failed task keeps the request in processing, flagged for staff, who can retry the
     system. The outcome is ``partial`` when a task was excluded or the legal part kept data.
     """
     from dsar.legal.selectors import completion_outcome
 
-    request = RightsRequest.objects.get(pk=request_id)
-    if request.status != Status.PROCESSING:
-        return None
-    statuses = set(
-        request.fanout_tasks.exclude(action=Action.CHECK).values_list("status", flat=True)
-    )
-    if statuses - {TaskStatus.DONE, TaskStatus.EXCLUDED}:
-        return None
-    outcome = completion_outcome(request)
-    if TaskStatus.EXCLUDED in statuses:
-        outcome = "partial"
-    try:
-        transition(request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome)
-    except TransitionError:  # someone else completed or withdrew it meanwhile
-        return None
+    with transaction.atomic():
+        request = RightsRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or request.status != Status.PROCESSING:
+            return None
+        ids, settled = open_stage(request)
+        if not settled:
+            transaction.on_commit(lambda: publish(ids))
+            return None
+        outcome = completion_outcome(request)
+        if request.fanout_tasks.filter(status=TaskStatus.EXCLUDED).exists():
+            outcome = "partial"
+        try:
+            transition(request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome)
+        except TransitionError:  # a guard refused it: the request stays for staff
+            return None
     return outcome
 
 
@@ -381,8 +325,9 @@ def retry(*, request: RightsRequest, user, system_id: int) -> int:
             .values_list("pk", flat=True)
         )
         FanoutTask.objects.filter(pk__in=ids).update(
-            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
-        )
+            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, last_error="",
+            finished_at=None, updated_at=now,
+        )  # fmt: skip
         record_event(
             action="fanout.retried",
             actor=Actor.staff(user),
@@ -390,12 +335,15 @@ def retry(*, request: RightsRequest, user, system_id: int) -> int:
             payload={"system": system_id, "tasks": len(ids)},
         )
         task_ids = [str(i) for i in ids]
-        transaction.on_commit(lambda: _publish(task_ids, request_id=str(request.pk)))
+        transaction.on_commit(lambda: publish(task_ids))
     return len(ids)
 
 
 def reconcile(*, now: dt.datetime | None = None) -> int:
     """Beat: re-drive work whose message was lost or whose worker died mid-task."""
+    from dsar.fanout.ledger import release_backups
+    from dsar.fanout.recipients import remind_recipients
+
     now = now or timezone.now()
     FanoutTask.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=now - STUCK_AFTER).update(
         status=TaskStatus.PENDING, next_attempt_at=now
@@ -410,50 +358,3 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
     release_backups(now=now)
     remind_recipients(now=now)
     return len(due)
-
-
-def release_backups(*, now: dt.datetime) -> int:
-    """Finish backup tasks whose retention window has passed: no backup holds the subject."""
-    from dsar.fanout.models import DeletionLedger
-
-    released = DeletionLedger.objects.filter(releases_at__lte=now).values("idempotency_key")
-    waiting = FanoutTask.objects.filter(
-        status=TaskStatus.WAITING, system__kind="backup", idempotency_key__in=released
-    )
-    count = 0
-    for task in waiting.select_related("system"):
-        if accept_callback(task=task, ok=True, detail="backups rotated"):
-            count += 1
-    return count
-
-
-def replay_deletions(*, since: dt.datetime) -> int:
-    """Re-apply every ledger entry recorded since ``since`` to the systems the backups feed.
-
-    Run after restoring a backup: subjects deleted after it was taken come back with it and
-    are deleted again, with the idempotency key of the original deletion.
-    """
-    import json
-
-    from dsar.fanout.models import DeletionLedger
-
-    replayed = 0
-    for entry in DeletionLedger.objects.filter(recorded_at__gte=since).select_related("system"):
-        keys = SubjectKeys(**json.loads(entry.keys))
-        for name in entry.system.settings.get("restores_into", []):
-            target = DownstreamSystem.objects.filter(name=name, enabled=True).first()
-            if target is None or not target.supports(Action.DELETE):
-                continue
-            outcome = connector_for(target.kind)(
-                config=target.settings, action=Action.DELETE, keys=keys,
-                idempotency_key=str(entry.idempotency_key), timeout=target.timeout_seconds,
-            )  # fmt: skip
-            if outcome.state != DONE:
-                raise RuntimeError(f"replay on {target.name} failed: {outcome.detail}")
-            replayed += 1
-    record_event(
-        action="fanout.replayed",
-        actor=Actor.system("replay_deletions"),
-        payload={"since": since.isoformat(), "applied": replayed},
-    )
-    return replayed

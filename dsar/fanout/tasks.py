@@ -25,3 +25,11 @@ def end_cooling_off() -> int:
     from dsar.fanout.cancellation import end_cooling_off as run
 
     return run()
+
+
+@shared_task(acks_late=True)
+def end_cooling_off_of(request_id: str) -> bool:
+    """A check answered: a cancellation waiting for it may start its work now."""
+    from dsar.fanout.cancellation import end_one
+
+    return end_one(request_id)

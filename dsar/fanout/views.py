@@ -4,13 +4,13 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from dsar.fanout import services
+from dsar.fanout import recipients, services
 from dsar.fanout.models import TaskStatus
 
 
 @require_http_methods(["GET", "POST"])
 def confirm(request, token):
-    task = services.task_for_confirm_token(token)
+    task = recipients.task_for_confirm_token(token)
     if task is None or task.system.kind != "notify":
         raise Http404("This link is not valid.")
     confirmed = task.status == TaskStatus.DONE

@@ -10,7 +10,7 @@ from django.core import mail
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.fanout import services
+from dsar.fanout import recipients
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -61,7 +61,7 @@ def test_recipient_confirms_through_the_signed_link(partner, client):
 def test_a_forged_link_is_404(partner, client):
     approved()
     assert client.get("/fanout/confirm/not-a-token/").status_code == 404
-    other = services.confirm_token(FanoutTask.objects.get())[:-3] + "abc"
+    other = recipients.confirm_token(FanoutTask.objects.get())[:-3] + "abc"
     assert client.post(f"/fanout/confirm/{other}/").status_code == 404
     assert FanoutTask.objects.get().status == TaskStatus.WAITING
 
@@ -69,13 +69,13 @@ def test_a_forged_link_is_404(partner, client):
 def test_reminders_then_failure_at_the_cutoff(partner):
     approved()
     mail.outbox.clear()
-    services.remind_recipients(now=START + dt.timedelta(days=2))
+    recipients.remind_recipients(now=START + dt.timedelta(days=2))
     assert mail.outbox == []
-    services.remind_recipients(now=START + dt.timedelta(days=3))
-    services.remind_recipients(now=START + dt.timedelta(days=4))  # not again so soon
+    recipients.remind_recipients(now=START + dt.timedelta(days=3))
+    recipients.remind_recipients(now=START + dt.timedelta(days=4))  # not again so soon
     assert len(mail.outbox) == 1
-    services.remind_recipients(now=START + dt.timedelta(days=6))
+    recipients.remind_recipients(now=START + dt.timedelta(days=6))
     assert len(mail.outbox) == 2
-    services.remind_recipients(now=START + dt.timedelta(days=14))
+    recipients.remind_recipients(now=START + dt.timedelta(days=14))
     task = FanoutTask.objects.get()
     assert task.status == TaskStatus.FAILED and "did not confirm" in task.last_error

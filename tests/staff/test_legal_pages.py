@@ -116,3 +116,21 @@ def test_api_override_is_for_legal_only(api_as, staff_user):
     assert api_as("supervisor").post(url, body, format="json").status_code == 403
     response = api_as("legal").post(url, body, format="json")
     assert response.status_code == 200 and response.json()["blocks"] is False
+
+
+@pytest.mark.django_db
+def test_holds_are_listed_and_lifted_through_the_api_by_legal_only(api_as, in_review):
+    legal = api_as("legal")
+    placed = legal.post(
+        f"/api/v1/staff/requests/{in_review.pk}/hold/",
+        {"kind": "litigation", "reference": "C-7", "reason": "Suit"},
+        format="json",
+    )
+    hold_id = placed.json()["id"]
+    assert api_as("agent").get("/api/v1/staff/holds/").status_code == 403
+    assert [h["id"] for h in legal.get("/api/v1/staff/holds/").json()["results"]] == [hold_id]
+    assert legal.post(f"/api/v1/staff/holds/{hold_id}/lift/", {}, format="json").status_code == 400
+    lifted = legal.post(f"/api/v1/staff/holds/{hold_id}/lift/", {"reason": "Settled"},
+                        format="json")  # fmt: skip
+    assert lifted.status_code == 200 and lifted.json()["lifted_at"] is not None
+    assert LegalHold.objects.get(pk=hold_id).lift_reason == "Settled"

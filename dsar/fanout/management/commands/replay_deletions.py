@@ -3,7 +3,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dsar.fanout.services import replay_deletions
+from dsar.fanout.ledger import replay_deletions
 
 
 class Command(BaseCommand):

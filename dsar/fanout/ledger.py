@@ -1,0 +1,51 @@
+"""The deletion ledger of ``backup`` systems: release after rotation, replay after a restore."""
+
+import datetime as dt
+import json
+
+from dsar.audit.services import Actor, record_event
+from dsar.fanout.connectors import DONE, SubjectKeys, connector_for
+from dsar.fanout.models import Action, DeletionLedger, DownstreamSystem, FanoutTask, TaskStatus
+
+
+def release_backups(*, now: dt.datetime) -> int:
+    """Finish backup tasks whose retention window has passed: no backup holds the subject."""
+    from dsar.fanout.services import accept_callback
+
+    released = DeletionLedger.objects.filter(releases_at__lte=now).values("idempotency_key")
+    waiting = FanoutTask.objects.filter(
+        status=TaskStatus.WAITING, system__kind="backup", idempotency_key__in=released
+    )
+    count = 0
+    for task in waiting.select_related("system"):
+        if accept_callback(task=task, ok=True, detail="backups rotated"):
+            count += 1
+    return count
+
+
+def replay_deletions(*, since: dt.datetime) -> int:
+    """Re-apply every ledger entry recorded since ``since`` to the systems the backups feed.
+
+    Run after restoring a backup: subjects deleted after it was taken come back with it and
+    are deleted again, with the idempotency key of the original deletion.
+    """
+    replayed = 0
+    for entry in DeletionLedger.objects.filter(recorded_at__gte=since).select_related("system"):
+        keys = SubjectKeys(**json.loads(entry.keys))
+        for name in entry.system.settings.get("restores_into", []):
+            target = DownstreamSystem.objects.filter(name=name, enabled=True).first()
+            if target is None or not target.supports(Action.DELETE):
+                continue
+            outcome = connector_for(target.kind)(
+                config=target.settings, action=Action.DELETE, keys=keys,
+                idempotency_key=str(entry.idempotency_key), timeout=target.timeout_seconds,
+            )  # fmt: skip
+            if outcome.state != DONE:
+                raise RuntimeError(f"replay on {target.name} failed: {outcome.detail}")
+            replayed += 1
+    record_event(
+        action="fanout.replayed",
+        actor=Actor.system("replay_deletions"),
+        payload={"since": since.isoformat(), "applied": replayed},
+    )
+    return replayed

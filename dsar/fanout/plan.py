@@ -1,0 +1,154 @@
+"""Which tasks a request gets, in which order, and what statutory retention holds back.
+
+A request's work runs in stages: a cancellation closes the account (which revokes its
+consents downstream) before any of its data is deleted. A stage opens when every task of the
+stages before it is done or excluded; a failed task stops the request there for staff.
+
+A system holding a category kept under a retention rule (``dsar.legal.retention``) does not
+delete now: its ``delete`` task is ``excluded`` with the reason, it ``anonymise``s instead
+when it can (strips what it may while keeping the retained records), and the delete runs
+when the period ends (``delete_category``, called by the legal part).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsar.audit.services import Actor, record_event
+from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.workflow.models import RequestType, RightsRequest
+
+STAGES = {
+    RequestType.DELETION: [[Action.DELETE]],
+    RequestType.ACCESS: [[Action.EXPORT]],
+    RequestType.CORRECTION: [[Action.CORRECT]],
+    RequestType.CANCELLATION: [[Action.CLOSE_ACCOUNT], [Action.DELETE]],
+}
+SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
+
+
+def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
+    """Create the rows of the first unfinished stage (idempotent).
+
+    Returns the ids of rows created now (to publish after commit) and whether every stage is
+    settled, i.e. the request may complete. Call with the request row locked.
+    """
+    from dsar.legal.retention import excluded_categories
+
+    kept = set(excluded_categories(request))
+    work = request.fanout_tasks.exclude(action=Action.CHECK)
+    for actions in STAGES[request.type]:
+        created = []
+        for action in actions:
+            created += _create_rows(request, action, kept)
+        if set(work.values_list("status", flat=True)) - SETTLED:
+            return created, False
+    return [], True
+
+
+def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[str]:
+    from dsar.fanout.services import concerns
+
+    now = timezone.now()
+    created = []
+    for system in DownstreamSystem.objects.filter(enabled=True):
+        if not system.supports(action) or not concerns(system, action, request):
+            continue
+        retained = sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
+        defaults = {"next_attempt_at": now}
+        if retained:
+            defaults.update(
+                status=TaskStatus.EXCLUDED,
+                finished_at=now,
+                last_error=f"kept under statutory retention: {', '.join(retained)}",
+            )
+        task, new = FanoutTask.objects.get_or_create(
+            request=request, system=system, action=action, defaults=defaults
+        )
+        if new and retained:
+            record_event(
+                action="fanout.excluded",
+                actor=Actor.system("fanout"),
+                request_id=request.pk,
+                payload={"task": str(task.pk), "system": system.name, "categories": retained},
+            )
+            if system.supports(Action.ANONYMISE):
+                task, new = FanoutTask.objects.get_or_create(
+                    request=request, system=system, action=Action.ANONYMISE,
+                    defaults={"next_attempt_at": now},
+                )  # fmt: skip
+        if new and task.status == TaskStatus.PENDING:
+            created.append(str(task.pk))
+    return created
+
+
+def delete_category(*, request_id, category: str) -> int:
+    """The retention period of ``category`` ended: delete it from the systems that kept it.
+
+    Re-opens each ``delete`` that was excluded for this category, once no other category of
+    the same system is still kept. Returns how many tasks were re-opened; audited.
+    """
+    from dsar.fanout.services import publish
+    from dsar.legal.retention import excluded_categories
+
+    request = RightsRequest.objects.get(pk=request_id)
+    still_kept = set(excluded_categories(request))
+    now = timezone.now()
+    with transaction.atomic():
+        excluded = FanoutTask.objects.select_for_update().filter(
+            request=request, action=Action.DELETE, status=TaskStatus.EXCLUDED
+        )
+        ids = [
+            str(task.pk)
+            for task in excluded.select_related("system")
+            if category in (task.system.categories or [])
+            and not set(task.system.categories) & still_kept
+        ]
+        FanoutTask.objects.filter(pk__in=ids).update(
+            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, finished_at=None,
+            last_error="", updated_at=now,
+        )  # fmt: skip
+        record_event(
+            action="fanout.retention_ended",
+            actor=Actor.system("retention"),
+            request_id=request.pk,
+            payload={"category": category, "tasks": ids},
+        )
+        transaction.on_commit(lambda: publish(ids))
+    return len(ids)
+
+
+def recheck(request: RightsRequest, *, since) -> bool:
+    """Before a cancellation's work starts, every system's ``check`` must have answered
+    after ``since`` (the end of cooling-off): an order placed meanwhile still blocks.
+
+    Starts the checks that are missing or older (with a fresh idempotency key: a dry run's
+    answer must not be replayed from a cache) and returns False; True once all answered.
+    Call with the request row locked.
+    """
+    from dsar.fanout.services import publish
+
+    now = timezone.now()
+    started, settled = [], True
+    for system in DownstreamSystem.objects.filter(enabled=True):
+        if not system.supports(Action.CHECK):
+            continue
+        task, new = FanoutTask.objects.get_or_create(
+            request=request, system=system, action=Action.CHECK, defaults={"next_attempt_at": now}
+        )
+        stale = task.status in FINAL and (task.finished_at is None or task.finished_at < since)
+        if stale:
+            FanoutTask.objects.filter(pk=task.pk).update(
+                status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, finished_at=None,
+                last_error="", idempotency_key=uuid.uuid4(), updated_at=now,
+            )  # fmt: skip
+        if new or stale:
+            started.append(str(task.pk))
+        elif task.status != TaskStatus.DONE:
+            settled = False  # running, or failed for staff to retry
+    if started:
+        transaction.on_commit(lambda: publish(started))
+    return settled and not started
