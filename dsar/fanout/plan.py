@@ -50,39 +50,40 @@ def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
 
 
 def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[str]:
+    """The missing rows of one action, in one INSERT (the request row is locked)."""
     from dsar.fanout.services import concerns
 
     now = timezone.now()
-    created = []
+    existing = set(
+        request.fanout_tasks.filter(action__in=[action, Action.ANONYMISE]).values_list(
+            "system_id", "action"
+        )
+    )
+    rows, excluded = [], []
     for system in DownstreamSystem.objects.filter(enabled=True):
+        if (system.pk, action) in existing:
+            continue
         if not system.supports(action) or not concerns(system, action, request):
             continue
         retained = sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
-        defaults = {"next_attempt_at": now}
+        task = FanoutTask(request=request, system=system, action=action, next_attempt_at=now)
+        rows.append(task)
         if retained:
-            defaults.update(
-                status=TaskStatus.EXCLUDED,
-                finished_at=now,
-                last_error=f"kept under statutory retention: {', '.join(retained)}",
-            )
-        task, new = FanoutTask.objects.get_or_create(
-            request=request, system=system, action=action, defaults=defaults
+            task.status, task.finished_at = TaskStatus.EXCLUDED, now
+            task.last_error = f"kept under statutory retention: {', '.join(retained)}"
+            excluded.append((task, retained))
+            if system.supports(Action.ANONYMISE) and (system.pk, Action.ANONYMISE) not in existing:
+                rows.append(FanoutTask(request=request, system=system, action=Action.ANONYMISE,
+                                       next_attempt_at=now))  # fmt: skip
+    FanoutTask.objects.bulk_create(rows)
+    for task, retained in excluded:
+        record_event(
+            action="fanout.excluded",
+            actor=Actor.system("fanout"),
+            request_id=request.pk,
+            payload={"task": str(task.pk), "system": task.system.name, "categories": retained},
         )
-        if new and retained:
-            record_event(
-                action="fanout.excluded",
-                actor=Actor.system("fanout"),
-                request_id=request.pk,
-                payload={"task": str(task.pk), "system": system.name, "categories": retained},
-            )
-            if system.supports(Action.ANONYMISE):
-                task, new = FanoutTask.objects.get_or_create(
-                    request=request, system=system, action=Action.ANONYMISE,
-                    defaults={"next_attempt_at": now},
-                )  # fmt: skip
-        if new and task.status == TaskStatus.PENDING:
-            created.append(str(task.pk))
-    return created
+    return [str(task.pk) for task in rows if task.status == TaskStatus.PENDING]
 
 
 def delete_category(*, request_id, category: str) -> int:

@@ -355,6 +355,27 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
     )
     for task_id in due:
         run_task(task_id)
+    chase_callbacks(now=now)
     release_backups(now=now)
     remind_recipients(now=now)
     return len(due)
+
+
+def chase_callbacks(*, now: dt.datetime) -> int:
+    """An ``http`` system that accepted work (202) but never called back within its
+    ``callback_hours`` (default 24) gets the same request again — same idempotency key — until
+    its attempts run out; then the task fails for staff. Returns how many were chased."""
+    chased = 0
+    waiting = FanoutTask.objects.filter(status=TaskStatus.WAITING, system__kind="http")
+    for task in waiting.select_related("system"):
+        hours = float(task.system.settings.get("callback_hours", 24))
+        if now - task.updated_at < dt.timedelta(hours=hours):
+            continue
+        if not FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
+            status=TaskStatus.RUNNING, updated_at=now
+        ):
+            continue  # the callback arrived meanwhile
+        task.refresh_from_db()
+        record_outcome(task, Outcome(RETRY, "no callback received"))
+        chased += 1
+    return chased

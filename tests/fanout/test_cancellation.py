@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from dsar.audit.models import AuditEvent
 from dsar.audit.services import Actor
@@ -86,3 +87,71 @@ def test_withdraw_racing_the_end_gives_exactly_one_final_state(staff_user):
         assert final == Status.COMPLETED and results["end"] == 1
     else:
         assert final == Status.WITHDRAWN
+
+
+def shop_system(dsn):
+    import json
+
+    from dsar.fanout.models import DownstreamSystem
+
+    statements = {
+        "check": "SELECT 'open_order' AS obligation FROM orders "
+        "WHERE email = %(email)s AND total < 10",
+        "close_account": "UPDATE customers SET name = 'closed' WHERE email = %(email)s",
+        "delete": ["DELETE FROM orders WHERE email = %(email)s",
+                   "DELETE FROM customers WHERE email = %(email)s"],
+    }  # fmt: skip
+    DownstreamSystem.objects.create(
+        name="shop", kind="sql", actions=["check", "close_account", "delete"],
+        config=json.dumps({"dsn": dsn, "statements": statements}),
+    )  # fmt: skip
+
+
+def cooling_cancellation(email):
+    from dsar.audit.models import ActorKind
+    from tests.factories import ACTORS
+
+    request = create_request(type="cancellation", email=email)
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.COOLING_OFF, actor=ACTORS[ActorKind.STAFF])
+    # Its seven days have passed (set, not travelled: psycopg's connect timeout misbehaves
+    # under a travelled clock, and the checks below reach a real database).
+    ended = timezone.now()  # after the check made at review
+    RightsRequest.objects.filter(pk=request.pk).update(cooling_off_ends_at=ended)
+    return RightsRequest.objects.get(pk=request.pk)
+
+
+def test_end_of_cooling_off_checks_again_then_closes_before_deleting(shop_dsn):
+    from dsar.fanout.models import FanoutTask, TaskStatus
+    from tests.fanout.conftest import shop_rows
+
+    shop_system(shop_dsn)
+    request = cooling_cancellation("han.mei@example.com")
+    first_check = FanoutTask.objects.get(action="check")
+    end_cooling_off()
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
+    check = FanoutTask.objects.get(action="check")
+    assert check.finished_at >= request.cooling_off_ends_at
+    assert check.idempotency_key != first_check.idempotency_key
+    close = FanoutTask.objects.get(action="close_account")
+    delete = FanoutTask.objects.get(action="delete")
+    assert close.status == delete.status == TaskStatus.DONE
+    assert close.finished_at <= delete.created_at
+    assert shop_rows(shop_dsn, "SELECT email FROM customers") == [("li.lei@example.com",)]
+
+
+def test_an_order_placed_during_cooling_off_holds_the_closure(shop_dsn):
+    from dsar.fanout.models import FanoutTask
+    from dsar.legal.models import Finding
+    from tests.fanout.conftest import shop_rows
+
+    shop_system(shop_dsn)
+    request = cooling_cancellation("han.mei@example.com")
+    shop_rows(shop_dsn, "INSERT INTO orders (email, total) VALUES ('han.mei@example.com', 5) "
+              "RETURNING id")  # fmt: skip
+    assert end_cooling_off() == 0
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.COOLING_OFF
+    assert Finding.objects.get(request=request, check_name="open_obligations").blocks
+    assert not FanoutTask.objects.filter(action__in=["close_account", "delete"]).exists()
+    assert shop_rows(shop_dsn, "SELECT name FROM customers WHERE account = 'acct-2'") == [("Han",)]

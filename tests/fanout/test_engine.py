@@ -281,3 +281,34 @@ def test_after_a_completed_deletion_an_access_request_finds_nothing(shop_dsn):
     transition(after, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
     task = FanoutTask.objects.get(request=after)
     assert (task.status, task.result["rows"]) == (TaskStatus.DONE, 0)
+
+
+def test_http_202_without_a_callback_is_sent_again_with_the_same_key(downstream):
+    http_system(downstream)
+    downstream.answers = [(202, {})]
+    start = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=True) as clock:
+        approved_deletion()
+        clock.move_to(start + dt.timedelta(hours=23))
+        services.reconcile()
+        assert FanoutTask.objects.get().status == TaskStatus.WAITING
+        clock.move_to(start + dt.timedelta(hours=25))
+        services.reconcile()  # chased: due again after its backoff
+        clock.move_to(start + dt.timedelta(hours=26))
+        services.reconcile()
+    task = FanoutTask.objects.get()
+    assert (task.status, task.attempts) == (TaskStatus.WAITING, 2)
+    assert [b["idempotency_key"] for b in downstream.received] == [str(task.idempotency_key)] * 2
+
+
+def test_http_202_without_a_callback_fails_when_attempts_run_out(downstream):
+    http_system(downstream, max_attempts=1)
+    downstream.answers = [(202, {})]
+    start = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=True) as clock:
+        request = approved_deletion()
+        clock.move_to(start + dt.timedelta(hours=25))
+        services.reconcile()
+    task = FanoutTask.objects.get()
+    assert (task.status, task.last_error) == (TaskStatus.FAILED, "no callback received")
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.PROCESSING
