@@ -78,7 +78,8 @@ def arm(n: int):
             UPDATE workflow_rightsrequest SET due_at = now() + interval '2 days',
                 sla_next_check_at = now() - interval '1 minute'
             WHERE id IN (SELECT id FROM workflow_rightsrequest
-                         WHERE sla_next_check_at > now() ORDER BY reference DESC LIMIT %s)
+                         WHERE due_at > now() + interval '7 days'
+                         ORDER BY reference DESC LIMIT %s)
             """,
             [n],
         )
@@ -90,11 +91,19 @@ def timed_sweep() -> tuple[float, dict]:
     return time.perf_counter() - start, sent
 
 
+def warm_up():
+    """One untimed sweep first, so neither timing pays for imports and template loading."""
+    arm(5)
+    assert timed_sweep()[1]["warning"] == 5
+
+
 def main():
     fresh_database()
     results = []
     for total in (SMALL, LARGE):
         add_open_requests(total)
+        if not results:
+            warm_up()
         arm(DUE)
         seconds, sent = timed_sweep()
         assert sent["warning"] == DUE, sent

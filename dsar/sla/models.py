@@ -29,23 +29,28 @@ class NoticeKind(models.TextChoices):
 
 
 class SlaNotice(models.Model):
-    """One row per (request, threshold, deadline): the claim that makes each email go once.
+    """The claim that makes each email go once: one row per request, threshold and deadline.
 
     The unique constraint is the compare-and-swap: of two sweeps inserting the same row, one
-    succeeds and sends; the other hits the constraint and sends nothing. A new deadline (after
-    an extension or a pause) is a new threshold and may warn again.
+    succeeds and sends; the other hits the constraint and sends nothing. A request has two
+    deadlines at most, the original and the extended one, so it is warned and escalated at
+    most once for each. A pause moves the deadline but is not a new one: resuming inside the
+    warning window does not warn again.
     """
 
     request = models.ForeignKey(
         "workflow.RightsRequest", on_delete=models.CASCADE, related_name="sla_notices"
     )
     kind = models.CharField(max_length=8, choices=NoticeKind.choices)
-    due_at = models.DateTimeField()
+    after_extension = models.BooleanField(default=False)
+    due_at = models.DateTimeField(help_text="The deadline as it stood when the notice was sent.")
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "kind", "due_at"], name="sla_notice_once")
+            models.UniqueConstraint(
+                fields=["request", "kind", "after_extension"], name="sla_notice_once_per_deadline"
+            )
         ]
 
     def __str__(self):

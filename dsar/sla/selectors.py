@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dsar.sla import clock
@@ -79,8 +80,13 @@ def open_breached(*, now: dt.datetime) -> QuerySet:
     )
 
 
-def calendar_warnings(*, now: dt.datetime) -> list[int]:
-    """Years that open deadlines reach but the holiday data does not cover."""
+def calendar_warnings(*, now: dt.datetime | None = None) -> list[int]:
+    """Years that open deadlines reach but the holiday data does not cover, for staff pages.
+
+    Looks as far as the latest open deadline, and far enough ahead that a request verified
+    today and extended once is included; an override in a year covers that year.
+    """
+    now = now or timezone.now()
     latest = (
         RightsRequest.objects.exclude(status__in=TERMINAL_STATUSES)
         .exclude(status=Status.PENDING_VERIFICATION)

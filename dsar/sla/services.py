@@ -56,7 +56,9 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
             raise ExtensionRefused(
                 f"{locked.reference} was already extended once.", current=locked.status
             )
-        if locked.due_at <= now:
+        # While paused the clock stands still: the deadline counts as passed only if it had
+        # passed when the request was paused.
+        if locked.due_at <= (locked.paused_at or now):
             raise ExtensionRefused(
                 f"The deadline of {locked.reference} has passed; it can no longer be extended.",
                 current=locked.status,
@@ -130,47 +132,69 @@ def staff_recipients(request: RightsRequest) -> list[tuple[str, str]]:
     return _unique(_with_language(users) + escalation)
 
 
-def staff_link(request: RightsRequest) -> str:
-    return settings.DSAR_PUBLIC_BASE_URL + reverse("staff:request", args=[request.pk])
+def staff_link(pk) -> str:
+    """The absolute address of the staff page of request ``pk`` (for emails)."""
+    return settings.DSAR_PUBLIC_BASE_URL + reverse("staff:request", args=[pk])
 
 
-def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> dict[str, int]:
     """Send the due-soon and breach emails that are due; return how many of each were sent.
 
-    Only rows whose indexed ``sla_next_check_at`` has passed are read, so the cost follows the
-    requests crossing a threshold, not the open requests.
+    Only rows whose indexed ``sla_next_check_at`` has passed are read, in batches until none
+    is left, so the cost follows the requests crossing a threshold, not the open requests.
+    Safe to run twice or twice at once: each email goes out once (see :func:`_handle`).
     """
     now = now or timezone.now()
-    sent = {NoticeKind.WARNING: 0, NoticeKind.BREACH: 0}
-    due = list(
-        RightsRequest.objects.filter(sla_next_check_at__lte=now)
-        .order_by("sla_next_check_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for pk in due:
-        kind = _handle(pk, now=now)
-        if kind:
-            sent[kind] += 1
-    return {str(k): v for k, v in sent.items()}
+    sent = {NoticeKind.WARNING.value: 0, NoticeKind.BREACH.value: 0}
+    seen: set = set()
+    while True:
+        due = list(
+            RightsRequest.objects.filter(sla_next_check_at__lte=now)
+            .order_by("sla_next_check_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        for pk in due:
+            kind = _handle(pk, now=now)
+            if kind:
+                sent[kind] += 1
+        # Handled rows leave the selection; stop when it runs dry or only repeats itself.
+        if len(due) < batch or seen.issuperset(due):
+            if any(sent.values()):
+                log.info("SLA sweep sent %(warning)s warnings, %(breach)s breaches", sent)
+            return sent
+        seen.update(due)
 
 
-def _handle(pk, *, now) -> str | None:
+def _crossed(request: RightsRequest, *, now: dt.datetime) -> str | None:
+    """The threshold a running clock has crossed at ``now``: breach wins over warning."""
+    if not request.is_open or request.paused_at is not None or request.due_at is None:
+        return None
+    if request.due_at <= now:
+        return NoticeKind.BREACH
+    if clock.warn_at(request.due_at) <= now:
+        return NoticeKind.WARNING
+    return None
+
+
+def _handle(pk, *, now: dt.datetime) -> str | None:
+    """Advance one request's next check and, if it crossed a threshold, notify once.
+
+    Two claims, both compare-and-swap: the pointer moves only if it still holds the value
+    read (a racing sweep, or a transition or extension in between, makes this one back off),
+    and the notice row is inserted only if no other sweep inserted it (unique constraint).
+    """
     with transaction.atomic():
         request = RightsRequest.objects.select_related("assignee__staff_profile").get(pk=pk)
-        next_check = clock.next_check_at(request, now=now)
-        kind = None
-        if request.is_open and request.paused_at is None and request.due_at is not None:
-            if request.due_at <= now:
-                kind = NoticeKind.BREACH
-            elif clock.warn_at(request.due_at) <= now:
-                kind = NoticeKind.WARNING
-        if kind == NoticeKind.BREACH:
-            next_check = None  # nothing further until the deadline moves
-        # Advance the pointer only if nobody moved it meanwhile (e.g. an extension).
-        RightsRequest.objects.filter(pk=pk, sla_next_check_at=request.sla_next_check_at).update(
-            sla_next_check_at=next_check
+        seen = request.sla_next_check_at
+        if seen is None or seen > now:
+            return None  # handled, closed, paused or moved since it was listed
+        kind = _crossed(request, now=now)
+        # After a breach nothing is due until the deadline moves (an extension re-arms it).
+        following = None if kind == NoticeKind.BREACH else clock.next_check_at(request, now=now)
+        won = RightsRequest.objects.filter(pk=pk, sla_next_check_at=seen).update(
+            sla_next_check_at=following
         )
-        if kind is None or not _claim(request, kind):
+        if not won or kind is None or not _claim(request, kind):
             return None
         _notify_staff(request, kind)
     return kind
@@ -180,7 +204,12 @@ def _claim(request: RightsRequest, kind: str) -> bool:
     """Insert the notice; False when another sweep already did (the unique constraint)."""
     try:
         with transaction.atomic():
-            SlaNotice.objects.create(request=request, kind=kind, due_at=request.due_at)
+            SlaNotice.objects.create(
+                request=request,
+                kind=kind,
+                after_extension=request.extended_at is not None,
+                due_at=request.due_at,
+            )
     except IntegrityError:
         return False
     return True
@@ -190,7 +219,8 @@ def _notify_staff(request: RightsRequest, kind: str) -> None:
     context = {
         "reference": request.reference,
         "due_at": request.due_at,
-        "link": staff_link(request),
+        "last_day": request.due_at - dt.timedelta(microseconds=1),
+        "link": staff_link(request.pk),
         "kind": kind,
     }
     for address, language in staff_recipients(request):
@@ -227,11 +257,7 @@ def send_daily_digest(*, now: dt.datetime | None = None) -> int | None:
         run.save(update_fields=["count"])
         recipients = staff_recipients_for_digest()
         if rows and recipients:
-            items = [
-                {**row, "link": settings.DSAR_PUBLIC_BASE_URL + reverse(
-                    "staff:request", args=[row["pk"]])}
-                for row in rows
-            ]  # fmt: skip
+            items = [{**row, "link": staff_link(row["pk"])} for row in rows]
             for address, language in recipients:
                 queue_email(
                     to=address,

@@ -81,3 +81,17 @@ def test_bad_extension_input_changes_nothing(verified, staff_user, days, reason,
 def test_an_admin_without_a_case_role_cannot_extend(verified, staff_user):
     with time_machine.travel(VERIFIED, tick=False), pytest.raises(PermissionDenied):
         services.extend(request=verified, user=staff_user("admin"), days=3, reason="r")
+
+
+@pytest.mark.django_db
+def test_a_request_paused_before_its_deadline_can_still_be_extended(verified, staff_user):
+    from dsar.audit.services import Actor
+    from dsar.workflow.transitions import transition
+
+    agent = staff_user("agent")
+    with time_machine.travel(VERIFIED + dt.timedelta(days=10), tick=False):
+        transition(verified, to=Status.AWAITING_SUBJECT, actor=Actor.staff(agent))
+    # The nominal deadline has passed, but the clock stopped five days before it.
+    with time_machine.travel(VERIFIED + dt.timedelta(days=20), tick=False):
+        services.extend(request=verified, user=agent, days=5, reason="Waiting on a system")
+    assert verified.extended_at is not None

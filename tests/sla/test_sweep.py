@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dsar.audit.services import Actor
 from dsar.sla import services
@@ -156,3 +157,41 @@ def test_each_staff_member_gets_the_alert_in_their_language(make_request, staff)
     by_address = {m.to[0]: m.subject for m in mail.outbox}
     assert by_address["ana@corp.example"].startswith("Deadline missed")
     assert by_address["boss@corp.example"].startswith("已超期")  # default: Chinese
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweeping_twice_sends_nothing_new(make_request, staff):
+    verified_requests(make_request, 3)
+    assert services.sweep(now=DUE) == {"warning": 0, "breach": 3}
+    sent = len(mail.outbox)
+    assert services.sweep(now=DUE) == {"warning": 0, "breach": 0}
+    assert len(mail.outbox) == sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_works_through_more_than_one_batch(make_request, staff):
+    verified_requests(make_request, 5)
+    assert services.sweep(now=DUE, batch=2) == {"warning": 0, "breach": 5}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_cost_does_not_grow_with_requests_not_yet_due(make_request, staff):
+    verified_requests(make_request, 1)
+    with CaptureQueriesContext(connection) as alone:
+        assert services.sweep(now=WARN) == {"warning": 1, "breach": 0}
+    with time_machine.travel(VERIFIED + dt.timedelta(days=5), tick=False):
+        for _ in range(8):
+            make_request(status=Status.IN_REVIEW)  # their thresholds are days later
+    verified_requests(make_request, 1)
+    with CaptureQueriesContext(connection) as among_others:
+        assert services.sweep(now=WARN) == {"warning": 1, "breach": 0}
+    assert len(among_others) == len(alone)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warning_names_the_last_day_of_the_period(make_request, staff):
+    verified_requests(make_request, 1)
+    mail.outbox.clear()
+    services.sweep(now=WARN)
+    [email] = mail.outbox
+    assert "须在 2026-03-17 结束前答复" in email.body  # the supervisor reads Chinese by default
