@@ -8,16 +8,17 @@ the connector call happens outside any transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, Event, record_event, record_events
 from dsar.fanout.connectors import (
     ACCEPTED,
     DONE,
@@ -28,7 +29,11 @@ from dsar.fanout.connectors import (
     connector_for,
 )
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
-from dsar.fanout.plan import delete_category, open_stage  # noqa: F401 (legal's entry point)
+from dsar.fanout.plan import (  # noqa: F401 (legal's entry point)
+    SETTLED,
+    delete_category,
+    open_stage,
+)
 from dsar.fanout.recipients import confirm_url
 from dsar.staff import permissions
 from dsar.workflow.models import RightsRequest, Status
@@ -102,34 +107,59 @@ def concerns(system: DownstreamSystem, action: str, request: RightsRequest) -> b
     return action != Action.CORRECT or bool(_changes_for(system, request))
 
 
+PUBLISH_CHUNK = 50
+
+
 def publish(task_ids: list[str]) -> None:
-    """Hand task ids to Celery (after commit). A broker outage loses nothing: the rows stay
-    pending and the reconciler re-drives them."""
+    """Hand task ids to Celery (after commit), a request's stage in one message. A broker
+    outage loses nothing: the rows stay pending and the reconciler re-drives them."""
     from dsar.fanout import tasks as celery_tasks
 
     try:
-        for task_id in task_ids:
-            celery_tasks.run_task.delay(task_id)
+        for first in range(0, len(task_ids), PUBLISH_CHUNK):
+            celery_tasks.run_tasks.delay(task_ids[first : first + PUBLISH_CHUNK])
     except Exception:  # broker down: the reconciler re-drives the rows
         log.warning("could not publish %d fan-out tasks", len(task_ids), exc_info=True)
 
 
-def _claim(task_id) -> FanoutTask | None:
-    """``pending`` → ``running`` with one conditional UPDATE; None if someone else has it."""
+def _claim(task_ids: list) -> list[FanoutTask]:
+    """``pending`` → ``running`` for the due tasks among ``task_ids`` that nobody else holds.
+
+    Rows another worker has locked are skipped, not waited for; a task already running, done
+    or not yet due is left alone, so two deliveries of the same message run each task once.
+    """
     now = timezone.now()
-    claimed = FanoutTask.objects.filter(
-        pk=task_id, status=TaskStatus.PENDING, next_attempt_at__lte=now
-    ).update(status=TaskStatus.RUNNING, updated_at=now, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    return FanoutTask.objects.select_related("system", "request").get(pk=task_id)
+    with transaction.atomic():
+        tasks = list(
+            FanoutTask.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("system", "request")
+            .filter(pk__in=task_ids, status=TaskStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("pk")
+        )
+        FanoutTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
+            status=TaskStatus.RUNNING, updated_at=now, attempts=F("attempts") + 1
+        )
+    for task in tasks:
+        task.status, task.updated_at, task.attempts = TaskStatus.RUNNING, now, task.attempts + 1
+    return tasks
+
+
+def run_tasks(task_ids: list) -> dict[str, str]:
+    """Run one attempt of each due task nobody else runs; return each one's new status.
+
+    The connectors are called one after the other, outside any transaction; the outcomes
+    are then recorded together (:func:`record_outcomes`).
+    """
+    tasks = _claim(task_ids)
+    return record_outcomes([(task, _call(task)) for task in tasks])
 
 
 def run_task(task_id) -> str:
     """Run one attempt of a task if it is due and nobody else runs it; return its status."""
-    task = _claim(task_id)
-    if task is None:
-        return "skipped"
+    return run_tasks([task_id]).get(str(task_id), "skipped")
+
+
+def _call(task: FanoutTask) -> Outcome:
     system = task.system
     run = connector_for(system.kind)
     extra = {
@@ -140,7 +170,7 @@ def run_task(task_id) -> str:
     if task.action == Action.CORRECT:
         extra["changes"] = _changes_for(system, task.request)
     try:
-        outcome = run(
+        return run(
             config=system.settings,
             action=task.action,
             keys=subject_keys(task.request),
@@ -150,8 +180,7 @@ def run_task(task_id) -> str:
         )
     except Exception as exc:  # a connector bug must not leave the task running forever
         log.exception("connector %s crashed on task %s", system.kind, task.pk)
-        outcome = Outcome(RETRY, f"connector error: {type(exc).__name__}")
-    return record_outcome(task, outcome)
+        return Outcome(RETRY, f"connector error: {type(exc).__name__}")
 
 
 def callback_url(task: FanoutTask) -> str:
@@ -165,7 +194,54 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
+    return record_outcomes([(task, outcome)]).get(str(task.pk), "skipped")
+
+
+def record_outcomes(results: list[tuple[FanoutTask, Outcome]]) -> dict[str, str]:
+    """Record what each running task's attempt gave, in one transaction: one lock, an UPDATE
+    per distinct result (usually one) and one audit append for the whole batch; then complete
+    the requests whose last task this was. A task no longer ``running`` (re-driven meanwhile)
+    is ``skipped``: the other run records its own outcome."""
+    statuses, events, finished, groups = {}, [], set(), {}
     now = timezone.now()
+    with transaction.atomic():
+        running = set(
+            FanoutTask.objects.select_for_update()
+            .filter(pk__in=[task.pk for task, _ in results], status=TaskStatus.RUNNING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for task, outcome in results:
+            if task.pk not in running:
+                statuses[str(task.pk)] = "skipped"
+                continue
+            fields = _record(task, outcome, now=now)
+            # Tasks with the same new fields share one UPDATE (the key is only for grouping).
+            key = json.dumps(fields, sort_keys=True, default=str)
+            groups.setdefault(key, (fields, []))[1].append(task.pk)
+            status = statuses[str(task.pk)] = fields["status"]
+            events.append(
+                Event(
+                    action=f"fanout.{status}",
+                    actor=Actor.system(f"downstream:{task.system.name}"[:64]),
+                    request_id=task.request_id,
+                    payload={"task": str(task.pk), "action": task.action, "attempt": task.attempts},
+                )
+            )
+            if status in FINAL and task.action != Action.CHECK:
+                finished.add(str(task.request_id))
+        for fields, pks in groups.values():
+            FanoutTask.objects.filter(pk__in=pks).update(**fields)
+        record_events(events)
+        # Checked after commit: of tasks finishing together, the last to commit sees the
+        # others final and is the one that completes the request.
+        transaction.on_commit(lambda: _complete_settled(finished))
+    return statuses
+
+
+def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
+    """The fields of one locked running task's new state, and what follows from it written
+    or scheduled; the caller saves the fields."""
     fields = {"updated_at": now, "last_error": outcome.detail[:300]}
     if outcome.state == DONE:
         fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
@@ -175,34 +251,24 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
         fields.update(status=TaskStatus.PENDING, next_attempt_at=now + backoff(task.attempts))
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=now)
-    with transaction.atomic():
-        if not FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(**fields):
-            return "skipped"  # re-driven meanwhile: the other run records its own outcome
-        record_event(
-            action=f"fanout.{fields['status']}",
-            actor=Actor.system(f"downstream:{task.system.name}"[:64]),
-            request_id=task.request_id,
-            payload={"task": str(task.pk), "action": task.action, "attempt": task.attempts},
-        )
-        if fields["status"] == TaskStatus.PENDING:
-            delay = (fields["next_attempt_at"] - now).total_seconds()
-            transaction.on_commit(lambda: _schedule_retry(str(task.pk), delay))
-        if fields["status"] == TaskStatus.DONE and task.action == Action.CHECK:
-            _report_check(task, outcome.data)
-        if fields["status"] in FINAL and task.action == Action.CHECK:
-            from dsar.fanout import tasks as celery_tasks
+    status, task_id = fields["status"], str(task.pk)
+    for name, value in fields.items():
+        setattr(task, name, value)
+    if status == TaskStatus.PENDING:
+        delay = (fields["next_attempt_at"] - now).total_seconds()
+        transaction.on_commit(lambda: _schedule_retry(task_id, delay))
+    if status == TaskStatus.DONE and task.action == Action.CHECK:
+        _report_check(task, outcome.data)
+    if status in FINAL and task.action == Action.CHECK:
+        from dsar.fanout import tasks as celery_tasks
 
-            request_id = str(task.request_id)  # a cancellation may wait for this answer
-            transaction.on_commit(lambda: celery_tasks.end_cooling_off_of.delay(request_id))
-        if fields["status"] == TaskStatus.DONE and task.action == Action.EXPORT:
-            from dsar.exports.services import store_part
+        request_id = str(task.request_id)  # a cancellation may wait for this answer
+        transaction.on_commit(lambda: celery_tasks.end_cooling_off_of.delay(request_id))
+    if status == TaskStatus.DONE and task.action == Action.EXPORT:
+        from dsar.exports.services import store_part
 
-            store_part(task=task, rows=list(outcome.data.get("rows") or []))
-        if fields["status"] in FINAL and task.action != Action.CHECK:
-            # Checked after commit: of tasks finishing together, the last to commit sees the
-            # others final and is the one that completes the request.
-            transaction.on_commit(lambda: _was_last(task) and _complete_later(str(task.request_id)))
-    return fields["status"]
+        store_part(task=task, rows=list(outcome.data.get("rows") or []))
+    return fields
 
 
 def _report_check(task: FanoutTask, data: dict) -> None:
@@ -243,15 +309,19 @@ def _report_check(task: FanoutTask, data: dict) -> None:
     )
 
 
-def _was_last(task: FanoutTask) -> bool:
-    """True when no other task of the request is still open (only then try to complete)."""
-    return not (
-        FanoutTask.objects.filter(request_id=task.request_id)
-        .exclude(pk=task.pk)
+def _complete_settled(request_ids: set[str]) -> None:
+    """Complete (or move to their next stage) the requests with no open task left."""
+    if not request_ids:
+        return
+    busy = set(
+        FanoutTask.objects.filter(request_id__in=request_ids)
         .exclude(action=Action.CHECK)
         .exclude(status__in=FINAL)
-        .exists()
+        .values_list("request_id", flat=True)
+        .distinct()
     )
+    for request_id in sorted(request_ids - {str(pk) for pk in busy}):
+        complete_if_done(request_id)
 
 
 def _summary(data: dict) -> dict:
@@ -353,12 +423,29 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
             "pk", flat=True
         )[:500]
     )
-    for task_id in due:
-        run_task(task_id)
+    for first in range(0, len(due), PUBLISH_CHUNK):
+        run_tasks(due[first : first + PUBLISH_CHUNK])
+    complete_settled(now=now)
     chase_callbacks(now=now)
     release_backups(now=now)
     remind_recipients(now=now)
     return len(due)
+
+
+def complete_settled(*, now: dt.datetime) -> int:
+    """Requests left in processing although all their tasks are settled (their completion
+    step was lost with a worker) are moved on: the next stage opens or the request completes.
+    Requests with a failed task wait for staff. Returns how many were moved on."""
+    open_work = FanoutTask.objects.filter(request=OuterRef("pk")).exclude(action=Action.CHECK)
+    settled = list(
+        RightsRequest.objects.filter(status=Status.PROCESSING, updated_at__lt=now - STUCK_AFTER)
+        .filter(Exists(open_work))
+        .exclude(Exists(open_work.exclude(status__in=SETTLED)))
+        .values_list("pk", flat=True)[:500]
+    )
+    for request_id in settled:
+        complete_if_done(str(request_id))
+    return len(settled)
 
 
 def chase_callbacks(*, now: dt.datetime) -> int:

@@ -4,7 +4,14 @@ from dsar.fanout import services
 
 
 @shared_task(acks_late=True)
+def run_tasks(task_ids: list[str]) -> dict[str, str]:
+    """A stage of one request's tasks (or a re-drive): one message, one claim, one record."""
+    return services.run_tasks(task_ids)
+
+
+@shared_task(acks_late=True)
 def run_task(task_id: str) -> str:
+    """One task: a retry after its backoff."""
     return services.run_task(task_id)
 
 

@@ -10,9 +10,15 @@ import hmac
 import json
 import time
 
-import requests
+import urllib3
 
 from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome, SubjectKeys
+
+# One pool per worker process, safe across threads: connections to a system are kept alive
+# from one task to the next. No retries or redirects here: the engine owns retrying (with its
+# backoff and attempt count), and a signed request must not be replayed to another address.
+# Proxies are not read from the environment; downstream systems are called directly.
+_pool = urllib3.PoolManager(retries=False, maxsize=4)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -46,24 +52,27 @@ def run(
         "X-DSAR-Signature": sign(config["secret"], timestamp, body),
     }
     try:
-        response = requests.post(config["url"], data=body, headers=headers, timeout=timeout)
-    except requests.Timeout:
+        response = _pool.request(
+            "POST", config["url"], body=body, headers=headers, timeout=float(timeout)
+        )
+    except urllib3.exceptions.TimeoutError:
         return Outcome(RETRY, "timed out")
-    except requests.ConnectionError:
+    except urllib3.exceptions.HTTPError:  # refused, reset, DNS, TLS: try again later
         return Outcome(RETRY, "connection failed")
-    if response.status_code == 200:
-        return Outcome(DONE, data=_json(response))
-    if response.status_code == 202:
+    if response.status == 200:
+        return Outcome(DONE, data=_json(response.data))
+    if response.status == 202:
         return Outcome(ACCEPTED)
-    if response.status_code >= 500:
-        return Outcome(RETRY, f"HTTP {response.status_code}")
-    return Outcome(FAILED, f"HTTP {response.status_code}: {response.text[:200]}")
+    if response.status >= 500:
+        return Outcome(RETRY, f"HTTP {response.status}")
+    text = response.data[:200].decode("utf-8", "replace")
+    return Outcome(FAILED, f"HTTP {response.status}: {text}")
 
 
-def _json(response) -> dict:
+def _json(raw: bytes) -> dict:
     try:
-        data = response.json()
-    except ValueError:
+        data = json.loads(raw)
+    except ValueError:  # also UnicodeDecodeError
         return {}
     return data if isinstance(data, dict) else {}
 
