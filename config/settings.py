@@ -146,7 +146,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "dsar.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }

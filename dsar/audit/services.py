@@ -1,5 +1,7 @@
 """Writing to the audit trail. Every state change in the product calls ``record_event``."""
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -58,14 +60,15 @@ def record_event(
     from_status: str = "",
     to_status: str = "",
     payload: dict | None = None,
-) -> AuditEvent:
+) -> AuditEvent | None:
     """Append one event to the chain, inside the caller's transaction.
 
     Appends are serialised by a row lock on the chain head, held until the caller's
     transaction ends, so the chain has no gaps or forks and the event commits or rolls back
-    together with the change it describes.
+    together with the change it describes. Inside :func:`appended_together` the event is
+    appended when that block ends, and None is returned.
     """
-    [event] = record_events(
+    events = record_events(
         [
             Event(
                 action=action,
@@ -77,7 +80,40 @@ def record_event(
             )
         ]
     )
-    return event
+    return events[0] if events else None
+
+
+_pending = threading.local()
+
+
+@contextmanager
+def appended_together():
+    """Inside a transaction: the events recorded in this block are appended when it ends,
+    in one append.
+
+    The chain head is then locked only from the end of the block to the commit, instead of
+    from the first event on: concurrent writers (intake, transitions) wait for each other
+    for a few statements, not for the whole of each other's work. Nested blocks join the
+    outermost one. If the block raises, its events are dropped with the rollback.
+    """
+    pending = getattr(_pending, "events", None)
+    if pending is not None:
+        mark = len(pending)
+        try:
+            yield
+        except BaseException:
+            del pending[mark:]  # a nested block rolled back (savepoint): so do its events
+            raise
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("appended_together() belongs inside transaction.atomic().")
+    _pending.events = []
+    try:
+        yield
+        events = _pending.events
+    finally:
+        _pending.events = None
+    record_events(events)
 
 
 @dataclass(frozen=True)
@@ -102,6 +138,9 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
         return []
     for event in events:
         _check_payload(event.payload)
+    if getattr(_pending, "events", None) is not None:
+        _pending.events.extend(events)
+        return []
     # No savepoint inside the caller's transaction: an append that fails fails the caller's
     # change too, and the two round trips it would cost are most of an append's price.
     with transaction.atomic(savepoint=False):

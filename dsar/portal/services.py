@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, appended_together, record_event
 from dsar.portal.models import Correction, SubjectReply
 from dsar.verification import limits, notices
 from dsar.verification.evidence import purge_pending
@@ -94,7 +94,7 @@ def file_request(
     if type != RequestType.CORRECTION and corrections:
         raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
     limits.consume(*intake_limits(ip=ip, email=email, phone=phone))
-    with transaction.atomic():
+    with transaction.atomic(), appended_together():
         request = create_request(
             type=type,
             email=email,

@@ -43,11 +43,13 @@ class Limit:
 
 def check(*limits: Limit) -> None:
     """Raise ``RateLimited`` if any of ``limits`` is used up; count nothing."""
-    waits = []
-    for limit in limits:
-        allowed, remaining, key = limit.window()
-        if (cache.get(key) or 0) >= allowed:
-            waits.append(max(remaining, 1))
+    windows = [limit.window() for limit in limits]
+    counts = cache.get_many([key for _, _, key in windows])  # one round trip
+    waits = [
+        max(remaining, 1)
+        for allowed, remaining, key in windows
+        if (counts.get(key) or 0) >= allowed
+    ]
     if waits:
         raise RateLimited(max(waits))
 

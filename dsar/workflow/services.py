@@ -31,7 +31,7 @@ def create_request(
     email = identity.normalise_email(email) if email else ""
     phone = identity.normalise_phone(phone) if phone else ""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # nobody goes on after a failure here
         request = RightsRequest.objects.create(
             reference=next_reference(year=timezone.localtime(now).year),
             type=type,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.models import ActorKind
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, appended_together, record_event
 from dsar.sla import clock
 from dsar.workflow import effects
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
@@ -146,7 +146,7 @@ def transition(
     status change and its audit event commit together, or neither does. ``request`` is
     refreshed in place and returned.
     """
-    with transaction.atomic():
+    with transaction.atomic(), appended_together():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         _check(locked, to, actor, outcome)
         from_status = locked.status

@@ -1,9 +1,9 @@
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from dsar.audit.models import AppendOnlyError, AuditEvent
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, appended_together, record_event
 
 
 def append(n: int) -> list[AuditEvent]:
@@ -96,3 +96,43 @@ def test_payloads_refuse_personal_data_keys():
     with pytest.raises(ValueError, match="email"):
         record_event(action="x", actor=Actor.system(), payload={"email": "a@example.com"})
     assert AuditEvent.objects.count() == 0
+
+
+def actions() -> list[str]:
+    return list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
+
+
+@pytest.mark.django_db
+def test_events_appended_together_land_in_order_when_the_block_ends():
+    with transaction.atomic(), appended_together():
+        record_event(action="first", actor=Actor.system("test"))
+        record_event(action="second", actor=Actor.system("test"))
+        assert actions() == []  # nothing appended, and the chain head not locked, yet
+    assert actions() == ["first", "second"]
+    assert "2 events verified" in verify()
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_nested_block_drops_only_its_own_events():
+    with transaction.atomic(), appended_together():
+        record_event(action="kept", actor=Actor.system("test"))
+        with pytest.raises(ValueError), transaction.atomic(), appended_together():
+            record_event(action="rolled back", actor=Actor.system("test"))
+            raise ValueError
+    assert actions() == ["kept"]
+
+
+@pytest.mark.django_db
+def test_a_failed_block_appends_nothing():
+    with pytest.raises(ValueError), transaction.atomic(), appended_together():
+        record_event(action="lost", actor=Actor.system("test"))
+        raise ValueError
+    assert actions() == []
+    record_event(action="after", actor=Actor.system("test"))  # the buffer is gone too
+    assert actions() == ["after"]
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it
+def test_appending_together_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"), appended_together():
+        pass
