@@ -28,42 +28,48 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server_process():
+def server_process(tmp_path):
     """Start gunicorn on 127.0.0.1 with extra environment; yields its base URL.
 
     Uses the test settings (real PostgreSQL and Redis) unless the overrides say otherwise,
     and the test database that pytest-django created when a test asks for `db` too.
+
+    The server's log goes to a file, never to a pipe: nobody reads a pipe while the test runs,
+    so once its 64 KiB buffer is full (a few hundred logged 4xx answers) every gunicorn process
+    blocks writing its log and the server stops answering without dying.
     """
     started = []
 
-    def start(env_overrides: dict | None = None) -> str:
+    def start(env_overrides: dict | None = None, *, workers: int = 1) -> str:
         port = free_port()
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
         env.update(env_overrides or {})
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--timeout",
-                "30",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(workers),
+                    "--timeout",
+                    "30",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         started.append(proc)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
             try:
                 http.get(f"{base}/healthz", timeout=5)  # a loaded machine boots slowly
                 return base
@@ -74,7 +80,11 @@ def server_process():
     yield start
     for proc in started:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -348,7 +348,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response({"retried": count})
 
-    @extend_schema(request=NoteSerializer, responses=NoteSerializer)
+    @extend_schema(request=NoteSerializer, responses={201: NoteSerializer})
     @action(detail=True, methods=["post"])
     def note(self, request, pk=None):
         data = self._input(NoteSerializer)

@@ -36,7 +36,8 @@ class QueueFilter(filters.FilterSet):
             return queryset.filter(assignee=self.request.user)
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
-        if value.isdigit():
+        # ASCII only: str.isdigit() also accepts "¹" or "①", which int() refuses.
+        if value.isascii() and value.isdigit():
             return queryset.filter(assignee_id=int(value))
         return queryset.none()
 

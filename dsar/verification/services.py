@@ -62,7 +62,12 @@ def issue_challenge(*, request: RightsRequest) -> Challenge:
     code = f"{secrets.randbelow(10**6):06d}"
     secret = secrets.token_urlsafe(32)
     channel = channel_for(request)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # nobody goes on after a failure here
+        # Lock the request before the audit chain head, the order transition() takes them in.
+        # The new challenge's foreign key is checked at commit, under a share lock on the
+        # request: without this lock a concurrent transition of the same request (holding the
+        # request, waiting for the chain head we hold) deadlocks with us.
+        _require_pending(RightsRequest.objects.select_for_update().get(pk=request.pk))
         Challenge.objects.filter(
             request=request, used_at__isnull=True, superseded_at__isnull=True
         ).update(superseded_at=now)

@@ -29,3 +29,11 @@ def test_schema_generates_without_warnings(tmp_path):
 def test_docs_page_uses_local_assets(client):
     page = client.get("/api/v1/docs/").content.decode()
     assert "cdn" not in page.lower() and "/static/drf_spectacular_sidecar/" in page
+
+
+@pytest.mark.django_db
+def test_adding_a_note_is_documented_as_the_201_it_answers(client):
+    # Found by fuzzing: the schema promised 200, so clients checking it rejected the answer.
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    responses = schema["paths"]["/api/v1/staff/requests/{id}/note/"]["post"]["responses"]
+    assert set(responses) == {"201"}

@@ -56,6 +56,8 @@ def test_default_sort_is_by_deadline_with_unverified_last(queue_rows, client):
         ({"assignee": "me"}, "a"),
         ({"assignee": "unassigned"}, "cd"),
         ({"assignee": "nonsense"}, ""),
+        ({"assignee": "¹"}, ""),  # a digit to str.isdigit(), not to int(): found by fuzzing
+        ({"assignee": "99999999999999999999"}, ""),  # beyond any user id
     ],
 )
 def test_filters_return_exactly_the_matching_rows(queue_rows, client, params, expected):
