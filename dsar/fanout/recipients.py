@@ -52,7 +52,8 @@ def remind_recipients(*, now: dt.datetime) -> int:
         )
         if now - last >= dt.timedelta(days=int(config.get("reminder_days", 3))):
             connector_for("notify")(
-                config=config, action=task.action, keys=subject_keys(task.request),
+                config=config, action=task.action,
+                keys=subject_keys(task.request, action=task.action),
                 idempotency_key=str(task.idempotency_key), timeout=0,
                 confirm_url=confirm_url(task),
             )  # fmt: skip

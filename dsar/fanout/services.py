@@ -45,9 +45,39 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 STUCK_AFTER = dt.timedelta(minutes=10)
 
 
-def subject_keys(request: RightsRequest) -> SubjectKeys:
-    """The identity the request was filed and verified with; nothing typed later."""
-    return SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
+def subject_keys(request: RightsRequest, *, action: str) -> SubjectKeys:
+    """The identifiers a system may act on for ``action``: what the subject proved, never
+    merely typed (SPEC §8: data is gathered or deleted only for the verified identity).
+
+    - A dry run (``check``) gets everything the subject gave: it changes and discloses
+      nothing, and its answer (the addresses a system holds for the account) is how a typed
+      account id gets confirmed.
+    - After staff verified the subject by identity evidence, everything the subject gave.
+    - Otherwise the verified address only (a code or link proved it). The account id, and a
+      second address, only once a system's dry run said it holds the verified address for
+      that account: without that, anyone could prove their own mailbox and name someone
+      else's account.
+    """
+    from dsar.legal import sources
+
+    typed = SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
+    if action == Action.CHECK:
+        return typed
+    facts = sources.latest_verification(request)
+    if facts is not None and facts.strength == "staff_reviewed":
+        return typed
+    proven = sources.verified_hashes(request)
+    held = sources.held_identity_hashes(request) or set()
+    linked = bool(proven & held)  # a system ties the proven address to the account
+
+    def usable(value: str, digest: str) -> str:
+        return value if digest and (digest in proven or (linked and digest in held)) else ""
+
+    return SubjectKeys(
+        email=usable(request.email, request.email_hash),
+        phone=usable(request.phone, request.phone_hash),
+        account_id=request.account_id if linked else "",
+    )
 
 
 def start(request: RightsRequest) -> list[str]:
@@ -151,7 +181,14 @@ def run_tasks(task_ids: list) -> dict[str, str]:
     are then recorded together (:func:`record_outcomes`).
     """
     tasks = _claim(task_ids)
-    return record_outcomes([(task, _call(task)) for task in tasks])
+    keys = {}  # per request and kind of action: the proof is read once per batch
+    for task in tasks:
+        scope = (task.request_id, task.action == Action.CHECK)
+        if scope not in keys:
+            keys[scope] = subject_keys(task.request, action=task.action)
+    return record_outcomes(
+        [(task, _call(task, keys[task.request_id, task.action == Action.CHECK])) for task in tasks]
+    )
 
 
 def run_task(task_id) -> str:
@@ -159,7 +196,7 @@ def run_task(task_id) -> str:
     return run_tasks([task_id]).get(str(task_id), "skipped")
 
 
-def _call(task: FanoutTask) -> Outcome:
+def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
     system = task.system
     run = connector_for(system.kind)
     extra = {
@@ -173,7 +210,7 @@ def _call(task: FanoutTask) -> Outcome:
         return run(
             config=system.settings,
             action=task.action,
-            keys=subject_keys(task.request),
+            keys=keys,
             idempotency_key=str(task.idempotency_key),
             timeout=system.timeout_seconds,
             **extra,

@@ -1,0 +1,158 @@
+"""Forged downstream callbacks: an attacker on the network, or a rogue downstream system,
+tries to mark another system's deletion as done. Every attempt is refused (401 for a bad
+signature or time, 409 for a task it does not fit) and changes nothing at all."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+import requests as http
+import time_machine
+from django.db import connection
+
+from dsar.audit.models import AuditEvent
+from dsar.audit.services import Actor
+from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.services import create_request
+from dsar.workflow.transitions import transition
+from tests.factories import TEST_STAFF
+from tests.fanout.conftest import SECRET
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROGUE_SECRET = "billing-own-secret"  # a real secret, of another system
+
+
+@pytest.fixture
+def crm(downstream):
+    """The CRM accepts deletions (202) and is expected to call back when it is done."""
+    downstream.answers = [(202, {})]
+    for name, secret in (("crm", SECRET), ("billing", ROGUE_SECRET)):
+        DownstreamSystem.objects.create(
+            name=name, kind="http", actions=["delete"] if name == "crm" else ["export"],
+            config=json.dumps({"url": downstream.url, "secret": secret}),
+        )  # fmt: skip
+    return DownstreamSystem.objects.get(name="crm")
+
+
+def waiting_task(email="li.lei@example.com") -> FanoutTask:
+    request = create_request(type="deletion", email=email)
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
+    task = FanoutTask.objects.get(request=request)
+    assert task.status == TaskStatus.WAITING
+    return task
+
+
+def signed(task, *, secret=SECRET, timestamp=None, key=None, status="done") -> tuple:
+    """The body and headers a system with ``secret`` would send for ``task``."""
+    body = json.dumps({"idempotency_key": str(key or task.idempotency_key), "status": status})
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return body.encode(), {"X-DSAR-Timestamp": stamp, "X-DSAR-Signature": mac}
+
+
+def post(client, task, raw: bytes, headers: dict):
+    return client.post(
+        f"/api/v1/callbacks/{task.pk}/", raw, content_type="application/json", headers=headers
+    )
+
+
+def snapshot(task) -> tuple:
+    """Everything a callback could change: the task row, its request, the audit trail."""
+    row = FanoutTask.objects.values_list(
+        "status", "attempts", "last_error", "finished_at", "updated_at"
+    ).get(pk=task.pk)
+    return row, RightsRequest.objects.get(pk=task.request_id).status, AuditEvent.objects.count()
+
+
+def test_unsigned_callback_is_refused(client, crm):
+    task = waiting_task()
+    before = snapshot(task)
+    raw, _ = signed(task)
+    assert post(client, task, raw, {}).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_callback_signed_with_a_guessed_secret_is_refused(client, crm):
+    task = waiting_task()
+    before = snapshot(task)
+    assert post(client, task, *signed(task, secret="shop-secret")).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_rogue_system_cannot_finish_another_systems_task(client, crm):
+    """billing signs correctly with its own secret, but the task belongs to the CRM."""
+    task = waiting_task()
+    before = snapshot(task)
+    assert post(client, task, *signed(task, secret=ROGUE_SECRET)).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_altered_body_is_refused(client, crm):
+    task = waiting_task()
+    before = snapshot(task)
+    raw, headers = signed(task, status="failed")
+    forged = raw.replace(b'"failed"', b'"done"')
+    assert forged != raw and post(client, task, forged, headers).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_callback_held_back_past_five_minutes_is_stale(client, crm):
+    task = waiting_task()
+    now = dt.datetime.now(dt.UTC)
+    with time_machine.travel(now, tick=False) as clock:
+        captured = signed(task)
+        before = snapshot(task)
+        clock.shift(dt.timedelta(minutes=5, seconds=1))
+        assert post(client, task, *captured).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_future_dated_callback_is_refused(client, crm):
+    task = waiting_task()
+    before = snapshot(task)
+    assert post(client, task, *signed(task, timestamp=int(time.time()) + 3600)).status_code == 401
+    assert snapshot(task) == before
+
+
+def test_genuine_callback_for_one_task_cannot_finish_another(client, crm):
+    """Same system, same secret: the idempotency key binds the callback to its own task."""
+    mine, other = waiting_task(), waiting_task("han.mei@example.com")
+    before = snapshot(other)
+    assert post(client, other, *signed(mine)).status_code == 409
+    assert snapshot(other) == before
+    assert FanoutTask.objects.get(pk=mine.pk).status == TaskStatus.WAITING
+
+
+def test_replayed_callback_changes_nothing(client, crm):
+    task = waiting_task()
+    genuine = signed(task)
+    assert post(client, task, *genuine).status_code == 200
+    assert RightsRequest.objects.get(pk=task.request_id).status == Status.COMPLETED
+    after = snapshot(task)
+    assert post(client, task, *genuine).status_code == 409
+    assert post(client, task, *signed(task, status="failed")).status_code == 409
+    assert snapshot(task) == after
+
+
+def test_replay_over_real_http_is_refused(crm, server_process):
+    """Through gunicorn, bytes exactly as they went over the wire the first time."""
+    db = connection.settings_dict
+    base = server_process(
+        {"DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+                         f"{db['NAME']}"}
+    )  # fmt: skip
+    task = waiting_task()
+    raw, headers = signed(task)
+    url = f"{base}/api/v1/callbacks/{task.pk}/"
+    headers = {**headers, "Content-Type": "application/json"}
+    assert http.post(url, data=raw, headers=headers, timeout=30).status_code == 200
+    after = snapshot(task)
+    assert http.post(url, data=raw, headers=headers, timeout=30).status_code == 409
+    forged = {**headers, "X-DSAR-Signature": "0" * 64}
+    assert http.post(url, data=raw, headers=forged, timeout=30).status_code == 401
+    assert snapshot(task) == after
