@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # Embedded default for the demo: SQLite, in-process tasks, emails in var/mail/.
-RUN_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings
+RUN_ENV = DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings DSAR_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT)
+DEMO_CRM_PORT = $(shell echo $$(( $(PORT) + 1 )))
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
 
 .PHONY: run test install install-dev messages services lint fmt bench clean
@@ -38,15 +39,18 @@ run: install
 	mkdir -p var/mail
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py createcachetable
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo --downstream-port $(DEMO_CRM_PORT)
 	@echo
 	@echo "  Subject portal:  http://127.0.0.1:$(PORT)/"
 	@echo "  Staff admin:     http://127.0.0.1:$(PORT)/admin/   (logins above)"
 	@echo "  Health:          http://127.0.0.1:$(PORT)/healthz"
 	@echo "  Emails:          var/mail/"
+	@echo "  Demo downstream: demo-shop (var/demo_shop.sqlite3), demo-crm (127.0.0.1:$(DEMO_CRM_PORT)),"
+	@echo "                   demo-partner (its emails in var/mail/), demo-backups (deletion ledger)"
 	@echo
 	trap 'kill 0' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=INFO & \
+	$(RUN_ENV) $(BIN)/python manage.py demo_downstream --port $(DEMO_CRM_PORT) & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload & \
 	wait
 

@@ -4,7 +4,8 @@
 hex HMAC-SHA256(system secret, timestamp + "." + raw body), body
 ``{"idempotency_key": "…", "status": "done" | "failed", "detail": "…"}``.
 A bad signature or a stale timestamp → 401; a key of another task, or a task that is not
-waiting (a replay) → 409. None of them changes anything.
+waiting (a replay) → 409. None of them changes anything. A callback that overtakes our own
+recording of the 202 (the task still ``running``) is accepted.
 """
 
 import hmac
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from dsar.api.errors import Conflict
 from dsar.fanout import services
 from dsar.fanout.connectors.http import sign
-from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.fanout.models import FanoutTask
 
 MAX_SKEW_SECONDS = 300
 
@@ -53,7 +54,7 @@ class CallbackView(APIView):
         data.is_valid(raise_exception=True)
         if str(data.validated_data["idempotency_key"]) != str(task.idempotency_key):
             raise Conflict("This callback is for another task.")
-        if task.status != TaskStatus.WAITING:
+        if task.status not in services.CALLBACK_AWAITING:
             raise Conflict("This task is not waiting for a callback.")
         status = services.accept_callback(
             task=task,

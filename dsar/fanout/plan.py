@@ -31,20 +31,26 @@ SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
 
 
 def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
-    """Create the rows of the first unfinished stage (idempotent).
+    """Create the rows of the first stage not yet opened, once every earlier one is settled.
 
     Returns the ids of rows created now (to publish after commit) and whether every stage is
     settled, i.e. the request may complete. Call with the request row locked.
     """
     from dsar.legal.retention import excluded_categories
 
-    kept = set(excluded_categories(request))
     work = request.fanout_tasks.exclude(action=Action.CHECK)
+    rows = list(work.values_list("action", "status"))
     for actions in STAGES[request.type]:
         created = []
-        for action in actions:
-            created += _create_rows(request, action, kept)
-        if set(work.values_list("status", flat=True)) - SETTLED:
+        # A stage's rows are created once, when it opens, for the systems enabled then; a
+        # system registered later does not join work already under way.
+        stage = {*actions, *([Action.ANONYMISE] if Action.DELETE in actions else [])}
+        if not any(action in stage for action, _ in rows):
+            kept = set(excluded_categories(request))
+            for action in actions:
+                created += _create_rows(request, action, kept)
+            rows = list(work.values_list("action", "status"))
+        if any(status not in SETTLED for _, status in rows):
             return created, False
     return [], True
 

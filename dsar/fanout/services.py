@@ -18,7 +18,7 @@ from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from dsar.audit.services import Actor, Event, record_event, record_events
+from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
 from dsar.fanout.connectors import (
     ACCEPTED,
     DONE,
@@ -66,7 +66,7 @@ def subject_keys(request: RightsRequest, *, action: str) -> SubjectKeys:
     facts = sources.latest_verification(request)
     if facts is not None and facts.strength == "staff_reviewed":
         return typed
-    proven = sources.verified_hashes(request)
+    proven = sources.verified_hashes(request, facts=facts)
     held = sources.held_identity_hashes(request) or set()
     linked = bool(proven & held)  # a system ties the proven address to the account
 
@@ -234,17 +234,23 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
     return record_outcomes([(task, outcome)]).get(str(task.pk), "skipped")
 
 
-def record_outcomes(results: list[tuple[FanoutTask, Outcome]]) -> dict[str, str]:
+CALLBACK_AWAITING = (TaskStatus.RUNNING, TaskStatus.WAITING)
+
+
+def record_outcomes(
+    results: list[tuple[FanoutTask, Outcome]], *, awaiting=(TaskStatus.RUNNING,)
+) -> dict[str, str]:
     """Record what each running task's attempt gave, in one transaction: one lock, an UPDATE
-    per distinct result (usually one) and one audit append for the whole batch; then complete
-    the requests whose last task this was. A task no longer ``running`` (re-driven meanwhile)
-    is ``skipped``: the other run records its own outcome."""
+    per distinct result (usually one) and one audit append for the whole batch; in the same
+    transaction, move on the requests this batch settled (:func:`_move_on`). A task no longer
+    ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the other run
+    records its own outcome."""
     statuses, events, finished, groups = {}, [], set(), {}
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), appended_together():
         running = set(
             FanoutTask.objects.select_for_update()
-            .filter(pk__in=[task.pk for task, _ in results], status=TaskStatus.RUNNING)
+            .filter(pk__in=[task.pk for task, _ in results], status__in=awaiting)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -270,10 +276,25 @@ def record_outcomes(results: list[tuple[FanoutTask, Outcome]]) -> dict[str, str]
         for fields, pks in groups.values():
             FanoutTask.objects.filter(pk__in=pks).update(**fields)
         record_events(events)
-        # Checked after commit: of tasks finishing together, the last to commit sees the
-        # others final and is the one that completes the request.
-        transaction.on_commit(lambda: _complete_settled(finished))
+        for request_id in sorted(finished):
+            _move_on(request_id)
     return statuses
+
+
+def _move_on(request_id: str) -> None:
+    """Inside the outcomes' transaction: open the request's next stage or complete it, if
+    nothing of it is open any more.
+
+    Race-free without waiting for commit: the request's row lock orders two batches of the
+    same request, and the second to take it sees the first one's committed outcomes. If this
+    step fails, the outcomes are still recorded; the reconciler (``complete_settled``) moves
+    the request on later.
+    """
+    try:
+        with transaction.atomic(), appended_together():
+            complete_if_done(request_id)
+    except Exception:
+        log.exception("could not move request %s on; the reconciler will", request_id)
 
 
 def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
@@ -346,21 +367,6 @@ def _report_check(task: FanoutTask, data: dict) -> None:
     )
 
 
-def _complete_settled(request_ids: set[str]) -> None:
-    """Complete (or move to their next stage) the requests with no open task left."""
-    if not request_ids:
-        return
-    busy = set(
-        FanoutTask.objects.filter(request_id__in=request_ids)
-        .exclude(action=Action.CHECK)
-        .exclude(status__in=FINAL)
-        .values_list("request_id", flat=True)
-        .distinct()
-    )
-    for request_id in sorted(request_ids - {str(pk) for pk in busy}):
-        complete_if_done(request_id)
-
-
 def _summary(data: dict) -> dict:
     """What is kept of a system's answer on the task row: counts, never the data itself."""
     rows = data.get("rows") if isinstance(data, dict) else None
@@ -392,7 +398,9 @@ def complete_if_done(request_id) -> str | None:
     """
     from dsar.legal.selectors import completion_outcome
 
-    with transaction.atomic():
+    # No savepoint of its own: a caller inside a transaction that goes on after a failure
+    # (``_move_on``) takes one.
+    with transaction.atomic(savepoint=False):
         request = RightsRequest.objects.select_for_update().filter(pk=request_id).first()
         if request is None or request.status != Status.PROCESSING:
             return None
@@ -411,14 +419,16 @@ def complete_if_done(request_id) -> str | None:
 
 
 def accept_callback(*, task: FanoutTask, ok: bool, detail: str = "", data: dict | None = None):
-    """Finish a task a system had accepted (202), from its verified callback."""
-    claimed = FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
-        status=TaskStatus.RUNNING
-    )
-    if not claimed:
-        return None
-    task.refresh_from_db()
-    return record_outcome(task, Outcome(DONE if ok else FAILED, detail, data or {}))
+    """Finish a task a system had accepted (202), from its verified callback; None if the task
+    is not waiting for one (a replay, or already finished).
+
+    A fast system may call back before our worker has recorded its 202: a task still
+    ``running`` is finished the same way, and the 202 recorded after it is skipped.
+    """
+    outcome = Outcome(DONE if ok else FAILED, detail, data or {})
+    task = FanoutTask.objects.select_related("system", "request").get(pk=task.pk)
+    status = record_outcomes([(task, outcome)], awaiting=CALLBACK_AWAITING)[str(task.pk)]
+    return None if status == "skipped" else status
 
 
 def retry(*, request: RightsRequest, user, system_id: int) -> int:

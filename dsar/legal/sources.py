@@ -47,10 +47,15 @@ def subject_hashes(request: RightsRequest) -> set[str]:
     return {h for h in (request.email_hash, request.phone_hash) if h}
 
 
-def verified_hashes(request: RightsRequest) -> set[str]:
+_UNREAD = object()
+
+
+def verified_hashes(request: RightsRequest, *, facts=_UNREAD) -> set[str]:
     """The hashes the subject proved they control: the verified address when a code or link
-    proved one, otherwise (staff review, or unknown) the request's own hashes."""
-    facts = latest_verification(request)
+    proved one, otherwise (staff review, or unknown) the request's own hashes. Pass
+    ``facts`` when ``latest_verification`` was already read."""
+    if facts is _UNREAD:
+        facts = latest_verification(request)
     if facts is not None and facts.identity_hash:
         return {facts.identity_hash}
     return subject_hashes(request)

@@ -64,6 +64,7 @@ class Downstream:
         self.lock = threading.Lock()
         self.block = None  # an Event that holds answers (for timeouts)
         self.delay = 0.0  # seconds each answer takes (a slow peer)
+        self.before_answer = None  # called with the verified body before the peer answers
 
     def next_answer(self):
         with self.lock:
@@ -93,6 +94,8 @@ def downstream():
                 time.sleep(
                     state.delay
                 )  # the peer is slow; this is the server's work, not a test wait
+            if state.before_answer is not None:
+                state.before_answer(body)
             status, answer = state.next_answer()
             if status in (200, 202):
                 with state.lock:

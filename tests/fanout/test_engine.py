@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import requests as http
 import time_machine
 
 from dsar.audit.models import ActorKind
@@ -159,6 +160,36 @@ def test_http_202_then_signed_callback_completes(downstream, client):
     assert response.status_code == 200, response.content
     assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
     assert signed_callback(client, task, body).status_code == 409  # a replay changes nothing
+
+
+def test_a_callback_that_overtakes_our_recording_of_the_202_still_completes(
+    downstream, live_server, settings
+):
+    # The peer calls back before it has even answered 202: our worker is still waiting for
+    # that answer, so the task is running, not yet waiting.
+    settings.DSAR_PUBLIC_BASE_URL = live_server.url
+    http_system(downstream)
+    downstream.answers = [(202, {})]
+    answered = []
+
+    def call_back_first(body):
+        raw = json.dumps({"idempotency_key": body["idempotency_key"], "status": "done"}).encode()
+        timestamp = str(int(time.time()))
+        signature = hmac.new(SECRET.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+        answered.append(
+            http.post(
+                body["callback_url"], data=raw, timeout=10,
+                headers={"Content-Type": "application/json", "X-DSAR-Timestamp": timestamp,
+                         "X-DSAR-Signature": signature.hexdigest()},
+            ).status_code
+        )  # fmt: skip
+
+    downstream.before_answer = call_back_first
+    request = approved_deletion()
+    assert answered == [200]
+    task = FanoutTask.objects.get()
+    assert (task.status, task.attempts) == (TaskStatus.DONE, 1)  # the late 202 was skipped
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
 
 
 @pytest.mark.parametrize(

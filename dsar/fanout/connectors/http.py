@@ -55,9 +55,11 @@ def run(
         response = _pool.request(
             "POST", config["url"], body=body, headers=headers, timeout=float(timeout)
         )
+    except urllib3.exceptions.NewConnectionError:  # refused or unreachable (a subclass of
+        return Outcome(RETRY, "connection failed")  # the timeout error, so caught first)
     except urllib3.exceptions.TimeoutError:
         return Outcome(RETRY, "timed out")
-    except urllib3.exceptions.HTTPError:  # refused, reset, DNS, TLS: try again later
+    except urllib3.exceptions.HTTPError:  # reset, DNS, TLS: try again later
         return Outcome(RETRY, "connection failed")
     if response.status == 200:
         return Outcome(DONE, data=_json(response.data))

@@ -48,10 +48,22 @@ class Command(BaseCommand):
             action="store_true",
             help="Seed even with DEBUG off. Never on a real deployment.",
         )
+        parser.add_argument(
+            "--downstream-port",
+            type=int,
+            default=None,
+            help="Also register the demo downstream systems, the HTTP one on this port "
+            "(served by `manage.py demo_downstream --port N`).",
+        )
 
-    def handle(self, *args, allow_production, **options):
+    def handle(self, *args, allow_production, downstream_port, **options):
         if not settings.DEBUG and not allow_production:
             raise CommandError("seed_demo creates known logins; it runs only with DEBUG=1.")
+        if downstream_port is not None:
+            from dsar.fanout import demo
+
+            names = demo.register(var_dir=settings.VAR_DIR, crm_port=downstream_port)
+            self.stdout.write(f"Demo downstream systems: {', '.join(names)}.")
         logins = self._seed_staff()
         created = self._seed_requests(agent=get_user_model().objects.get(username="agent"))
         self.stdout.write(f"Demo requests: {created} created, {len(DEMO_REQUESTS) - created} kept.")
