@@ -168,5 +168,6 @@ def main():
     print(f"ratio, fan-out: {fanout / noop:.2f} (target ≤ 2)")
     print(f"ratio, approvals included: {(approving + fanout) / noop:.2f}")
 
+
 if __name__ == "__main__":
     main()
