@@ -4,10 +4,12 @@ from rest_framework.routers import SimpleRouter
 
 from dsar.api.callbacks import CallbackView
 from dsar.api.staff import HoldViewSet, MetricsView, StaffRequestViewSet
+from dsar.api.systems import SystemViewSet
 
 router = SimpleRouter()
 router.register("staff/requests", StaffRequestViewSet, basename="staff-request")
 router.register("staff/holds", HoldViewSet, basename="staff-hold")
+router.register("staff/systems", SystemViewSet, basename="staff-system")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -28,6 +28,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "override": frozenset({L}),  # override a blocking legal finding
     "hold": frozenset({L}),  # place or lift a legal hold
     "metrics": frozenset({L, S, M}),
+    "systems": frozenset({M}),  # register and change downstream systems
 }
 
 
