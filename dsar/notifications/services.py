@@ -48,17 +48,33 @@ def queue_email(
         request_id=request_id,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: _publish(email.pk))
+    _deliver_after_commit(str(email.pk))
     return email
 
 
-def _publish(email_id) -> None:
-    from dsar.notifications.tasks import deliver_email
+class _Delivery(list):
+    """The emails one transaction queued: published together, in one message, after commit."""
 
-    try:
-        deliver_email.delay(str(email_id))
-    except Exception:  # broker down: the row stays pending and redrive_outbox sends it
-        log.warning("could not publish email %s; it will be redriven", email_id, exc_info=True)
+    def __call__(self) -> None:
+        from dsar.notifications.tasks import deliver_emails
+
+        try:
+            deliver_emails.delay(list(self))
+        except Exception:  # broker down: the rows stay pending and redrive_outbox sends them
+            log.warning("could not publish %d emails; they will be redriven", len(self),
+                        exc_info=True)  # fmt: skip
+
+
+def _deliver_after_commit(email_id: str) -> None:
+    # Join the delivery this transaction already scheduled, if any. Django drops a scheduled
+    # callback with the savepoint or transaction it belongs to, so one found here is live;
+    # an email of a savepoint rolled back after joining is simply not found by deliver().
+    connection = transaction.get_connection()
+    for _, callback, _ in connection.run_on_commit:
+        if isinstance(callback, _Delivery):
+            callback.append(email_id)
+            return
+    transaction.on_commit(_Delivery([email_id]))
 
 
 def backoff(attempts: int) -> dt.timedelta:

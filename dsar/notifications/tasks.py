@@ -8,6 +8,12 @@ def deliver_email(email_id: str) -> str:
     return services.deliver(email_id)
 
 
+@shared_task(acks_late=True)
+def deliver_emails(email_ids: list[str]) -> dict[str, str]:
+    """The emails one transaction queued (a receipt and a code, say): one message."""
+    return {email_id: services.deliver(email_id) for email_id in email_ids}
+
+
 @shared_task
 def redrive_outbox() -> int:
     """Beat: send every pending email whose next attempt is due (retries, lost publishes)."""

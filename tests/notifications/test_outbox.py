@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from celery.signals import task_prerun
 from django.core import mail
 from django.db import transaction
 from django.test import override_settings
@@ -62,6 +63,31 @@ def test_sent_after_commit_in_the_chosen_language(email_template):
     events = AuditEvent.objects.filter(action="email.sent")
     assert events.count() == 2
     assert all("@" not in str(e.payload) for e in events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_emails_of_one_transaction_travel_in_one_message(email_template):
+    published = []
+
+    def record(sender=None, **kwargs):
+        published.append(sender.name)
+
+    task_prerun.connect(record, weak=False)
+    try:
+        with transaction.atomic():
+            for n in range(3):
+                services.queue_email(
+                    to=f"{n}@example.com", template="hello", context={}, language="en"
+                )
+            with pytest.raises(RuntimeError), transaction.atomic():  # a savepoint rolls back
+                services.queue_email(
+                    to="gone@example.com", template="hello", context={}, language="en"
+                )
+                raise RuntimeError
+    finally:
+        task_prerun.disconnect(record)
+    assert published == ["dsar.notifications.tasks.deliver_emails"]
+    assert sorted(m.to[0] for m in mail.outbox) == [f"{n}@example.com" for n in range(3)]
 
 
 @pytest.mark.django_db(transaction=True)
