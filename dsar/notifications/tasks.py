@@ -5,6 +5,7 @@ from dsar.notifications import services
 
 @shared_task(acks_late=True)
 def deliver_email(email_id: str) -> str:
+    """One email. Kept for messages published before ``deliver_emails`` took over."""
     return services.deliver(email_id)
 
 
