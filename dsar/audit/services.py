@@ -150,33 +150,21 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
         rows = []
         for event in events:
             seq += 1
-            fields = event_fields(
-                seq=seq,
-                occurred_at=occurred_at,
-                actor_kind=event.actor.kind,
-                actor_id=event.actor.id,
-                action=event.action,
-                request_id=event.request_id,
-                from_status=event.from_status,
-                to_status=event.to_status,
-                payload=event.payload,
+            columns = {
+                "seq": seq,
+                "occurred_at": occurred_at,
+                "actor_kind": event.actor.kind,
+                "actor_id": event.actor.id,
+                "action": event.action,
+                "request_id": event.request_id,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "payload": event.payload,
+            }
+            digest = event_digest(
+                key=settings.DSAR_AUDIT_KEY, prev_hash=prev, fields=event_fields(**columns)
             )
-            digest = event_digest(key=settings.DSAR_AUDIT_KEY, prev_hash=prev, fields=fields)
-            rows.append(
-                AuditEvent(
-                    seq=seq,
-                    occurred_at=occurred_at,
-                    actor_kind=event.actor.kind,
-                    actor_id=event.actor.id,
-                    action=event.action,
-                    request_id=event.request_id,
-                    from_status=event.from_status,
-                    to_status=event.to_status,
-                    payload=event.payload,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
+            rows.append(AuditEvent(**columns, prev_hash=prev, hash=digest))
             prev = digest
         AuditEvent.objects.bulk_create(rows)
         head.last_seq, head.last_hash = seq, prev

@@ -180,15 +180,15 @@ def run_tasks(task_ids: list) -> dict[str, str]:
     The connectors are called one after the other, outside any transaction; the outcomes
     are then recorded together (:func:`record_outcomes`).
     """
-    tasks = _claim(task_ids)
     keys = {}  # per request and kind of action: the proof is read once per batch
-    for task in tasks:
+
+    def keys_for(task: FanoutTask) -> SubjectKeys:
         scope = (task.request_id, task.action == Action.CHECK)
         if scope not in keys:
             keys[scope] = subject_keys(task.request, action=task.action)
-    return record_outcomes(
-        [(task, _call(task, keys[task.request_id, task.action == Action.CHECK])) for task in tasks]
-    )
+        return keys[scope]
+
+    return record_outcomes([(task, _call(task, keys_for(task))) for task in _claim(task_ids)])
 
 
 def run_task(task_id) -> str:

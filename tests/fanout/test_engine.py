@@ -133,18 +133,24 @@ def test_http_400_fails_with_the_reason_and_staff_can_retry(downstream, staff_us
     assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
 
 
-def signed_callback(client, task, body: dict, *, secret=SECRET, timestamp=None, tamper=None):
-    raw = json.dumps(body).encode()
+def signature_headers(raw: bytes, *, secret=SECRET, timestamp=None) -> dict:
+    """The headers a downstream system signs its callback with."""
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+    return {"X-DSAR-Timestamp": timestamp, "X-DSAR-Signature": signature.hexdigest()}
+
+
+def signed_callback(client, task, body: dict, *, secret=SECRET, timestamp=None, tamper=None):
+    raw = json.dumps(body).encode()
+    headers = signature_headers(raw, secret=secret, timestamp=timestamp)
     if tamper:
         raw = tamper(raw)
     return client.post(
         f"/api/v1/callbacks/{task.pk}/",
         raw,
         content_type="application/json",
-        HTTP_X_DSAR_TIMESTAMP=timestamp,
-        HTTP_X_DSAR_SIGNATURE=signature.hexdigest(),
+        HTTP_X_DSAR_TIMESTAMP=headers["X-DSAR-Timestamp"],
+        HTTP_X_DSAR_SIGNATURE=headers["X-DSAR-Signature"],
     )
 
 
@@ -174,15 +180,9 @@ def test_a_callback_that_overtakes_our_recording_of_the_202_still_completes(
 
     def call_back_first(body):
         raw = json.dumps({"idempotency_key": body["idempotency_key"], "status": "done"}).encode()
-        timestamp = str(int(time.time()))
-        signature = hmac.new(SECRET.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
-        answered.append(
-            http.post(
-                body["callback_url"], data=raw, timeout=10,
-                headers={"Content-Type": "application/json", "X-DSAR-Timestamp": timestamp,
-                         "X-DSAR-Signature": signature.hexdigest()},
-            ).status_code
-        )  # fmt: skip
+        headers = {"Content-Type": "application/json", **signature_headers(raw)}
+        answer = http.post(body["callback_url"], data=raw, headers=headers, timeout=10)
+        answered.append(answer.status_code)
 
     downstream.before_answer = call_back_first
     request = approved_deletion()
