@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # Embedded default for the demo: SQLite, in-process tasks, emails in var/mail/.
-RUN_ENV = DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings DSAR_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT)
+# The demo's downstream systems live on this machine: its CRM on 127.0.0.1, its shop in var/.
+RUN_ENV = DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings DSAR_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) \
+	DSAR_DOWNSTREAM_ALLOWED_HOSTS=127.0.0.1 DSAR_DOWNSTREAM_ALLOWED_PATHS=var
 DEMO_CRM_PORT = $(shell echo $$(( $(PORT) + 1 )))
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
 

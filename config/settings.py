@@ -7,6 +7,7 @@ worker and beat processes. Every ``DSAR_*`` product setting is defined and valid
 code reads ``settings.DSAR_...``, never the environment.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -279,6 +280,13 @@ DSAR_EXPORT_DIR = env("DSAR_EXPORT_DIR", default=str(VAR_DIR / "exports"))
 DSAR_EXPORT_LINK_DAYS = env.int("DSAR_EXPORT_LINK_DAYS", default=7)
 DSAR_EXPORT_MAX_DOWNLOADS = env.int("DSAR_EXPORT_MAX_DOWNLOADS", default=3)
 
+# Where downstream systems may point (dsar.fanout.destinations): decided by the operator, not
+# by the admins who register systems. Hosts: names, ".suffix" names, IPs and networks; nothing
+# else is reachable (private and link-local addresses included). Paths: folders whose existing
+# SQLite files a system may open (relative to the project root).
+DSAR_DOWNSTREAM_ALLOWED_HOSTS = env.list("DSAR_DOWNSTREAM_ALLOWED_HOSTS", default=[])
+DSAR_DOWNSTREAM_ALLOWED_PATHS = env.list("DSAR_DOWNSTREAM_ALLOWED_PATHS", default=[])
+
 
 def _validate_product_settings():
     if DSAR_SLA_CALENDAR not in {"calendar", "cn_workdays"}:
@@ -319,6 +327,19 @@ def _validate_product_settings():
             raise ImproperlyConfigured(f"{name} must look like '5/hour' (minute, hour or day).")
     if DSAR_SMS_BACKEND not in {"file", "console"}:
         raise ImproperlyConfigured("DSAR_SMS_BACKEND must be 'file' or 'console'.")
+    for entry in DSAR_DOWNSTREAM_ALLOWED_HOSTS:
+        if "/" in entry and not _is_network(entry):
+            raise ImproperlyConfigured(
+                f"DSAR_DOWNSTREAM_ALLOWED_HOSTS: {entry!r} is not a network such as 10.0.0.0/8."
+            )
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 _validate_product_settings()

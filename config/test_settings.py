@@ -12,6 +12,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DSAR_ENCRYPTION_KEYS", "b5Hsj0vqW4nH0qKp3yJm6m0zQk1Zc9g3Hq2R8yC6b1E=")
 os.environ.setdefault("DSAR_HASH_KEY", "test-only-hash-key")
 os.environ.setdefault("DSAR_AUDIT_KEY", "test-only-audit-key")
+# The suite's downstream systems are real servers and databases on this machine.
+os.environ.setdefault("DSAR_DOWNSTREAM_ALLOWED_HOSTS", "127.0.0.1,localhost")
+os.environ.setdefault("DSAR_DOWNSTREAM_ALLOWED_PATHS", "var,/tmp")
 
 from config.settings import *  # noqa: E402,F403
 

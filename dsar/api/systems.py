@@ -1,26 +1,65 @@
 """Staff API for the registry of downstream systems (admin role): list, read, register,
-change. A system's configuration (DSN, URL, shared secret) goes in and is stored encrypted;
-answers name its keys, never their values."""
+change, and approve or reject another admin's change. A system's configuration (DSN, URL,
+shared secret) goes in and is stored encrypted; answers name its keys, never their values. A
+pending change shows what the approver needs to judge it: where it points (no credentials)
+and the SQL it would run."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dsar.api.staff import StaffRole
+from dsar.fanout import destinations, registry
 from dsar.fanout.models import Action, DownstreamSystem, Kind
-from dsar.fanout.registry import save_system
+
+PendingChange = inline_serializer(
+    "PendingSystemChange",
+    {
+        "proposed_by": serializers.CharField(allow_null=True),
+        "proposed_at": serializers.DateTimeField(allow_null=True),
+        "destination": serializers.CharField(),
+        "statements": serializers.DictField(),
+        "statements_digest": serializers.CharField(),
+    },
+    allow_null=True,
+)
 
 
 class SystemSerializer(serializers.ModelSerializer):
     config_keys = serializers.SerializerMethodField()
+    approved = serializers.SerializerMethodField()
+    destination = serializers.SerializerMethodField()
+    pending_change = serializers.SerializerMethodField()
 
     class Meta:
         model = DownstreamSystem
-        fields = ["id", "name", "kind", "actions", "timeout_seconds", "max_attempts", "enabled",
-                  "categories", "config_keys"]  # fmt: skip
+        fields = [
+            *("id", "name", "kind", "actions", "timeout_seconds", "max_attempts", "enabled"),
+            *("categories", "config_keys", "approved", "destination", "pending_change"),
+        ]
 
     def get_config_keys(self, obj) -> list[str]:
         return sorted(obj.settings)
+
+    def get_approved(self, obj) -> bool:
+        return obj.approved_at is not None
+
+    def get_destination(self, obj) -> str:
+        return destinations.describe(obj.kind, obj.settings)
+
+    @extend_schema_field(PendingChange)
+    def get_pending_change(self, obj) -> dict | None:
+        if not obj.awaits_approval:
+            return None
+        config = obj.pending_settings or obj.settings
+        return {
+            "proposed_by": obj.pending_by.get_username() if obj.pending_by else None,
+            "proposed_at": obj.pending_at,
+            "destination": destinations.describe(obj.kind, config),
+            "statements": config.get("statements") or {},
+            "statements_digest": destinations.statements_digest(config),
+        }
 
 
 class SystemInputSerializer(serializers.Serializer):
@@ -40,7 +79,9 @@ class SystemInputSerializer(serializers.Serializer):
 
 class SystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [permissions.IsAuthenticated, StaffRole]
-    role_actions = dict.fromkeys(("list", "retrieve", "create", "partial_update"), "systems")
+    role_actions = dict.fromkeys(
+        ("list", "retrieve", "create", "partial_update", "approve", "reject"), "systems"
+    )
     serializer_class = SystemSerializer
     queryset = DownstreamSystem.objects.order_by("name")
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -49,12 +90,28 @@ class SystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def create(self, request):
         data = SystemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        system = save_system(user=request.user, **data.validated_data)
+        system = registry.save_system(user=request.user, **data.validated_data)
         return Response(SystemSerializer(system).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SystemInputSerializer(partial=True), responses=SystemSerializer)
     def partial_update(self, request, pk=None):
         data = SystemInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        system = save_system(user=request.user, system=self.get_object(), **data.validated_data)
+        system = registry.save_system(
+            user=request.user, system=self.get_object(), **data.validated_data
+        )
+        return Response(SystemSerializer(system).data)
+
+    @extend_schema(request=None, responses=SystemSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Put another admin's proposed change (or new system) to work."""
+        system = registry.approve_change(user=request.user, system=self.get_object())
+        return Response(SystemSerializer(system).data)
+
+    @extend_schema(request=None, responses=SystemSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Drop a proposed change; the approved configuration keeps running."""
+        system = registry.reject_change(user=request.user, system=self.get_object())
         return Response(SystemSerializer(system).data)

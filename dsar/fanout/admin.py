@@ -1,18 +1,59 @@
 import json
+import re
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from dsar.fanout import registry
 from dsar.fanout.models import DownstreamSystem, FanoutTask
 
+MASK = "********"
+SECRET_KEYS = ("secret",)
+_DSN_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)(@)")
+
+
+def masked(config: dict) -> dict:
+    """The configuration as the admin form shows it: shared secrets and DSN passwords hidden."""
+    shown = dict(config)
+    for key in SECRET_KEYS:
+        if shown.get(key):
+            shown[key] = MASK
+    if isinstance(shown.get("dsn"), str):
+        shown["dsn"] = _DSN_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", shown["dsn"])
+    return shown
+
+
+def unmasked(config: dict, stored: dict) -> dict:
+    """Put the stored secrets back where the form still shows the mask."""
+    config = dict(config)
+    for key in SECRET_KEYS:
+        if config.get(key) == MASK and key in stored:
+            config[key] = stored[key]
+    dsn, old = config.get("dsn"), stored.get("dsn")
+    if isinstance(dsn, str) and f":{MASK}@" in dsn and isinstance(old, str):
+        match = _DSN_PASSWORD.search(old)
+        if match:
+            dsn = dsn.replace(f":{MASK}@", f":{match.group(2)}@", 1)
+        config["dsn"] = dsn
+    return config
+
 
 class DownstreamSystemForm(forms.ModelForm):
+    config = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 90}),
+        help_text="JSON. Secrets show as ******** and are kept unless you type new ones.",
+    )
+
     class Meta:
         model = DownstreamSystem
         fields = ["name", "kind", "actions", "config", "timeout_seconds", "max_attempts",
                   "enabled", "categories"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["config"] = json.dumps(masked(self.instance.settings), indent=2)
 
     def clean(self):
         """The registry's rules, as for the API: a system that could never run is refused."""
@@ -21,6 +62,9 @@ class DownstreamSystemForm(forms.ModelForm):
             config = json.loads(data.get("config") or "{}")
         except ValueError:
             raise ValidationError({"config": "Give the configuration as JSON."}) from None
+        if isinstance(config, dict) and self.instance.pk:
+            config = unmasked(config, self.instance.settings)
+        data["config"] = config
         registry.validate(
             {"kind": data.get("kind"), "actions": data.get("actions") or [], "config": config}
         )
@@ -30,8 +74,44 @@ class DownstreamSystemForm(forms.ModelForm):
 @admin.register(DownstreamSystem)
 class DownstreamSystemAdmin(admin.ModelAdmin):
     form = DownstreamSystemForm
-    list_display = ["name", "kind", "enabled", "max_attempts", "timeout_seconds"]
+    list_display = ["name", "kind", "enabled", "awaits_approval", "max_attempts"]
     list_filter = ["kind", "enabled"]
+    actions = ["approve_change", "reject_change"]
+
+    @admin.display(boolean=True, description="Awaits approval")
+    def awaits_approval(self, obj):
+        return obj.awaits_approval
+
+    def save_model(self, request, obj, form, change):
+        """Through the registry, as the API does: audited, and guarded changes wait for a
+        second admin."""
+        fields = {name: form.cleaned_data[name] for name in registry.FIELDS}
+        if change:
+            current = DownstreamSystem.objects.get(pk=obj.pk)
+            saved = registry.save_system(user=request.user, system=current, **fields)
+        else:
+            saved = registry.save_system(user=request.user, **fields)
+        obj.pk = saved.pk
+        if saved.awaits_approval:
+            messages.warning(request, f"{saved.name}: the change waits for a second admin.")
+
+    @admin.action(description="Approve the proposed change (as the second admin)")
+    def approve_change(self, request, queryset):
+        self._decide(request, queryset, registry.approve_change, "approved")
+
+    @admin.action(description="Reject the proposed change")
+    def reject_change(self, request, queryset):
+        self._decide(request, queryset, registry.reject_change, "rejected")
+
+    def _decide(self, request, queryset, decide, done):
+        for system in queryset:
+            try:
+                decide(user=request.user, system=system)
+            except (PermissionDenied, ValidationError) as exc:
+                text = "; ".join(getattr(exc, "messages", [str(exc)]))
+                messages.error(request, f"{system.name}: {text}")
+            else:
+                messages.success(request, f"{system.name}: change {done}.")
 
 
 @admin.register(FanoutTask)

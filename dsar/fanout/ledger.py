@@ -33,7 +33,7 @@ def replay_deletions(*, since: dt.datetime) -> int:
     for entry in DeletionLedger.objects.filter(recorded_at__gte=since).select_related("system"):
         keys = SubjectKeys(**json.loads(entry.keys))
         for name in entry.system.settings.get("restores_into", []):
-            target = DownstreamSystem.objects.filter(name=name, enabled=True).first()
+            target = DownstreamSystem.objects.runnable().filter(name=name).first()
             if target is None or not target.supports(Action.DELETE):
                 continue
             outcome = connector_for(target.kind)(

@@ -7,7 +7,9 @@ records every attempt, and is what the reconciler re-drives when a message was l
 import json
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dsar.crypto.fields import EncryptedTextField
 
@@ -28,7 +30,17 @@ class Kind(models.TextChoices):
     NOTIFY = "notify", "Third-party recipient (email)"
 
 
+class SystemQuerySet(models.QuerySet):
+    def runnable(self):
+        """Systems the fan-out may call: enabled, and their configuration approved."""
+        return self.filter(enabled=True, approved_at__isnull=False)
+
+
 class DownstreamSystem(models.Model):
+    """A system the fan-out acts on. ``config`` is what runs; a change to where a system points
+    or what SQL it runs waits in ``pending_config`` until a second admin approves it (see
+    ``registry``), and a new system of such a kind runs only once approved."""
+
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     actions = models.JSONField(default=list, help_text='Supported actions, e.g. ["delete"].')
@@ -40,6 +52,15 @@ class DownstreamSystem(models.Model):
     categories = models.JSONField(
         default=list, blank=True, help_text="Data categories it holds (for retention rules)."
     )
+    # Null until a second admin approved the configuration of a newly registered system.
+    approved_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    pending_config = EncryptedTextField(blank=True, default="")
+    pending_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pending_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SystemQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -50,6 +71,14 @@ class DownstreamSystem(models.Model):
     @property
     def settings(self) -> dict:
         return json.loads(self.config or "{}")
+
+    @property
+    def pending_settings(self) -> dict | None:
+        return json.loads(self.pending_config) if self.pending_config else None
+
+    @property
+    def awaits_approval(self) -> bool:
+        return self.approved_at is None or bool(self.pending_config)
 
     def supports(self, action: str) -> bool:
         return action in (self.actions or [])

@@ -66,7 +66,7 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
         )
     )
     rows, excluded = [], []
-    for system in DownstreamSystem.objects.filter(enabled=True):
+    for system in DownstreamSystem.objects.runnable():
         if (system.pk, action) in existing:
             continue
         if not system.supports(action) or not concerns(system, action, request):
@@ -140,7 +140,7 @@ def recheck(request: RightsRequest, *, since) -> bool:
 
     now = timezone.now()
     started, settled = [], True
-    for system in DownstreamSystem.objects.filter(enabled=True):
+    for system in DownstreamSystem.objects.runnable():
         if not system.supports(Action.CHECK):
             continue
         task, new = FanoutTask.objects.get_or_create(

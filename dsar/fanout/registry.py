@@ -1,17 +1,25 @@
-"""The registry of downstream systems: registering and changing one, for the staff API.
+"""The registry of downstream systems: registering and changing one, for the staff API and
+the admin.
 
 What each kind needs in its configuration is checked here, once, so a system that could never
-run is refused with field messages instead of failing its first task. The configuration holds
-secrets: it is stored encrypted, and nothing here returns or audits its values.
+run is refused with field messages instead of failing its first task; where it may point and
+what its SQL may do is checked by ``destinations``. The configuration holds secrets: it is
+stored encrypted, and nothing here returns or audits its values.
+
+Four eyes: a change to where a system points or what it runs (its *guarded* settings) does not
+run until a second admin approves it. Until then the system keeps its approved configuration,
+and a newly registered system of such a kind is not called at all.
 """
 
 import json
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
+from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
+from dsar.fanout import destinations
 from dsar.fanout.models import Action, DownstreamSystem, Kind
 from dsar.staff import permissions
 
@@ -24,6 +32,13 @@ KIND_ACTIONS = {
 }
 FIELDS = ("name", "kind", "actions", "config", "timeout_seconds", "max_attempts", "enabled",
           "categories")  # fmt: skip
+# Where a system points and what it runs: a change to any of these needs a second admin.
+GUARDED = {
+    Kind.SQL: ("dsn", "statements"),
+    Kind.HTTP: ("url",),
+    Kind.NOTIFY: ("recipient",),
+    Kind.BACKUP: (),
+}
 
 
 def _config_errors(kind: str, config) -> list[str]:
@@ -34,11 +49,21 @@ def _config_errors(kind: str, config) -> list[str]:
             return ['Give "dsn", the database to connect to.']
         if not isinstance(config.get("statements"), dict):
             return ['Give "statements", an object of SQL statements per action.']
+        try:
+            destinations.require_dsn(config["dsn"])
+            for action, statement in destinations.statements_of(config):
+                destinations.require_statement_shape(action, statement)
+        except destinations.Refused as exc:
+            return [str(exc)]
     if kind == Kind.HTTP:
         try:
             URLValidator(schemes=["http", "https"])(config.get("url") or "")
         except ValidationError:
             return ['Give "url", the http(s) address we POST to.']
+        try:
+            destinations.require_url(config["url"])
+        except destinations.Refused as exc:
+            return [str(exc)]
         if not isinstance(config.get("secret"), str) or len(config["secret"]) < 16:
             return ['Give "secret", at least 16 characters, shared for the signatures.']
     if kind == Kind.NOTIFY:
@@ -67,8 +92,10 @@ def validate(fields: dict) -> None:
 def save_system(*, user, system: DownstreamSystem | None = None, **changes) -> DownstreamSystem:
     """Register a downstream system (``system`` None) or change one; audited, secrets never.
 
-    Raises ``PermissionDenied`` unless the user may manage systems, ``ValidationError`` with
-    field messages for an action the kind cannot do or a configuration it cannot run with.
+    A change of guarded settings (see ``GUARDED``) is kept aside until another admin approves
+    it (``approve_change``); the rest applies at once. Raises ``PermissionDenied`` unless the
+    user may manage systems, ``ValidationError`` with field messages for an action the kind
+    cannot do or a configuration it cannot run with.
     """
     permissions.require(user, "systems")
     current = {name: getattr(system, name) for name in FIELDS} if system else {}
@@ -85,17 +112,89 @@ def save_system(*, user, system: DownstreamSystem | None = None, **changes) -> D
         .exists()
     ):
         raise ValidationError({"name": ["A downstream system with this name exists."]})
+    created = system is None
+    guarded = _guarded_change(current, fields)
     system = system or DownstreamSystem()
     for name in FIELDS:
-        if name in fields:
-            value = fields[name]
-            setattr(system, name, json.dumps(value) if name == "config" else value)
-    created = system.pk is None
+        if name in fields and name != "config":
+            setattr(system, name, fields[name])
+    config = json.dumps(fields["config"])
+    if created or not guarded:
+        system.config = config
+    if guarded:
+        if created:
+            system.approved_at = None
+        else:
+            system.pending_config = config
+        system.pending_by, system.pending_at = user, timezone.now()
     system.save()
     record_event(
         action="fanout.system_registered" if created else "fanout.system_changed",
         actor=Actor.staff(user),
-        payload={"system": system.name, "kind": system.kind, "actions": system.actions,
-                 "enabled": system.enabled, "changed": sorted(changes)},
+        payload={**_facts(system.kind, fields["config"]), "system": system.name,
+                 "kind": system.kind, "actions": system.actions, "enabled": system.enabled,
+                 "changed": sorted(changes), "awaits_approval": guarded},
     )  # fmt: skip
+    return system
+
+
+def _guarded_change(current: dict, fields: dict) -> bool:
+    """True if the change touches where the system points or what it runs."""
+    keys = GUARDED.get(fields["kind"], ())
+    if not current:
+        return bool(keys)
+    before, after = current["config"], fields["config"]
+    return current["kind"] != fields["kind"] or any(before.get(k) != after.get(k) for k in keys)
+
+
+def _facts(kind: str, config: dict) -> dict:
+    """What an audit event says of a configuration: where it points and a digest of its SQL."""
+    facts = {"destination": destinations.describe(kind, config)}
+    if digest := destinations.statements_digest(config):
+        facts["statements_digest"] = digest
+    return facts
+
+
+@transaction.atomic
+def approve_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
+    """Put a system's proposed configuration to work, as the second admin.
+
+    Raises ``PermissionDenied`` for the admin who proposed it, ``ValidationError`` when nothing
+    waits for approval or the proposal no longer passes the rules (an allow-list changed).
+    """
+    permissions.require(user, "systems")
+    system = DownstreamSystem.objects.select_for_update().get(pk=system.pk)
+    if not system.awaits_approval:
+        raise ValidationError("No change of this system waits for approval.")
+    if system.pending_by_id == user.pk:
+        raise PermissionDenied("Another admin must approve this change: you proposed it.")
+    config = system.pending_settings or system.settings
+    validate({"kind": system.kind, "actions": system.actions, "config": config})
+    system.config = json.dumps(config)
+    system.approved_at = system.approved_at or timezone.now()
+    system.pending_config, system.pending_by, system.pending_at = "", None, None
+    system.save()
+    record_event(
+        action="fanout.system_change_approved",
+        actor=Actor.staff(user),
+        payload={**_facts(system.kind, config), "system": system.name},
+    )
+    return system
+
+
+@transaction.atomic
+def reject_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
+    """Drop a system's proposed change; its approved configuration keeps running."""
+    permissions.require(user, "systems")
+    system = DownstreamSystem.objects.select_for_update().get(pk=system.pk)
+    if not system.pending_config:
+        raise ValidationError("No change of this system waits for approval.")
+    proposed = system.pending_settings
+    system.pending_config, system.pending_by, system.pending_at = "", None, None
+    system.save()
+    record_event(
+        action="fanout.system_change_rejected",
+        actor=Actor.staff(user),
+        payload={**_facts(system.kind, proposed), "system": system.name},
+    )
     return system

@@ -109,7 +109,7 @@ def start_checks(request: RightsRequest) -> list[FanoutTask]:
         FanoutTask.objects.get_or_create(
             request=request, system=system, action=Action.CHECK, defaults={"next_attempt_at": now}
         )[0]
-        for system in DownstreamSystem.objects.filter(enabled=True)
+        for system in DownstreamSystem.objects.runnable()
         if system.supports(Action.CHECK)
     ]
     if tasks:

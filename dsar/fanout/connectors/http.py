@@ -12,6 +12,7 @@ import time
 
 import urllib3
 
+from dsar.fanout import destinations
 from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome, SubjectKeys
 
 # One pool per worker process, safe across threads: connections to a system are kept alive
@@ -43,6 +44,10 @@ def run(
     }
     if changes is not None:
         message["changes"] = changes
+    try:
+        destinations.require_url(config.get("url") or "")
+    except destinations.Refused as exc:
+        return Outcome(FAILED, f"refused: {exc}")
     body = json.dumps(message, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -67,8 +72,15 @@ def run(
         return Outcome(ACCEPTED)
     if response.status >= 500:
         return Outcome(RETRY, f"HTTP {response.status}")
-    text = response.data[:200].decode("utf-8", "replace")
-    return Outcome(FAILED, f"HTTP {response.status}: {text}")
+    return Outcome(FAILED, f"HTTP {response.status}; {excerpt(response.data)}")
+
+
+def excerpt(raw: bytes, limit: int = 80) -> str:
+    """A downstream's own words, bounded and labelled as theirs: shown to staff as a hint,
+    never taken for our own message (control characters and markup-bearing quotes dropped)."""
+    text = raw[: limit * 4].decode("utf-8", "replace")
+    text = "".join(c for c in text if c.isprintable() and c not in '<>"`')[:limit]
+    return f'the system answered (unverified): "{text}"' if text else "no explanation given"
 
 
 def _json(raw: bytes) -> dict:

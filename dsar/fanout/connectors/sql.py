@@ -5,14 +5,20 @@ Configuration: ``{"dsn": "postgres://…", "statements": {"delete": ["DELETE …
 into the SQL. All statements of an action run in one transaction. PostgreSQL DSNs go through
 psycopg; ``sqlite:///path`` (the demo's shop, which needs no server) through ``sqlite3``, with
 the same ``%(name)s`` placeholders.
+
+Before connecting, the DSN and every statement pass ``destinations`` again (a system stored
+before a rule changed cannot slip through). A ``check`` or ``export`` runs in a read-only
+transaction, so a statement that slipped past the shape rule still cannot write.
 """
 
 import re
 import sqlite3
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
+from dsar.fanout import destinations
 from dsar.fanout.connectors import DONE, FAILED, RETRY, Outcome, SubjectKeys
 
 
@@ -32,9 +38,12 @@ def run(
         return Outcome(FAILED, f"No statements configured for {action}.")
     if isinstance(statements, str):
         statements = [statements]
+    if refused := _refusal(config, [(action, statement) for statement in statements]):
+        return refused
     params = {**keys.as_params(), "idempotency_key": idempotency_key}
+    read_only = action in destinations.READ_ACTIONS
     try:
-        with _database(config["dsn"], timeout) as execute:
+        with _database(config["dsn"], timeout, read_only=read_only) as execute:
             affected, rows = 0, []
             for statement in statements:
                 cursor = execute(statement, params)
@@ -55,14 +64,30 @@ BROKEN = (psycopg.Error, sqlite3.Error)  # a statement the database refuses: fai
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+def _refusal(config: dict, statements: list[tuple[str, str]]) -> Outcome | None:
+    try:
+        destinations.require_dsn(config.get("dsn"))
+        for action, statement in statements:
+            destinations.require_statement_shape(action, statement)
+    except destinations.Refused as exc:
+        return Outcome(FAILED, f"refused: {exc}")
+    return None
+
+
 @contextmanager
-def _database(dsn: str, timeout: int):
+def _database(dsn: str, timeout: int, *, read_only: bool = False):
     """Yield ``execute(statement, params)`` on one transaction, committed if no error."""
     if not dsn.startswith("sqlite:///"):
         with psycopg.connect(dsn, connect_timeout=timeout) as conn:
+            conn.read_only = read_only  # BEGIN READ ONLY for every transaction it opens
             yield conn.execute
         return
-    conn = sqlite3.connect(dsn.removeprefix("sqlite:///"), timeout=timeout)
+    # mode=rw: open an existing file, never create one; no other file may be attached.
+    uri = Path(dsn.removeprefix("sqlite:///")).resolve().as_uri() + "?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
     try:
         with conn:  # commits, or rolls back on an exception
 
@@ -77,6 +102,8 @@ def _database(dsn: str, timeout: int):
 
 def _correct(config, statements: dict, keys, idempotency_key, timeout, changes) -> Outcome:
     """``statements["correct"]`` maps a field to its UPDATE, with ``%(value)s`` bound."""
+    if refused := _refusal(config, [("correct", s) for s in statements.values()]):
+        return refused
     try:
         with _database(config["dsn"], timeout) as execute:
             affected = 0

@@ -1,0 +1,223 @@
+"""Where a downstream system may point, and what its SQL may be.
+
+The registry is an admin's tool, and an admin must not be able to use it to step outside their
+lane: a DSN aimed at the product's own database would let a ``check`` statement rewrite the
+staff table, a URL aimed at a metadata service or a loopback port would turn the connector into
+a proxy, and a ``sqlite:///`` path would create files anywhere. So the places a system may
+reach are decided by the operator, in settings, not by the admin in the registry:
+
+- ``DSAR_DOWNSTREAM_ALLOWED_HOSTS``: host names (``crm.internal``), name suffixes
+  (``.corp.example``), IP addresses and networks (``10.20.0.0/16``). Nothing else is reachable,
+  private and link-local addresses included.
+- ``DSAR_DOWNSTREAM_ALLOWED_PATHS``: folders holding SQLite files a system may open (never
+  create).
+- The product's own databases are refused even when their host is listed.
+
+The same rules run when a system is registered (field messages) and before every connection
+(a system stored before a rule changed cannot slip through).
+"""
+
+import hashlib
+import ipaddress
+import json
+import re
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+
+READ_ACTIONS = frozenset({"check", "export"})
+_READ_VERBS = ("select", "with")
+_WRITE_VERBS = ("delete", "update", "insert", "with")
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+_PG_REFUSED_PARAMS = ("service", "servicefile", "passfile", "sslkey", "sslcert", "sslrootcert")
+LOOPBACK = "loopback"
+
+
+class Refused(Exception):
+    """A destination or statement the rules above do not allow; the message says why."""
+
+
+# --- hosts -------------------------------------------------------------------------------
+
+
+def _allowed_entries():
+    for entry in settings.DSAR_DOWNSTREAM_ALLOWED_HOSTS:
+        entry = entry.strip().lower().rstrip(".")
+        try:
+            yield ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            yield entry
+
+
+def _as_ip(host: str):
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def host_allowed(host: str) -> bool:
+    """True if ``host`` (a name or an IP literal) is on the operator's allow-list."""
+    host = host.strip().lower().rstrip(".")
+    ip = _as_ip(host)
+    for entry in _allowed_entries():
+        if isinstance(entry, str):
+            if host == entry or (entry.startswith(".") and host.endswith(entry)):
+                return True
+        elif ip is not None and ip.version == entry.version and ip in entry:
+            return True
+    return False
+
+
+def require_host(host: str) -> None:
+    if not host:
+        raise Refused("Name the host to connect to.")
+    if host.startswith("/"):
+        raise Refused("Connect over TCP to a listed host, not through a local socket.")
+    if not host_allowed(host):
+        raise Refused(
+            f"The host {host} is not on DSAR_DOWNSTREAM_ALLOWED_HOSTS; ask the operator to list it."
+        )
+
+
+def require_url(url: str) -> None:
+    """Raise ``Refused`` unless ``url`` is http(s) to a listed host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise Refused("Give an http(s) address.")
+    if parts.username or parts.password:
+        raise Refused("Put no credentials in the address; the shared secret signs each call.")
+    require_host(parts.hostname or "")
+
+
+# --- databases ---------------------------------------------------------------------------
+
+
+def _machine(host: str) -> set[str]:
+    """The addresses a host name stands for; every loopback address counts as one machine."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        addresses = {info[4][0] for info in infos}
+    except OSError:  # unknown name: compare the name itself
+        addresses = {host.lower()}
+    return {LOOPBACK if (ip := _as_ip(a)) is not None and ip.is_loopback else a for a in addresses}
+
+
+def _own_databases():
+    """(machine, port, name) of each PostgreSQL database and the path of each SQLite file the
+    product itself uses."""
+    postgres, files = [], set()
+    for alias in connections:
+        conf = connections[alias].settings_dict
+        if "sqlite" in conf["ENGINE"]:
+            files.add(str(Path(conf["NAME"]).resolve()))
+        elif "postgresql" in conf["ENGINE"]:
+            host = conf.get("HOST") or "localhost"
+            port = str(conf.get("PORT") or 5432)
+            postgres.append((_machine(host), port, conf["NAME"]))
+    return postgres, files
+
+
+def require_dsn(dsn: str) -> None:
+    """Raise ``Refused`` unless ``dsn`` reaches an allowed database that is not our own."""
+    if not isinstance(dsn, str) or not dsn:
+        raise Refused('Give "dsn", the database to connect to.')
+    if dsn.startswith("sqlite:///"):
+        _require_sqlite_path(dsn.removeprefix("sqlite:///"))
+        return
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        raise Refused("This DSN cannot be read; give postgres://user:password@host/db.") from None
+    if refused := [name for name in _PG_REFUSED_PARAMS if name in params]:
+        raise Refused(f"These DSN options are not allowed: {', '.join(refused)}.")
+    hosts = [h for h in str(params.get("host", "")).split(",") if h]
+    hosts += [h for h in str(params.get("hostaddr", "")).split(",") if h]
+    if not hosts:
+        raise Refused("Name the database's host in the DSN.")
+    for host in hosts:
+        require_host(host)
+    port = str(params.get("port") or 5432)
+    name = params.get("dbname") or params.get("user") or ""
+    own, _ = _own_databases()
+    for host in hosts:
+        machine = _machine(host)
+        for own_machine, own_port, own_name in own:
+            if machine & own_machine and port == own_port and name == own_name:
+                raise Refused("This DSN reaches the product's own database; that is refused.")
+
+
+def _require_sqlite_path(raw: str) -> None:
+    path = Path(raw).resolve()
+    base = Path(settings.BASE_DIR)
+    folders = [(base / folder).resolve() for folder in settings.DSAR_DOWNSTREAM_ALLOWED_PATHS]
+    if not any(path.is_relative_to(folder) for folder in folders):
+        raise Refused("This file is not in a folder of DSAR_DOWNSTREAM_ALLOWED_PATHS.")
+    if str(path) in _own_databases()[1]:
+        raise Refused("This DSN reaches the product's own database; that is refused.")
+    if not path.is_file():
+        raise Refused("No database file is at this path; a system never creates one.")
+
+
+# --- statements --------------------------------------------------------------------------
+
+
+def require_statement_shape(action: str, statement) -> None:
+    """A ``check`` or ``export`` reads (SELECT/WITH; it also runs in a read-only transaction);
+    the other actions change rows (DELETE/UPDATE/INSERT/WITH); one statement each."""
+    if not isinstance(statement, str) or not statement.strip():
+        raise Refused(f"Give each {action} statement as SQL text.")
+    text = _COMMENT.sub(" ", statement).strip().rstrip(";").strip()
+    if ";" in text:
+        raise Refused(f"One SQL statement per entry ({action}); split them into a list.")
+    verbs = _READ_VERBS if action in READ_ACTIONS else _WRITE_VERBS
+    first = text.split(None, 1)[0].lower() if text else ""
+    if first not in verbs:
+        allowed = "/".join(v.upper() for v in verbs)
+        raise Refused(f"A {action} statement must start with {allowed}.")
+
+
+def statements_of(config: dict):
+    """(action, statement) for every statement of an ``sql`` configuration."""
+    for action, entry in (config.get("statements") or {}).items():
+        if action == "correct" and isinstance(entry, dict):
+            yield from ((action, statement) for statement in entry.values())
+        elif isinstance(entry, list):
+            yield from ((action, statement) for statement in entry)
+        else:
+            yield action, entry
+
+
+# --- what an audit event or an approver is shown -----------------------------------------
+
+
+def describe(kind: str, config: dict) -> str:
+    """Where a system points, without credentials: for audit events and approvers."""
+    if kind == "sql":
+        dsn = config.get("dsn") or ""
+        if dsn.startswith("sqlite:///"):
+            return dsn
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            return "(unreadable DSN)"
+        port = params.get("port") or 5432
+        return f"postgresql://{params.get('host', '')}:{port}/{params.get('dbname', '')}"
+    if kind == "http":
+        parts = urlsplit(config.get("url") or "")
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+    if kind == "notify":
+        return "email to @" + str(config.get("recipient") or "").rpartition("@")[2]
+    return kind
+
+
+def statements_digest(config: dict) -> str:
+    """SHA-256 of the statements in a canonical form: two events name the same SQL iff equal."""
+    statements = config.get("statements") or {}
+    canonical = json.dumps(statements, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest() if statements else ""
