@@ -147,7 +147,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "dsar.cache.RedisCache",
+            # django-redis keeps one client per connection pool; Django's own backend builds a
+            # new client (and its table of response callbacks) on every cache call.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
     }

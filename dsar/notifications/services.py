@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import uuid
 
 from django.conf import settings
@@ -52,29 +53,31 @@ def queue_email(
     return email
 
 
-class _Delivery(list):
-    """The emails one transaction queued: published together, in one message, after commit."""
-
-    def __call__(self) -> None:
-        from dsar.notifications.tasks import deliver_emails
-
-        try:
-            deliver_emails.delay(list(self))
-        except Exception:  # broker down: the rows stay pending and redrive_outbox sends them
-            log.warning("could not publish %d emails; they will be redriven", len(self),
-                        exc_info=True)  # fmt: skip
+# The emails queued on this thread since the last publish. Every queued email registers a
+# commit callback; the first to run publishes them all in one message and the rest find the
+# list empty. Ids of emails whose transaction (or savepoint) rolled back may ride along with a
+# later publish: ``deliver`` finds no row for them and skips them.
+_queued = threading.local()
 
 
 def _deliver_after_commit(email_id: str) -> None:
-    # Join the delivery this transaction already scheduled, if any. Django drops a scheduled
-    # callback with the savepoint or transaction it belongs to, so one found here is live;
-    # an email of a savepoint rolled back after joining is simply not found by deliver().
-    connection = transaction.get_connection()
-    for _, callback, _ in connection.run_on_commit:
-        if isinstance(callback, _Delivery):
-            callback.append(email_id)
-            return
-    transaction.on_commit(_Delivery([email_id]))
+    if not hasattr(_queued, "ids"):
+        _queued.ids = []
+    _queued.ids.append(email_id)
+    transaction.on_commit(_publish_queued)
+
+
+def _publish_queued() -> None:
+    from dsar.notifications.tasks import deliver_emails  # tasks imports this module
+
+    ids, _queued.ids = getattr(_queued, "ids", []), []
+    if not ids:
+        return
+    try:
+        deliver_emails.delay(ids)
+    except Exception:  # broker down: the rows stay pending and redrive_outbox sends them
+        log.warning("could not publish %d emails; they will be redriven", len(ids),
+                    exc_info=True)  # fmt: skip
 
 
 def backoff(attempts: int) -> dt.timedelta:
