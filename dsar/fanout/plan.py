@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
+from dsar.fanout import lifecycle
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RequestType, RightsRequest
 
@@ -114,9 +115,9 @@ def delete_category(*, request_id, category: str) -> int:
             if category in (task.system.categories or [])
             and not set(task.system.categories) & still_kept
         ]
-        FanoutTask.objects.filter(pk__in=ids).update(
-            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, finished_at=None,
-            last_error="", updated_at=now,
+        lifecycle.move(
+            ids, frm={TaskStatus.EXCLUDED}, to=TaskStatus.PENDING, attempts=0,
+            next_attempt_at=now, finished_at=None, last_error="", updated_at=now,
         )  # fmt: skip
         record_event(
             action="fanout.retention_ended",
@@ -148,9 +149,10 @@ def recheck(request: RightsRequest, *, since) -> bool:
         )
         stale = task.status in FINAL and (task.finished_at is None or task.finished_at < since)
         if stale:
-            FanoutTask.objects.filter(pk=task.pk).update(
-                status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, finished_at=None,
-                last_error="", idempotency_key=uuid.uuid4(), updated_at=now,
+            lifecycle.move(
+                [task.pk], frm={TaskStatus.DONE, TaskStatus.FAILED}, to=TaskStatus.PENDING,
+                attempts=0, next_attempt_at=now, finished_at=None, last_error="",
+                idempotency_key=uuid.uuid4(), updated_at=now,
             )  # fmt: skip
         if new or stale:
             started.append(str(task.pk))

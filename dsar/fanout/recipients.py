@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from dsar.fanout import lifecycle
 from dsar.fanout.connectors import FAILED, Outcome, connector_for
 from dsar.fanout.models import FanoutTask, TaskStatus
 
@@ -42,9 +43,7 @@ def remind_recipients(*, now: dt.datetime) -> int:
     for task in waiting.select_related("system", "request"):
         config = task.system.settings
         if now - task.created_at >= dt.timedelta(days=int(config.get("cutoff_days", 14))):
-            if FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
-                status=TaskStatus.RUNNING
-            ):
+            if lifecycle.move([task.pk], frm={TaskStatus.WAITING}, to=TaskStatus.RUNNING):
                 record_outcome(task, Outcome(FAILED, "the recipient did not confirm in time"))
             continue
         last = dt.datetime.fromisoformat(

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
+from dsar.fanout import lifecycle
 from dsar.fanout.connectors import (
     ACCEPTED,
     DONE,
@@ -166,9 +167,10 @@ def _claim(task_ids: list) -> list[FanoutTask]:
             .filter(pk__in=task_ids, status=TaskStatus.PENDING, next_attempt_at__lte=now)
             .order_by("pk")
         )
-        FanoutTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
-            status=TaskStatus.RUNNING, updated_at=now, attempts=F("attempts") + 1
-        )
+        lifecycle.move(
+            [t.pk for t in tasks], frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING,
+            updated_at=now, attempts=F("attempts") + 1,
+        )  # fmt: skip
     for task in tasks:
         task.status, task.updated_at, task.attempts = TaskStatus.RUNNING, now, task.attempts + 1
     return tasks
@@ -274,7 +276,8 @@ def record_outcomes(
             if status in FINAL and task.action != Action.CHECK:
                 finished.add(str(task.request_id))
         for fields, pks in groups.values():
-            FanoutTask.objects.filter(pk__in=pks).update(**fields)
+            lifecycle.move(pks, frm=awaiting, to=fields["status"],
+                           **{k: v for k, v in fields.items() if k != "status"})  # fmt: skip
         record_events(events)
         for request_id in sorted(finished):
             _move_on(request_id)
@@ -441,9 +444,9 @@ def retry(*, request: RightsRequest, user, system_id: int) -> int:
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        FanoutTask.objects.filter(pk__in=ids).update(
-            status=TaskStatus.PENDING, attempts=0, next_attempt_at=now, last_error="",
-            finished_at=None, updated_at=now,
+        lifecycle.move(
+            ids, frm={TaskStatus.FAILED}, to=TaskStatus.PENDING, attempts=0, next_attempt_at=now,
+            last_error="", finished_at=None, updated_at=now,
         )  # fmt: skip
         record_event(
             action="fanout.retried",
@@ -462,9 +465,10 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
     from dsar.fanout.recipients import remind_recipients
 
     now = now or timezone.now()
-    FanoutTask.objects.filter(status=TaskStatus.RUNNING, updated_at__lt=now - STUCK_AFTER).update(
-        status=TaskStatus.PENDING, next_attempt_at=now
-    )
+    lifecycle.move(
+        FanoutTask.objects.filter(updated_at__lt=now - STUCK_AFTER),
+        frm={TaskStatus.RUNNING}, to=TaskStatus.PENDING, next_attempt_at=now, updated_at=now,
+    )  # fmt: skip
     due = list(
         FanoutTask.objects.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now).values_list(
             "pk", flat=True
@@ -505,8 +509,8 @@ def chase_callbacks(*, now: dt.datetime) -> int:
         hours = float(task.system.settings.get("callback_hours", 24))
         if now - task.updated_at < dt.timedelta(hours=hours):
             continue
-        if not FanoutTask.objects.filter(pk=task.pk, status=TaskStatus.WAITING).update(
-            status=TaskStatus.RUNNING, updated_at=now
+        if not lifecycle.move(
+            [task.pk], frm={TaskStatus.WAITING}, to=TaskStatus.RUNNING, updated_at=now
         ):
             continue  # the callback arrived meanwhile
         task.refresh_from_db()

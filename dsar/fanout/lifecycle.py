@@ -1,0 +1,56 @@
+"""The lifecycle of a fan-out task: the one table of its moves and the one function that makes
+them. Nothing else writes ``FanoutTask.status``.
+
+A move is a conditional ``UPDATE … WHERE status IN (…)``: of two writers racing for the same
+row, only the one whose expected status still holds changes it (claims, callbacks, chases and
+the reconciler rely on that), and a move the table does not name raises before any SQL runs.
+"""
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dsar.fanout.models import FanoutTask, TaskStatus
+
+P, R, W = TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.WAITING
+D, F, X = TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.EXCLUDED
+
+# A row is created ``pending``, or ``excluded`` when statutory retention keeps its data.
+TASK_TRANSITIONS: dict[tuple[str, str], str] = {
+    (P, R): "claimed by a worker for one attempt",
+    (R, D): "the system acted",
+    (R, W): "the system finishes later (callback, confirmation, backup rotation)",
+    (R, P): "a retryable failure (backoff), or a worker died and the reconciler re-drives it",
+    (R, F): "a permanent failure, or the last attempt failed: staff are told",
+    (W, D): "callback, confirmation or rotation arrived",
+    (W, F): "callback reported a failure",
+    (W, R): "chased: no callback in time, or the recipient's cutoff passed",
+    (F, P): "staff retried the system, or a dry run is asked again",
+    (D, P): "a dry run is asked again (cancellation after cooling-off)",
+    (X, P): "the retention period ended: the deletion runs",
+}
+
+
+class TaskTransitionError(Exception):
+    """A task move the lifecycle does not allow; nothing was changed."""
+
+
+def sources_of(to: str) -> frozenset[str]:
+    """Every status a task may move to ``to`` from."""
+    return frozenset(frm for frm, target in TASK_TRANSITIONS if target == to)
+
+
+def move(tasks: QuerySet | Iterable, *, to: str, frm: Iterable[str] | None = None, **fields) -> int:
+    """Move the tasks (a queryset, or ids) whose status is in ``frm`` (default: every status
+    the table allows into ``to``) to ``to``, setting ``fields`` too; return how many moved.
+
+    Raises ``TaskTransitionError`` if a pair ``(frm, to)`` is not in the table.
+    """
+    frm = sources_of(to) if frm is None else frozenset(frm)
+    illegal = sorted(f"{source} → {to}" for source in frm if (source, to) not in TASK_TRANSITIONS)
+    if illegal or not frm:
+        raise TaskTransitionError(f"A fan-out task cannot move {', '.join(illegal) or to}.")
+    fields.setdefault("updated_at", timezone.now())
+    rows = tasks if isinstance(tasks, QuerySet) else FanoutTask.objects.filter(pk__in=list(tasks))
+    return rows.filter(status__in=frm).update(status=to, **fields)
