@@ -221,7 +221,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # assets served locally, no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"DownstreamKindEnum": "dsar.fanout.models.Kind"},
+    "ENUM_NAME_OVERRIDES": {"DownstreamKindEnum": "dsar.fanout.connectors.kind_choices"},
 }
 
 # --- Security --------------------------------------------------------------------------

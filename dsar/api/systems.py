@@ -11,7 +11,8 @@ from rest_framework.response import Response
 
 from dsar.api.staff import StaffRole
 from dsar.fanout import destinations, registry
-from dsar.fanout.models import Action, DownstreamSystem, Kind
+from dsar.fanout.connectors import connector_for, kind_choices
+from dsar.fanout.models import Action, DownstreamSystem
 
 PendingChange = inline_serializer(
     "PendingSystemChange",
@@ -46,7 +47,7 @@ class SystemSerializer(serializers.ModelSerializer):
         return obj.approved_at is not None
 
     def get_destination(self, obj) -> str:
-        return destinations.describe(obj.kind, obj.settings)
+        return connector_for(obj.kind).describe(obj.settings)
 
     @extend_schema_field(PendingChange)
     def get_pending_change(self, obj) -> dict | None:
@@ -56,7 +57,7 @@ class SystemSerializer(serializers.ModelSerializer):
         return {
             "proposed_by": obj.pending_by.get_username() if obj.pending_by else None,
             "proposed_at": obj.pending_at,
-            "destination": destinations.describe(obj.kind, config),
+            "destination": connector_for(obj.kind).describe(config),
             "statements": config.get("statements") or {},
             "statements_digest": destinations.statements_digest(config),
         }
@@ -64,7 +65,7 @@ class SystemSerializer(serializers.ModelSerializer):
 
 class SystemInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    kind = serializers.ChoiceField(choices=Kind.choices)
+    kind = serializers.ChoiceField(choices=kind_choices())
     actions = serializers.ListField(
         child=serializers.ChoiceField(choices=Action.choices), allow_empty=False, max_length=6
     )

@@ -195,25 +195,23 @@ def statements_of(config: dict):
 # --- what an audit event or an approver is shown -----------------------------------------
 
 
-def describe(kind: str, config: dict) -> str:
-    """Where a system points, without credentials: for audit events and approvers."""
-    if kind == "sql":
-        dsn = config.get("dsn") or ""
-        if dsn.startswith("sqlite:///"):
-            return dsn
-        try:
-            params = psycopg.conninfo.conninfo_to_dict(dsn)
-        except psycopg.ProgrammingError:
-            return "(unreadable DSN)"
-        port = params.get("port") or 5432
-        return f"postgresql://{params.get('host', '')}:{port}/{params.get('dbname', '')}"
-    if kind == "http":
-        parts = urlsplit(config.get("url") or "")
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-    if kind == "notify":
-        return "email to @" + str(config.get("recipient") or "").rpartition("@")[2]
-    return kind
+def describe_dsn(dsn: str) -> str:
+    """A DSN without its credentials."""
+    if dsn.startswith("sqlite:///"):
+        return dsn
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "(unreadable DSN)"
+    port = params.get("port") or 5432
+    return f"postgresql://{params.get('host', '')}:{port}/{params.get('dbname', '')}"
+
+
+def describe_url(url: str) -> str:
+    """A URL without credentials, query or fragment."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
 def statements_digest(config: dict) -> str:

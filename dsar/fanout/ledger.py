@@ -1,11 +1,33 @@
-"""The deletion ledger of ``backup`` systems: release after rotation, replay after a restore."""
+"""The deletion ledger of ``backup`` systems: written for a deletion, released after the
+backups rotate, replayed after a restore."""
 
 import datetime as dt
 import json
 
+from django.utils import timezone
+
 from dsar.audit.services import Actor, record_event
-from dsar.fanout.connectors import DONE, SubjectKeys, connector_for
+from dsar.fanout.connectors import DONE, ROTATION, Call, SubjectKeys, connector_for
+from dsar.fanout.connectors import kinds_finishing_by as kinds
 from dsar.fanout.models import Action, DeletionLedger, DownstreamSystem, FanoutTask, TaskStatus
+
+
+def writer(system: DownstreamSystem):
+    """The ledger writer a backup connector is handed: records a deletion once per key."""
+
+    def record(idempotency_key: str, keys: SubjectKeys, retention_days: int) -> None:
+        now = timezone.now()
+        DeletionLedger.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "system": system,
+                "keys": json.dumps(keys.as_params()),
+                "recorded_at": now,
+                "releases_at": now + dt.timedelta(days=retention_days),
+            },
+        )
+
+    return record
 
 
 def release_backups(*, now: dt.datetime) -> int:
@@ -14,7 +36,7 @@ def release_backups(*, now: dt.datetime) -> int:
 
     released = DeletionLedger.objects.filter(releases_at__lte=now).values("idempotency_key")
     waiting = FanoutTask.objects.filter(
-        status=TaskStatus.WAITING, system__kind="backup", idempotency_key__in=released
+        status=TaskStatus.WAITING, system__kind__in=kinds(ROTATION), idempotency_key__in=released
     )
     count = 0
     for task in waiting.select_related("system"):
@@ -36,10 +58,11 @@ def replay_deletions(*, since: dt.datetime) -> int:
             target = DownstreamSystem.objects.runnable().filter(name=name).first()
             if target is None or not target.supports(Action.DELETE):
                 continue
-            outcome = connector_for(target.kind)(
+            call = Call(
                 config=target.settings, action=Action.DELETE, keys=keys,
                 idempotency_key=str(entry.idempotency_key), timeout=target.timeout_seconds,
             )  # fmt: skip
+            outcome = connector_for(target.kind).run(call)
             if outcome.state != DONE:
                 raise RuntimeError(f"replay on {target.name} failed: {outcome.detail}")
             replayed += 1

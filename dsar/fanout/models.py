@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from dsar.crypto.fields import EncryptedTextField
+from dsar.fanout.connectors import kind_choices
 
 
 class Action(models.TextChoices):
@@ -21,13 +22,6 @@ class Action(models.TextChoices):
     CORRECT = "correct", "Correct"
     ANONYMISE = "anonymise", "Anonymise"
     CLOSE_ACCOUNT = "close_account", "Close account"
-
-
-class Kind(models.TextChoices):
-    SQL = "sql", "SQL database"
-    HTTP = "http", "HTTP service"
-    BACKUP = "backup", "Backups (deletion ledger)"
-    NOTIFY = "notify", "Third-party recipient (email)"
 
 
 class SystemQuerySet(models.QuerySet):
@@ -42,7 +36,7 @@ class DownstreamSystem(models.Model):
     ``registry``), and a new system of such a kind runs only once approved."""
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=8, choices=kind_choices)  # one per connector module
     actions = models.JSONField(default=list, help_text='Supported actions, e.g. ["delete"].')
     # JSON with the DSN or URL, statements and secrets: encrypted at rest.
     config = EncryptedTextField(default="{}")

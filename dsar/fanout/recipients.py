@@ -11,7 +11,14 @@ from django.core import signing
 from django.urls import reverse
 
 from dsar.fanout import lifecycle
-from dsar.fanout.connectors import FAILED, Outcome, connector_for
+from dsar.fanout.connectors import (
+    CONFIRMATION,
+    FAILED,
+    Call,
+    Outcome,
+    connector_for,
+    kinds_finishing_by,
+)
 from dsar.fanout.models import FanoutTask, TaskStatus
 
 CONFIRM_SALT = "dsar.fanout.notify-confirm"
@@ -39,7 +46,9 @@ def remind_recipients(*, now: dt.datetime) -> int:
     from dsar.fanout.services import record_outcome, subject_keys
 
     reminded = 0
-    waiting = FanoutTask.objects.filter(status=TaskStatus.WAITING, system__kind="notify")
+    waiting = FanoutTask.objects.filter(
+        status=TaskStatus.WAITING, system__kind__in=kinds_finishing_by(CONFIRMATION)
+    )
     for task in waiting.select_related("system", "request"):
         config = task.system.settings
         if now - task.created_at >= dt.timedelta(days=int(config.get("cutoff_days", 14))):
@@ -50,11 +59,13 @@ def remind_recipients(*, now: dt.datetime) -> int:
             task.result.get("reminded_at", task.created_at.isoformat())
         )
         if now - last >= dt.timedelta(days=int(config.get("reminder_days", 3))):
-            connector_for("notify")(
-                config=config, action=task.action,
-                keys=subject_keys(task.request, action=task.action),
-                idempotency_key=str(task.idempotency_key), timeout=0,
-                confirm_url=confirm_url(task),
+            connector_for(task.system.kind).run(
+                Call(
+                    config=config, action=task.action,
+                    keys=subject_keys(task.request, action=task.action),
+                    idempotency_key=str(task.idempotency_key), timeout=0,
+                    confirm_url=confirm_url(task),
+                )
             )  # fmt: skip
             reminders = task.result.get("reminders", 0) + 1
             FanoutTask.objects.filter(pk=task.pk).update(

@@ -14,64 +14,17 @@ and a newly registered system of such a kind is not called at all.
 import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import destinations
-from dsar.fanout.models import Action, DownstreamSystem, Kind
+from dsar.fanout.connectors import KINDS
+from dsar.fanout.models import DownstreamSystem
 from dsar.staff import permissions
 
-# What each kind can be asked to do (a backup is never edited, a partner is only told).
-KIND_ACTIONS = {
-    Kind.SQL: set(Action.values),
-    Kind.HTTP: set(Action.values),
-    Kind.NOTIFY: {Action.DELETE, Action.ANONYMISE, Action.CORRECT},
-    Kind.BACKUP: {Action.DELETE, Action.ANONYMISE, Action.CLOSE_ACCOUNT},
-}
 FIELDS = ("name", "kind", "actions", "config", "timeout_seconds", "max_attempts", "enabled",
           "categories")  # fmt: skip
-# Where a system points and what it runs: a change to any of these needs a second admin.
-GUARDED = {
-    Kind.SQL: ("dsn", "statements"),
-    Kind.HTTP: ("url",),
-    Kind.NOTIFY: ("recipient",),
-    Kind.BACKUP: (),
-}
-
-
-def _config_errors(kind: str, config) -> list[str]:
-    if not isinstance(config, dict):
-        return ["Give the configuration as a JSON object."]
-    if kind == Kind.SQL:
-        if not isinstance(config.get("dsn"), str) or not config["dsn"]:
-            return ['Give "dsn", the database to connect to.']
-        if not isinstance(config.get("statements"), dict):
-            return ['Give "statements", an object of SQL statements per action.']
-        try:
-            destinations.require_dsn(config["dsn"])
-            for action, statement in destinations.statements_of(config):
-                destinations.require_statement_shape(action, statement)
-        except destinations.Refused as exc:
-            return [str(exc)]
-    if kind == Kind.HTTP:
-        try:
-            URLValidator(schemes=["http", "https"])(config.get("url") or "")
-        except ValidationError:
-            return ['Give "url", the http(s) address we POST to.']
-        try:
-            destinations.require_url(config["url"])
-        except destinations.Refused as exc:
-            return [str(exc)]
-        if not isinstance(config.get("secret"), str) or len(config["secret"]) < 16:
-            return ['Give "secret", at least 16 characters, shared for the signatures.']
-    if kind == Kind.NOTIFY:
-        try:
-            EmailValidator()(config.get("recipient") or "")
-        except ValidationError:
-            return ['Give "recipient", the email address of the partner to tell.']
-    return []
 
 
 def validate(fields: dict) -> None:
@@ -79,10 +32,16 @@ def validate(fields: dict) -> None:
     ``fields["actions"]`` with ``fields["config"]``. Used by the API and the admin form."""
     errors = {}
     kind = fields["kind"]
-    unknown = sorted(set(fields["actions"]) - KIND_ACTIONS.get(kind, set()))
+    if kind not in KINDS:
+        raise ValidationError({"kind": [f"Choose one of: {', '.join(KINDS)}."]})
+    connector = KINDS[kind]
+    unknown = sorted(set(fields["actions"]) - connector.actions)
     if unknown:
         errors["actions"] = [f"A {kind} system cannot do: {', '.join(unknown)}."]
-    if messages := _config_errors(kind, fields["config"]):
+    config = fields["config"]
+    if not isinstance(config, dict):
+        errors["config"] = ["Give the configuration as a JSON object."]
+    elif messages := connector.config_errors(config):
         errors["config"] = messages
     if errors:
         raise ValidationError(errors)
@@ -92,10 +51,10 @@ def validate(fields: dict) -> None:
 def save_system(*, user, system: DownstreamSystem | None = None, **changes) -> DownstreamSystem:
     """Register a downstream system (``system`` None) or change one; audited, secrets never.
 
-    A change of guarded settings (see ``GUARDED``) is kept aside until another admin approves
-    it (``approve_change``); the rest applies at once. Raises ``PermissionDenied`` unless the
-    user may manage systems, ``ValidationError`` with field messages for an action the kind
-    cannot do or a configuration it cannot run with.
+    A change of guarded settings (each kind's ``Connector.guarded``) is kept aside until
+    another admin approves it (``approve_change``); the rest applies at once. Raises
+    ``PermissionDenied`` unless the user may manage systems, ``ValidationError`` with field
+    messages for an action the kind cannot do or a configuration it cannot run with.
     """
     permissions.require(user, "systems")
     current = {name: getattr(system, name) for name in FIELDS} if system else {}
@@ -140,7 +99,7 @@ def save_system(*, user, system: DownstreamSystem | None = None, **changes) -> D
 
 def _guarded_change(current: dict, fields: dict) -> bool:
     """True if the change touches where the system points or what it runs."""
-    keys = GUARDED.get(fields["kind"], ())
+    keys = KINDS[fields["kind"]].guarded
     if not current:
         return bool(keys)
     before, after = current["config"], fields["config"]
@@ -149,7 +108,7 @@ def _guarded_change(current: dict, fields: dict) -> bool:
 
 def _facts(kind: str, config: dict) -> dict:
     """What an audit event says of a configuration: where it points and a digest of its SQL."""
-    facts = {"destination": destinations.describe(kind, config)}
+    facts = {"destination": KINDS[kind].describe(config)}
     if digest := destinations.statements_digest(config):
         facts["statements_digest"] = digest
     return facts

@@ -19,15 +19,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
-from dsar.fanout import lifecycle
+from dsar.fanout import ledger, lifecycle
 from dsar.fanout.connectors import (
     ACCEPTED,
+    CALLBACK,
     DONE,
     FAILED,
     RETRY,
+    Call,
     Outcome,
     SubjectKeys,
     connector_for,
+    kinds_finishing_by,
 )
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.fanout.plan import (  # noqa: F401 (legal's entry point)
@@ -120,10 +123,7 @@ def start_checks(request: RightsRequest) -> list[FanoutTask]:
 
 
 def system_fields(system: DownstreamSystem) -> set[str]:
-    from dsar.fanout.connectors import http, sql
-
-    reader = {"sql": sql.fields, "http": http.fields}.get(system.kind)
-    return reader(system.settings) if reader else set()
+    return connector_for(system.kind).fields(system.settings)
 
 
 def _changes_for(system: DownstreamSystem, request: RightsRequest) -> list[dict]:
@@ -200,23 +200,19 @@ def run_task(task_id) -> str:
 
 def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
     system = task.system
-    run = connector_for(system.kind)
-    extra = {
-        "http": {"callback_url": callback_url(task)},
-        "backup": {"system": system},
-        "notify": {"confirm_url": confirm_url(task)},
-    }.get(system.kind, {})
-    if task.action == Action.CORRECT:
-        extra["changes"] = _changes_for(system, task.request)
+    call = Call(
+        config=system.settings,
+        action=task.action,
+        keys=keys,
+        idempotency_key=str(task.idempotency_key),
+        timeout=system.timeout_seconds,
+        callback_url=callback_url(task),
+        confirm_url=confirm_url(task),
+        changes=_changes_for(system, task.request) if task.action == Action.CORRECT else None,
+        record_in_ledger=ledger.writer(system),
+    )
     try:
-        return run(
-            config=system.settings,
-            action=task.action,
-            keys=keys,
-            idempotency_key=str(task.idempotency_key),
-            timeout=system.timeout_seconds,
-            **extra,
-        )
+        return connector_for(system.kind).run(call)
     except Exception as exc:  # a connector bug must not leave the task running forever
         log.exception("connector %s crashed on task %s", system.kind, task.pk)
         return Outcome(RETRY, f"connector error: {type(exc).__name__}")
@@ -504,7 +500,9 @@ def chase_callbacks(*, now: dt.datetime) -> int:
     ``callback_hours`` (default 24) gets the same request again — same idempotency key — until
     its attempts run out; then the task fails for staff. Returns how many were chased."""
     chased = 0
-    waiting = FanoutTask.objects.filter(status=TaskStatus.WAITING, system__kind="http")
+    waiting = FanoutTask.objects.filter(
+        status=TaskStatus.WAITING, system__kind__in=kinds_finishing_by(CALLBACK)
+    )
     for task in waiting.select_related("system"):
         hours = float(task.system.settings.get("callback_hours", 24))
         if now - task.updated_at < dt.timedelta(hours=hours):

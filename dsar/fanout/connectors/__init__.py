@@ -1,35 +1,37 @@
-"""Connectors: one module per kind of downstream system, behind one small interface.
+"""Connectors: one module per kind of downstream system, each one ``Connector`` class.
 
-A connector knows nothing of requests: it is given an action, the subject's keys and an
-idempotency key, and answers with an ``Outcome``.
+Adding a kind is adding a module with its class and one line in ``KINDS`` below.
 """
 
-from dataclasses import dataclass, field
+from dsar.fanout.connectors import backup, http, notify, sql
+from dsar.fanout.connectors.base import (  # noqa: F401 (the interface, imported from here)
+    ACCEPTED,
+    CALLBACK,
+    CONFIRMATION,
+    DONE,
+    FAILED,
+    RETRY,
+    ROTATION,
+    Call,
+    Connector,
+    Outcome,
+    SubjectKeys,
+)
+
+KINDS: dict[str, Connector] = {
+    connector.kind: connector
+    for connector in (sql.Sql(), http.Http(), notify.Notify(), backup.Backup())
+}
 
 
-@dataclass(frozen=True)
-class SubjectKeys:
-    """The verified identity to act on; never anything a later input typed."""
-
-    email: str = ""
-    phone: str = ""
-    account_id: str = ""
-
-    def as_params(self) -> dict:
-        return {"email": self.email, "phone": self.phone, "account_id": self.account_id}
+def connector_for(kind: str) -> Connector:
+    return KINDS[kind]
 
 
-DONE, ACCEPTED, RETRY, FAILED = "done", "accepted", "retry", "failed"
+def kind_choices() -> list[tuple[str, str]]:
+    return [(kind, connector.label) for kind, connector in KINDS.items()]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    state: str  # done | accepted (finished later by callback) | retry | failed
-    detail: str = ""
-    data: dict = field(default_factory=dict)
-
-
-def connector_for(kind: str):
-    from dsar.fanout.connectors import backup, http, notify, sql
-
-    return {"sql": sql.run, "http": http.run, "backup": backup.run, "notify": notify.run}[kind]
+def kinds_finishing_by(way: str) -> list[str]:
+    """The kinds whose accepted work finishes ``way`` (CALLBACK, CONFIRMATION, ROTATION)."""
+    return [kind for kind, connector in KINDS.items() if connector.finishes_later == way]

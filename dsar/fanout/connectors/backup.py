@@ -2,31 +2,30 @@
 
 Configuration: ``{"retention_days": 30, "restores_into": ["shop"]}`` — how long the backups
 keep data, and which systems a restore of these backups brings back (``replay_deletions``
-re-applies the ledger to them).
+re-applies the ledger to them). Backups are never edited; the ledger itself is written by the
+fan-out's ledger writer handed in with the call (``fanout.ledger``).
 """
 
-import datetime as dt
-import json
-
-from django.utils import timezone
-
-from dsar.fanout.connectors import ACCEPTED, FAILED, Outcome, SubjectKeys
+from dsar.fanout.connectors.base import ACCEPTED, FAILED, ROTATION, Call, Connector, Outcome
 
 
-def run(*, config: dict, action: str, keys: SubjectKeys, idempotency_key: str, timeout: int,
-        system=None):  # fmt: skip
-    from dsar.fanout.models import DeletionLedger
+class Backup(Connector):
+    kind, label = "backup", "Backups (deletion ledger)"
+    actions = frozenset({"delete", "anonymise", "close_account"})  # a backup is never read
+    finishes_later = ROTATION
 
-    if action not in ("delete", "anonymise", "close_account"):
-        return Outcome(FAILED, f"Backups cannot {action}.")
-    now = timezone.now()
-    DeletionLedger.objects.get_or_create(
-        idempotency_key=idempotency_key,
-        defaults={
-            "system": system,
-            "keys": json.dumps(keys.as_params()),
-            "recorded_at": now,
-            "releases_at": now + dt.timedelta(days=int(config.get("retention_days", 30))),
-        },
-    )
-    return Outcome(ACCEPTED, "recorded in the deletion ledger; waiting for backups to rotate")
+    def config_errors(self, config: dict) -> list[str]:
+        days = config.get("retention_days", 30)
+        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+            return ['Give "retention_days", how many days the backups keep data.']
+        restores = config.get("restores_into", [])
+        if not isinstance(restores, list) or not all(isinstance(n, str) for n in restores):
+            return ['Give "restores_into" as a list of system names.']
+        return []
+
+    def run(self, call: Call) -> Outcome:
+        if call.action not in self.actions:
+            return Outcome(FAILED, f"Backups cannot {call.action}.")
+        days = int(call.config.get("retention_days", 30))
+        call.record_in_ledger(call.idempotency_key, call.keys, days)
+        return Outcome(ACCEPTED, "recorded in the deletion ledger; waiting for backups to rotate")

@@ -11,9 +11,21 @@ import json
 import time
 
 import urllib3
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from dsar.fanout import destinations
-from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome, SubjectKeys
+from dsar.fanout.connectors.base import (
+    ACCEPTED,
+    CALLBACK,
+    DONE,
+    FAILED,
+    RETRY,
+    Call,
+    Connector,
+    Outcome,
+    SubjectKeys,
+)
 
 # One pool per worker process, safe across threads: connections to a system are kept alive
 # from one task to the next. No retries or redirects here: the engine owns retrying (with its
@@ -93,3 +105,36 @@ def _json(raw: bytes) -> dict:
 
 def fields(config: dict) -> set[str]:
     return set(config.get("fields", []))
+
+
+class Http(Connector):
+    kind, label = "http", "HTTP service"
+    actions = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
+    guarded = ("url",)
+    finishes_later = CALLBACK
+
+    def config_errors(self, config: dict) -> list[str]:
+        try:
+            URLValidator(schemes=["http", "https"])(config.get("url") or "")
+        except ValidationError:
+            return ['Give "url", the http(s) address we POST to.']
+        if not isinstance(config.get("secret"), str) or len(config["secret"]) < 16:
+            return ['Give "secret", at least 16 characters, shared for the signatures.']
+        try:
+            destinations.require_url(config["url"])
+        except destinations.Refused as exc:
+            return [str(exc)]
+        return []
+
+    def fields(self, config: dict) -> set[str]:
+        return fields(config)
+
+    def describe(self, config: dict) -> str:
+        return destinations.describe_url(config.get("url") or "")
+
+    def run(self, call: Call) -> Outcome:
+        return run(
+            config=call.config, action=call.action, keys=call.keys,
+            idempotency_key=call.idempotency_key, timeout=call.timeout,
+            callback_url=call.callback_url, changes=call.changes,
+        )  # fmt: skip

@@ -19,7 +19,39 @@ from pathlib import Path
 import psycopg
 
 from dsar.fanout import destinations
-from dsar.fanout.connectors import DONE, FAILED, RETRY, Outcome, SubjectKeys
+from dsar.fanout.connectors.base import DONE, FAILED, RETRY, Call, Connector, Outcome, SubjectKeys
+
+ALL_ACTIONS = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
+
+
+class Sql(Connector):
+    kind, label, actions = "sql", "SQL database", ALL_ACTIONS
+    guarded = ("dsn", "statements")
+
+    def config_errors(self, config: dict) -> list[str]:
+        if not isinstance(config.get("dsn"), str) or not config["dsn"]:
+            return ['Give "dsn", the database to connect to.']
+        if not isinstance(config.get("statements"), dict):
+            return ['Give "statements", an object of SQL statements per action.']
+        try:
+            destinations.require_dsn(config["dsn"])
+            for action, statement in destinations.statements_of(config):
+                destinations.require_statement_shape(action, statement)
+        except destinations.Refused as exc:
+            return [str(exc)]
+        return []
+
+    def fields(self, config: dict) -> set[str]:
+        return fields(config)
+
+    def describe(self, config: dict) -> str:
+        return destinations.describe_dsn(config.get("dsn") or "")
+
+    def run(self, call: Call) -> Outcome:
+        return run(
+            config=call.config, action=call.action, keys=call.keys,
+            idempotency_key=call.idempotency_key, timeout=call.timeout, changes=call.changes,
+        )  # fmt: skip
 
 
 def run(

@@ -1,0 +1,81 @@
+"""What every connector kind is and is given: the one interface behind which the kinds live.
+
+A connector knows nothing of requests: it is given an action, the subject's keys and an
+idempotency key (a ``Call``), and answers with an ``Outcome``. A kind is one class that says
+what it can do, what its configuration needs, and how its work finishes; the registry, the API
+and admin validation, dispatch, replay and reminders all ask the class.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class SubjectKeys:
+    """The verified identity to act on; never anything a later input typed."""
+
+    email: str = ""
+    phone: str = ""
+    account_id: str = ""
+
+    def as_params(self) -> dict:
+        return {"email": self.email, "phone": self.phone, "account_id": self.account_id}
+
+
+DONE, ACCEPTED, RETRY, FAILED = "done", "accepted", "retry", "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # done | accepted (finished later) | retry | failed
+    detail: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One attempt of one action on one system. Each kind reads what it needs."""
+
+    config: dict
+    action: str
+    keys: SubjectKeys
+    idempotency_key: str
+    timeout: int
+    callback_url: str = ""  # where a system that answers 202 reports back
+    confirm_url: str = ""  # the signed link a third-party recipient confirms through
+    changes: list[dict] | None = None  # a correction's accepted changes
+    # Writes the subject's keys to the deletion ledger: (idempotency_key, keys, retention_days).
+    record_in_ledger: Callable[[str, SubjectKeys, int], None] | None = None
+
+
+# How a kind's accepted work finishes: by a signed callback, a recipient's confirmation, or
+# once the backups that held the subject have rotated out.
+CALLBACK, CONFIRMATION, ROTATION = "callback", "confirmation", "rotation"
+
+
+class Connector:
+    """A kind of downstream system. Subclasses set the class attributes and ``run``."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    actions: ClassVar[frozenset[str]]
+    # Settings naming where the system points or what it runs: changing one needs a second
+    # admin (``registry``).
+    guarded: ClassVar[tuple[str, ...]] = ()
+    finishes_later: ClassVar[str] = ""  # "", CALLBACK, CONFIRMATION or ROTATION
+
+    def config_errors(self, config: dict) -> list[str]:
+        """Messages for a configuration this kind could never run with; empty when fine."""
+        return []
+
+    def fields(self, config: dict) -> set[str]:
+        """The subject fields this system can correct."""
+        return set()
+
+    def describe(self, config: dict) -> str:
+        """Where the system points, without credentials (audit events, approvers)."""
+        return self.kind
+
+    def run(self, call: Call) -> Outcome:
+        raise NotImplementedError
