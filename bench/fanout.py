@@ -59,11 +59,12 @@ class Peer(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out without a delayed-ACK stall
 
     def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
+        message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps({"idempotency_key": message["idempotency_key"]}).encode()
+        self.send_response(200)  # done, echoing the key as the protocol asks
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass

@@ -3,13 +3,15 @@
 ``POST /api/v1/callbacks/<task_id>/`` with ``X-DSAR-Timestamp`` and ``X-DSAR-Signature`` =
 hex HMAC-SHA256(system secret, timestamp + "." + raw body), body
 ``{"idempotency_key": "…", "status": "done" | "failed", "detail": "…"}``.
-A bad signature or a stale timestamp → 401; a key of another task, or a task that is not
+A bad signature or a stale timestamp → 401, and so is any callback for a system without a
+secret (anyone could sign with an empty key); a key of another task, or a task that is not
 waiting (a replay) → 409. None of them changes anything. A callback that overtakes our own
 recording of the 202 (the task still ``running``) is accepted.
 """
 
 import hmac
 import json
+import logging
 import time
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -24,6 +26,7 @@ from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import FanoutTask
 
 MAX_SKEW_SECONDS = 300
+log = logging.getLogger(__name__)
 
 
 class CallbackSerializer(serializers.Serializer):
@@ -73,6 +76,11 @@ class CallbackView(APIView):
         signature = request.headers.get("X-DSAR-Signature", "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
             raise exceptions.AuthenticationFailed("Missing or stale timestamp.")
-        expected = sign(task.system.settings.get("secret", ""), timestamp, raw)
+        secret = task.system.settings.get("secret")
+        if not isinstance(secret, str) or not secret:
+            # Anyone can sign with an empty key: such a system can never prove a callback.
+            log.warning("callback refused: system %s has no secret", task.system_id)
+            raise exceptions.AuthenticationFailed("Bad signature.")
+        expected = sign(secret, timestamp, raw)
         if not hmac.compare_digest(expected, signature):
             raise exceptions.AuthenticationFailed("Bad signature.")

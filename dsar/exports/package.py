@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 
@@ -20,20 +21,46 @@ class SystemData:
     rows: list[dict]
     excluded: list[str]
 
+    @property
+    def file_base(self) -> str:
+        """What this system's files are called, in the ZIP and on the index page alike."""
+        return safe_name(self.name)
+
 
 def safe_name(name: str) -> str:
+    """The base of a system's file names in the ZIP (and the index page's links to them)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "system"
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str | int | float:
+    """A value as a CSV cell that no spreadsheet runs: text starting like a formula gets a
+    leading single quote, which spreadsheets take as "this is text" and do not show.
+
+    Numbers stay numbers (``-5`` is read as minus five, never as a formula); everything else,
+    a string ``"-5"`` included, is text a system gave us and escaped by the same rule.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(rows: list[dict]) -> str:
+    """The rows as CSV, every header and cell through ``csv_cell`` (the JSON keeps them raw)."""
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(name) for name in columns])
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow([csv_cell(row.get(name)) for name in columns])
     return out.getvalue()
 
 
@@ -46,7 +73,7 @@ def build_zip(*, reference: str, systems: list[SystemData]) -> bytes:
             pages[language] = render_to_string("exports/index.html", context)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for system in systems:
-            base = safe_name(system.name)
+            base = system.file_base
             archive.writestr(
                 f"{base}.json", json.dumps(system.rows, ensure_ascii=False, indent=2, default=str)
             )

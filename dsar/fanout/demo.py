@@ -121,14 +121,16 @@ class _Crm(BaseHTTPRequestHandler):
                     "SELECT email FROM contacts WHERE account = ? AND account <> ''",
                     [subject["account_id"]],
                 ).fetchall()
-                return self._answer(200, {"emails": [row[0] for row in held]})
+                return self._done(message, {"emails": [row[0] for row in held]})
             if action == "export":
                 rows = conn.execute(
                     "SELECT email, account, newsletter FROM contacts WHERE email = ?",
                     [subject["email"]],
                 ).fetchall()
                 keys = ("email", "account", "newsletter")
-                return self._answer(200, {"rows": [dict(zip(keys, r, strict=True)) for r in rows]})
+                return self._done(
+                    message, {"rows": [dict(zip(keys, r, strict=True)) for r in rows]}
+                )
             first_time = conn.execute(
                 "INSERT OR IGNORE INTO handled VALUES (?)", [message["idempotency_key"]]
             ).rowcount
@@ -156,6 +158,10 @@ class _Crm(BaseHTTPRequestHandler):
                 return
             except urllib3.exceptions.HTTPError:
                 time.sleep(2)
+
+    def _done(self, message: dict, data: dict) -> None:
+        """A 200 echoes the idempotency key: how we know the answer is about our request."""
+        self._answer(200, {"idempotency_key": message["idempotency_key"], **data})
 
     def _answer(self, status: int, data: dict) -> None:
         body = json.dumps(data).encode()

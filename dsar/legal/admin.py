@@ -11,8 +11,7 @@ from django.contrib import admin
 from dsar.audit.services import Actor, record_event
 from dsar.legal import holds
 from dsar.legal.models import DeferredDeletion, HoldKind, LegalHold, RetentionRule
-from dsar.staff.permissions import can, roles_of
-from dsar.staff.roles import Role
+from dsar.staff.permissions import can
 
 
 class PlaceHoldForm(forms.ModelForm):
@@ -95,7 +94,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
 
 def _may_edit_rules(user) -> bool:
-    return bool(roles_of(user) & {Role.LEGAL, Role.ADMIN})
+    return can(user, "retention")
 
 
 @admin.register(RetentionRule)

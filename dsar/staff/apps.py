@@ -1,7 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class StaffConfig(AppConfig):
     name = "dsar.staff"
     label = "staff"
     verbose_name = "Staff"
+
+    def ready(self):
+        from dsar.staff.groups import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="dsar.staff.groups")

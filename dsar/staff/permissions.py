@@ -1,7 +1,8 @@
 """Who may do what: the one table of staff actions and the roles allowed to take them.
 
 Every staff page, API action and service that acts for a staff member checks this table
-(`require`). Roles are Django groups (see ``roles.py``); a superuser holds every role.
+(`require`). Roles are Django groups (see ``roles.py``); a superuser holds every role. The
+Django admin's own model permissions are derived from this table (``ADMIN_SITE``).
 """
 
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,26 @@ ACTIONS: dict[str, frozenset[str]] = {
     "hold": frozenset({L}),  # place or lift a legal hold
     "metrics": frozenset({L, S, M}),
     "systems": frozenset({M}),  # register and change downstream systems
+    "retention": frozenset({L, M}),  # retention rules and their deferred deletions
+    "operations": frozenset({M}),  # calendar overrides, the email outbox, fan-out tasks (admin)
+    "audit_trail": frozenset({L, S, M}),  # read the whole audit trail in the admin
+}
+
+# The Django admin's model permissions, each held by the roles of one action above (given to
+# the role groups after every migrate, see ``groups.py``). None on users or groups: whoever
+# could edit those could take any role; staff accounts are a superuser's (the operator's) job.
+ADMIN_SITE: dict[str, str] = {
+    "fanout.view_downstreamsystem": "systems",
+    "fanout.add_downstreamsystem": "systems",
+    "fanout.change_downstreamsystem": "systems",
+    "fanout.view_fanouttask": "operations",
+    "sla.view_calendaroverride": "operations",
+    "sla.add_calendaroverride": "operations",
+    "sla.change_calendaroverride": "operations",
+    "sla.delete_calendaroverride": "operations",
+    "notifications.view_outboundemail": "operations",
+    "legal.view_deferreddeletion": "retention",
+    "audit.view_auditevent": "audit_trail",
 }
 
 

@@ -65,6 +65,7 @@ class Downstream:
         self.block = None  # an Event that holds answers (for timeouts)
         self.delay = 0.0  # seconds each answer takes (a slow peer)
         self.before_answer = None  # called with the verified body before the peer answers
+        self.echo_key = True  # a 200 carries our idempotency key back, as the protocol asks
 
     def next_answer(self):
         with self.lock:
@@ -97,6 +98,8 @@ def downstream():
             if state.before_answer is not None:
                 state.before_answer(body)
             status, answer = state.next_answer()
+            if status == 200 and state.echo_key:
+                answer = {"idempotency_key": body["idempotency_key"], **answer}
             if status in (200, 202):
                 with state.lock:
                     if body["idempotency_key"] not in state.acted_on:

@@ -68,3 +68,13 @@ def test_a_demo_deletion_fans_out_to_every_demo_system(demo_systems):
     contacts = emails(demo_systems / "demo_crm.sqlite3", "SELECT email FROM contacts")
     assert SUBJECT not in contacts and BYSTANDER in contacts
     assert DeletionLedger.objects.filter(system__name="demo-backups").count() == 1
+
+
+def test_the_demo_crm_answers_an_export_with_our_idempotency_key(demo_systems):
+    """Its 200 echoes the key, so the export is taken as done (not failed as a stray 200)."""
+    request = create_request(type="access", email=SUBJECT)
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
+
+    crm = FanoutTask.objects.get(request=request, action="export", system__name="demo-crm")
+    assert (crm.status, crm.last_error, crm.result) == (TaskStatus.DONE, "", {"rows": 1})

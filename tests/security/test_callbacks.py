@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import pytest
 import requests as http
@@ -15,6 +16,7 @@ from django.db import connection
 
 from dsar.audit.models import AuditEvent
 from dsar.audit.services import Actor
+from dsar.fanout import services
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -59,6 +61,15 @@ def post(client, task, raw: bytes, headers: dict):
     return client.post(
         f"/api/v1/callbacks/{task.pk}/", raw, content_type="application/json", headers=headers
     )
+
+
+def live_server_url(server_process) -> str:
+    """gunicorn on this test's database."""
+    db = connection.settings_dict
+    return server_process(
+        {"DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
+                         f"{db['NAME']}"}
+    )  # fmt: skip
 
 
 def snapshot(task) -> tuple:
@@ -141,11 +152,7 @@ def test_replayed_callback_changes_nothing(client, crm):
 
 def test_replay_over_real_http_is_refused(crm, server_process):
     """Through gunicorn, bytes exactly as they went over the wire the first time."""
-    db = connection.settings_dict
-    base = server_process(
-        {"DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-                         f"{db['NAME']}"}
-    )  # fmt: skip
+    base = live_server_url(server_process)
     task = waiting_task()
     raw, headers = signed(task)
     url = f"{base}/api/v1/callbacks/{task.pk}/"
@@ -156,3 +163,58 @@ def test_replay_over_real_http_is_refused(crm, server_process):
     forged = {**headers, "X-DSAR-Signature": "0" * 64}
     assert http.post(url, data=raw, headers=forged, timeout=30).status_code == 401
     assert snapshot(task) == after
+
+
+@pytest.mark.parametrize("config", [{"secret": ""}, {}], ids=["empty-secret", "no-secret"])
+def test_task_of_a_system_without_a_secret_cannot_be_called_back(crm, server_process, config):
+    """A system whose secret was lost (an edit outside the registry's rules) can never
+    authenticate a callback: a body signed with the empty key, as anyone could sign it, is
+    refused through gunicorn and changes nothing."""
+    task = waiting_task()
+    crm.config = json.dumps({"url": json.loads(crm.config)["url"], **config})
+    crm.save()
+    before = snapshot(task)
+    raw, headers = signed(task, secret="")
+    answer = http.post(
+        f"{live_server_url(server_process)}/api/v1/callbacks/{task.pk}/",
+        data=raw, headers={**headers, "Content-Type": "application/json"}, timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 401
+    assert snapshot(task) == before
+    assert FanoutTask.objects.get(pk=task.pk).status == TaskStatus.WAITING
+
+
+def settled_task(downstream, answer: dict) -> FanoutTask:
+    """A deletion the CRM answers 200 with ``answer`` as its whole body."""
+    downstream.echo_key, downstream.answers = False, [(200, answer)]
+    request = create_request(type="deletion", email="li.lei@example.com")
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
+    return FanoutTask.objects.select_related("request").get(request=request)
+
+
+def test_a_200_without_our_idempotency_key_is_not_taken_as_done(crm, downstream):
+    """A peer that answers 200 to anything (a wrong URL, a default page, a stub) has not
+    shown it handled this deletion: the task fails with a reason staff can act on."""
+    task = settled_task(downstream, {"deleted": 1})
+    assert (task.status, task.attempts) == (TaskStatus.FAILED, 1)
+    assert "idempotency key" in task.last_error
+    assert task.request.status == Status.PROCESSING
+
+
+def test_a_200_echoing_another_key_is_not_taken_as_done(crm, downstream):
+    """An answer about some other request (a mixed-up or replayed response) settles nothing."""
+    task = settled_task(downstream, {"idempotency_key": str(uuid.uuid4()), "deleted": 1})
+    assert task.status == TaskStatus.FAILED and "another idempotency key" in task.last_error
+    assert task.request.status == Status.PROCESSING
+
+
+def test_staff_retry_settles_it_once_the_peer_echoes_the_key(crm, downstream, staff_user):
+    """The way back from such a failure: fix the peer, retry; the same key is sent again."""
+    task = settled_task(downstream, {"deleted": 1})
+    downstream.echo_key = True
+    assert services.retry(request=task.request, user=staff_user("agent"), system_id=crm.pk) == 1
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+    assert RightsRequest.objects.get(pk=task.request_id).status == Status.COMPLETED
+    assert {body["idempotency_key"] for body in downstream.received} == {str(task.idempotency_key)}

@@ -2,6 +2,7 @@
 
 Signature: ``X-DSAR-Signature: hex(HMAC-SHA256(secret, timestamp + "." + raw body))`` with
 ``X-DSAR-Timestamp``; the idempotency key travels in the body and in ``Idempotency-Key``.
+A ``200`` is done only if its JSON body echoes the key (``"idempotency_key"``).
 Timeouts, connection errors and 5xx are retried by the engine; other 4xx fail with the reason.
 """
 
@@ -79,7 +80,7 @@ def run(
     except urllib3.exceptions.HTTPError:  # reset, DNS, TLS: try again later
         return Outcome(RETRY, "connection failed")
     if response.status == 200:
-        return Outcome(DONE, data=_json(response.data))
+        return _answered(_json(response.data), idempotency_key)
     if response.status == 202:
         return Outcome(ACCEPTED)
     if response.status >= 500:
@@ -93,6 +94,24 @@ def excerpt(raw: bytes, limit: int = 80) -> str:
     text = raw[: limit * 4].decode("utf-8", "replace")
     text = "".join(c for c in text if c.isprintable() and c not in '<>"`')[:limit]
     return f'the system answered (unverified): "{text}"' if text else "no explanation given"
+
+
+def _answered(data: dict, idempotency_key: str) -> Outcome:
+    """A 200 is done only when its body names the key we sent: a wrong URL, a default page
+    or a stub answers 200 to anything, and a mixed-up answer may be about another request.
+
+    The body, not the ``Idempotency-Key`` header: a gateway may echo request headers without
+    the service behind it having done anything. Failed rather than retried: a peer that does
+    not echo the key will not start doing so by itself, and retrying would hide that from
+    staff for the whole backoff; once it is fixed, staff retry with the same key, which the
+    peer acts on once.
+    """
+    echoed = data.get("idempotency_key")
+    if echoed == idempotency_key:
+        return Outcome(DONE, data=data)
+    if echoed is None:
+        return Outcome(FAILED, "HTTP 200 without our idempotency key: not taken as done")
+    return Outcome(FAILED, "HTTP 200 for another idempotency key: not taken as done")
 
 
 def _json(raw: bytes) -> dict:

@@ -79,8 +79,9 @@ class Command(BaseCommand):
             user, _ = User.objects.get_or_create(
                 username=role.value, defaults={"email": f"{role.value}@example.com"}
             )
-            user.is_staff = True
-            user.is_superuser = role == Role.ADMIN
+            # Staff (the admin site's gate), never superusers: a superuser holds every role,
+            # and what each role reaches in /admin/ comes from the role table (staff/groups.py).
+            user.is_staff, user.is_superuser = True, False
             password = secrets.token_urlsafe(9)
             user.set_password(password)
             user.save()
