@@ -3,7 +3,8 @@
     {"error": {"code": "validation_error", "message": "…", "fields": {"email": ["…"]}}}
 
 ``fields`` is present only for input errors. Domain errors map to status codes here, so views
-never build error bodies by hand.
+never build error bodies by hand: ``TransitionError`` 409, ``PermissionDenied`` 403 (with the
+refusal's own ``code`` when it has one), ``RateLimited`` 429, Django's ``ValidationError`` 400.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from dsar.verification.limits import RateLimited
 from dsar.workflow.transitions import TransitionError
 
 
@@ -36,7 +38,10 @@ def handle(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied(str(exc) or None)
+        # A domain refusal may name its rule (``code``), e.g. separation of duties.
+        exc = exceptions.PermissionDenied(str(exc) or None, code=getattr(exc, "code", None))
+    elif isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.retry_after, detail=str(exc))
     elif isinstance(exc, DjangoValidationError):
         # Services raise Django's ValidationError (field dict or message list) for bad input.
         exc = exceptions.ValidationError(

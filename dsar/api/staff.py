@@ -25,6 +25,7 @@ from dsar.staff import permissions as roles
 from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
+from dsar.verification.models import Channel
 from dsar.workflow.models import RightsRequest
 
 
@@ -139,8 +140,20 @@ class ExtendSerializer(serializers.Serializer):
 
 
 class VerifySerializer(serializers.Serializer):
+    """The evidence: an upload staff reviewed, or the code the subject read back (one)."""
+
     evidence_id = serializers.UUIDField(required=False, allow_null=True)
+    code = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SendCodeSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=[Channel.EMAIL, Channel.PHONE])
+
+
+class CodeSentSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    expires_at = serializers.DateTimeField()
 
 
 class DenySerializer(serializers.Serializer):
@@ -186,8 +199,8 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "list": "view", "retrieve": "view", "claim": "claim", "assign": "assign",
         "bulk_assign": "assign", "approve": "approve", "request_info": "request_info",
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
-        "verify": "verify", "deny": "deny", "override": "override", "hold": "hold",
-        "message": "message", "retry": "retry", "decide_correction": "approve",
+        "verify": "verify", "send_code": "verify", "deny": "deny", "override": "override",
+        "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -260,15 +273,27 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         services.resume(request=self.get_object(), user=request.user)
         return self._answer()
 
+    @extend_schema(request=SendCodeSerializer, responses={202: CodeSentSerializer})
+    @action(detail=True, methods=["post"], url_path="send-code")
+    def send_code(self, request, pk=None):
+        """Send a code to the email or phone the subject gave, for them to read back to you."""
+        data = self._input(SendCodeSerializer)
+        challenge = verification_services.send_staff_code(
+            request=self.get_object(), user=request.user, channel=data["channel"]
+        )
+        return Response(CodeSentSerializer(challenge).data, status=202)
+
     @extend_schema(request=VerifySerializer, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
-        """Staff verification: accept an uploaded document, or record another basis."""
+        """Staff verification on evidence: accept a reviewed upload (``evidence_id``), or
+        enter the code the subject read back (``code``). A reason alone is refused."""
         data = self._input(VerifySerializer)
         verification_services.verify_by_staff(
             request=self.get_object(),
             user=request.user,
             evidence_id=data.get("evidence_id"),
+            code=data["code"],
             reason=data["reason"],
         )
         return self._answer()

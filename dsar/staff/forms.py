@@ -41,9 +41,14 @@ class ReasonForm(forms.Form):
 
 class VerifyForm(forms.Form):
     evidence_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    code = forms.CharField(label=_("Code the subject read back"), max_length=32, required=False)
     reason = forms.CharField(
-        label=_("Basis of the decision"), max_length=2000, required=False, widget=forms.Textarea
+        label=_("Note (optional)"), max_length=2000, required=False, widget=forms.Textarea
     )
+
+
+class SendCodeForm(forms.Form):
+    channel = forms.ChoiceField(choices=[("email", _("Email")), ("phone", _("Phone"))])
 
 
 class DenyForm(forms.Form):

@@ -7,7 +7,7 @@ import math
 from django.db.models import Prefetch, QuerySet
 
 from dsar.audit.models import AuditEvent
-from dsar.staff import permissions
+from dsar.staff import duties, permissions
 from dsar.staff.models import Note
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 
@@ -94,6 +94,8 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue
         if action_name == "extend" and request.extended_at is not None:
             continue
+        if action_name == "approve" and duties.verified_it(request, user):
+            continue  # separation of duties: someone else approves
         offered.append(action_name)
     return offered
 
@@ -112,6 +114,13 @@ def verification_record(request: RightsRequest) -> dict | None:
         "reviewer": record.reviewer.get_username() if record.reviewer else None,
         "at": record.created_at,
     }
+
+
+def read_back_code(request: RightsRequest):
+    """The code staff last sent for the subject to read back, if it can still be entered."""
+    from dsar.verification.selectors import current_challenge
+
+    return current_challenge(request, read_back=True)
 
 
 def evidence_awaiting_review(request: RightsRequest) -> list:

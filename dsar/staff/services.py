@@ -12,7 +12,7 @@ from django.db import transaction
 
 from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
-from dsar.staff import permissions
+from dsar.staff import duties, permissions
 from dsar.staff.models import Note, StaffMessage
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
@@ -115,8 +115,13 @@ def add_note(*, request: RightsRequest, user, body: str) -> Note:
 
 
 def approve(*, request: RightsRequest, user) -> RightsRequest:
-    """Approve fulfilment: cancellation enters cooling-off, the other types start processing."""
+    """Approve fulfilment: cancellation enters cooling-off, the other types start processing.
+
+    Raises ``SeparationOfDuties`` (a ``PermissionDenied``, audited) when ``user`` verified an
+    access, deletion or cancellation request themselves: someone else approves those.
+    """
     permissions.require(user, "approve")
+    duties.require_another_approver(request, user)
     to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
     return transition(request, to=to, actor=Actor.staff(user))
 

@@ -24,7 +24,7 @@ from dsar.portal.models import Correction
 from dsar.portal.selectors import corrections_for
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import metrics, permissions, selectors, services
+from dsar.staff import duties, metrics, permissions, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
@@ -35,11 +35,13 @@ from dsar.staff.forms import (
     NoteForm,
     OverrideForm,
     ReasonForm,
+    SendCodeForm,
     VerifyForm,
 )
 from dsar.staff.pagination import CappedPaginator
 from dsar.verification import evidence
 from dsar.verification import services as verification_services
+from dsar.verification.limits import RateLimited
 from dsar.verification.models import Evidence, EvidenceStatus
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -96,7 +98,11 @@ def request_detail(request, pk, revealed=None):
             "actions": selectors.allowed_actions(obj, user=request.user),
             "verification": selectors.verification_record(obj),
             "evidence": selectors.evidence_awaiting_review(obj),
-            "verify_form": VerifyForm(),
+            "read_back": selectors.read_back_code(obj)
+            if obj.status == Status.PENDING_VERIFICATION
+            else None,
+            "someone_else_approves": obj.status == Status.IN_REVIEW
+            and duties.verified_it(obj, request.user),
             "findings": legal_selectors.findings_for(obj),
             "holds": legal_selectors.active_holds_for(obj),
             "deny_form": DenyForm(),
@@ -117,7 +123,7 @@ def _act(request, pk, run):
     obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
     try:
         result = run(obj)
-    except (TransitionError, PermissionDenied) as exc:
+    except (TransitionError, PermissionDenied, RateLimited) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -155,6 +161,8 @@ def act(request, pk, action):
             request=r, user=user, body=_form(request, NoteForm).cleaned_data["body"]
         )
         and _("Note added."),
+        "send-code": lambda r: _send_code(request, r)
+        and _("Code sent. Ask the subject to read it back to you, then enter it below."),
         "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
         "reject-evidence": lambda r: _reject_evidence(request, r)
         or _("The document was rejected and deleted."),
@@ -226,12 +234,19 @@ def _lift(request, obj):
     return holds.lift_hold(hold=hold, user=request.user, reason=data["reason"])
 
 
+def _send_code(request, obj):
+    return verification_services.send_staff_code(
+        request=obj, user=request.user, channel=_form(request, SendCodeForm).cleaned_data["channel"]
+    )
+
+
 def _verify(request, obj):
     form = _form(request, VerifyForm)
     return verification_services.verify_by_staff(
         request=obj,
         user=request.user,
         evidence_id=form.cleaned_data["evidence_id"],
+        code=form.cleaned_data["code"],
         reason=form.cleaned_data["reason"],
     )
 

@@ -2,6 +2,8 @@
 
 Both channels have one method, ``send_code``, and both deliver only after the surrounding
 transaction commits. The address always comes from the stored request, never from input.
+``template`` names the message: ``code`` (the subject's own code and link) or ``staff_code``
+(a code staff sent for the subject to read back to them).
 """
 
 import logging
@@ -21,10 +23,10 @@ log = logging.getLogger(__name__)
 class EmailChannel:
     name = Channel.EMAIL
 
-    def send_code(self, *, request: RightsRequest, context: dict) -> None:
+    def send_code(self, *, request: RightsRequest, context: dict, template: str = "code") -> None:
         queue_email(
             to=request.email,
-            template="code",
+            template=template,
             context=context,
             language=request.language,
             request_id=request.pk,
@@ -34,9 +36,9 @@ class EmailChannel:
 class SmsChannel:
     name = Channel.PHONE
 
-    def send_code(self, *, request: RightsRequest, context: dict) -> None:
+    def send_code(self, *, request: RightsRequest, context: dict, template: str = "code") -> None:
         with translation.override(request.language):
-            text = render_to_string("sms/code.txt", context).strip()
+            text = render_to_string(f"sms/{template}.txt", context).strip()
         to, request_id = request.phone, request.pk
 
         def deliver():
@@ -52,3 +54,13 @@ class SmsChannel:
 def channel_for(request: RightsRequest):
     """Email when the subject gave one, else their mobile number."""
     return EmailChannel() if request.email else SmsChannel()
+
+
+def channel_named(request: RightsRequest, name: str):
+    """The channel ``name`` (``email`` or ``phone``) if the request has that address, else
+    None: a code only ever goes to an address the subject gave at intake."""
+    if name == Channel.EMAIL and request.email:
+        return EmailChannel()
+    if name == Channel.PHONE and request.phone:
+        return SmsChannel()
+    return None

@@ -16,6 +16,7 @@ class Method(models.TextChoices):
     CODE = "code", _("Code")
     LINK = "link", _("Link")
     STAFF_EVIDENCE = "staff_evidence", _("Staff review of evidence")
+    STAFF_CODE = "staff_code", _("Code sent by staff and read back")
 
 
 class Channel(models.TextChoices):
@@ -30,8 +31,11 @@ class Strength(models.TextChoices):
     ``contact``: the subject controls the email address or phone number they gave at intake
     (code or link). Whether that address is the one the platform holds for the account is
     for the legal checks to compare (SPEC §5.5).
-    ``staff_reviewed``: a staff member reviewed identity evidence (or another documented
-    basis) and matched it to the account; the reviewer is recorded.
+    A code that staff sent to an address on file and the subject read back to them is
+    ``contact`` too: it proves that address, no more.
+    ``staff_reviewed``: a staff member reviewed an uploaded identity document and matched it
+    to the account; the reviewer and the document are recorded. Nothing else gives it (a
+    free-text reason is not evidence).
     """
 
     CONTACT = "contact", _("Controls the contact address given")
@@ -42,7 +46,13 @@ STRENGTH_ORDER = (Strength.CONTACT, Strength.STAFF_REVIEWED)
 
 
 class Challenge(models.Model):
-    """One code-and-link pair sent to the subject; a new one supersedes the previous."""
+    """One code-and-link pair sent to the subject; a new one supersedes the previous.
+
+    A ``read_back`` challenge is a code a staff member sent to an address on file for the
+    subject to read back to them over the phone: it has no link, only staff can enter it (who
+    sent it is in the audit trail), and it supersedes only earlier read-back codes, so the
+    subject's own code keeps working and the subject's code never works for staff.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     request = models.ForeignKey(
@@ -50,12 +60,13 @@ class Challenge(models.Model):
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     code_hash = models.CharField(max_length=64)
-    link_hash = models.CharField(max_length=64)
+    link_hash = models.CharField(max_length=64, blank=True)
     tries = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
+    read_back = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -75,7 +86,8 @@ class Verification(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     strength = models.CharField(max_length=16, choices=Strength.choices)
     # Keyed hash of the address that was proven (the request's email_hash or phone_hash), so
-    # later steps can insist on acting for exactly this identity. Empty for staff review.
+    # later steps can insist on acting for exactly this identity. Empty for a reviewed
+    # document. ``reviewer`` is the staff member who verified (a document or a read-back code).
     identity_hash = models.CharField(max_length=64, blank=True)
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,

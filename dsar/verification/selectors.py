@@ -18,10 +18,13 @@ def latest_verification(request: RightsRequest) -> Verification | None:
     )
 
 
-def current_challenge(request: RightsRequest, *, for_update: bool = False) -> Challenge | None:
-    """The one code-and-link pair that can still verify ``request`` (maybe expired/locked)."""
+def current_challenge(
+    request: RightsRequest, *, for_update: bool = False, read_back: bool = False
+) -> Challenge | None:
+    """The one code-and-link pair that can still verify ``request`` (maybe expired/locked);
+    with ``read_back``, the one code staff sent for the subject to read back to them."""
     challenges = Challenge.objects.filter(
-        request=request, used_at__isnull=True, superseded_at__isnull=True
+        request=request, used_at__isnull=True, superseded_at__isnull=True, read_back=read_back
     ).order_by("-created_at")
     if for_update:
         challenges = challenges.select_for_update()
@@ -32,4 +35,13 @@ def pending_evidence(request: RightsRequest) -> list[Evidence]:
     """Uploads of ``request`` waiting for a staff decision (content not loaded)."""
     return list(
         Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING).defer("content")
+    )
+
+
+def staff_verifier_ids(request: RightsRequest) -> set[int]:
+    """Ids of the staff members who verified ``request`` (by a document or a read-back code)."""
+    return set(
+        Verification.objects.filter(request=request, reviewer__isnull=False).values_list(
+            "reviewer_id", flat=True
+        )
     )

@@ -3,7 +3,9 @@
 A request leaves ``pending_verification`` only through this module (or withdrawal), and always
 through ``transition()``. Codes and link secrets are random, stored as keyed hashes, compared
 in constant time, valid ``DSAR_VERIFY_CODE_TTL_MINUTES`` and locked after
-``DSAR_VERIFY_MAX_TRIES`` wrong tries; a resend supersedes every earlier challenge.
+``DSAR_VERIFY_MAX_TRIES`` wrong tries; a resend supersedes every earlier challenge of its kind.
+Staff verify only on recorded evidence: a document they reviewed, or a code they sent to an
+address the subject gave and the subject read back to them. A reason alone verifies nothing.
 """
 
 import datetime as dt
@@ -13,6 +15,7 @@ import unicodedata
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +24,7 @@ from django.utils.translation import gettext as _
 from dsar.audit.services import Actor, record_event
 from dsar.crypto.keys import keyed_hash
 from dsar.verification import limits, notices
-from dsar.verification.channels import channel_for
+from dsar.verification.channels import channel_for, channel_named
 from dsar.verification.evidence import purge_pending, take_for_decision
 from dsar.verification.models import Challenge, Channel, Method, Strength, Verification
 from dsar.verification.selectors import current_challenge
@@ -57,30 +60,10 @@ def _require_pending(request: RightsRequest) -> None:
 def issue_challenge(*, request: RightsRequest) -> Challenge:
     """Send a fresh code and link to the request's own channel; earlier ones stop working."""
     _require_pending(request)
-    now = timezone.now()
-    challenge_id = uuid.uuid4()
-    code = f"{secrets.randbelow(10**6):06d}"
-    secret = secrets.token_urlsafe(32)
-    channel = channel_for(request)
+    channel, secret = channel_for(request), secrets.token_urlsafe(32)
     with transaction.atomic(savepoint=False):  # nobody goes on after a failure here
-        # Lock the request before the audit chain head, the order transition() takes them in.
-        # The new challenge's foreign key is checked at commit, under a share lock on the
-        # request: without this lock a concurrent transition of the same request (holding the
-        # request, waiting for the chain head we hold) deadlocks with us.
-        _require_pending(RightsRequest.objects.select_for_update().get(pk=request.pk))
-        Challenge.objects.filter(
-            request=request, used_at__isnull=True, superseded_at__isnull=True
-        ).update(superseded_at=now)
-        challenge = Challenge.objects.create(
-            id=challenge_id,
-            request=request,
-            channel=channel.name,
-            code_hash=_code_hash(challenge_id, code),
-            link_hash=_link_hash(challenge_id, secret),
-            created_at=now,
-            expires_at=now + dt.timedelta(minutes=settings.DSAR_VERIFY_CODE_TTL_MINUTES),
-        )
-        path = reverse("portal:confirm", kwargs={"pk": request.pk, "challenge": challenge_id})
+        challenge, code = _new_challenge(request, channel.name, link_secret=secret)
+        path = reverse("portal:confirm", kwargs={"pk": request.pk, "challenge": challenge.pk})
         channel.send_code(
             request=request,
             context={
@@ -94,9 +77,38 @@ def issue_challenge(*, request: RightsRequest) -> Challenge:
             action="verification.sent",
             actor=Actor.system("verification"),
             request_id=request.pk,
-            payload={"channel": channel.name, "challenge_id": str(challenge_id)},
+            payload={"channel": channel.name, "challenge_id": str(challenge.pk)},
         )
     return challenge
+
+
+def _new_challenge(
+    request: RightsRequest, channel: str, *, link_secret: str = "", read_back: bool = False
+) -> tuple[Challenge, str]:
+    """Supersede the open challenges of the same kind and store a new one; returns it and its
+    code. Call inside a transaction."""
+    now = timezone.now()
+    challenge_id = uuid.uuid4()
+    code = f"{secrets.randbelow(10**6):06d}"
+    # Lock the request before the audit chain head, the order transition() takes them in.
+    # The new challenge's foreign key is checked at commit, under a share lock on the
+    # request: without this lock a concurrent transition of the same request (holding the
+    # request, waiting for the chain head we hold) deadlocks with us.
+    _require_pending(RightsRequest.objects.select_for_update().get(pk=request.pk))
+    Challenge.objects.filter(
+        request=request, used_at__isnull=True, superseded_at__isnull=True, read_back=read_back
+    ).update(superseded_at=now)
+    challenge = Challenge.objects.create(
+        id=challenge_id,
+        request=request,
+        channel=channel,
+        code_hash=_code_hash(challenge_id, code),
+        link_hash=_link_hash(challenge_id, link_secret) if link_secret else "",
+        read_back=read_back,
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=settings.DSAR_VERIFY_CODE_TTL_MINUTES),
+    )
+    return challenge, code
 
 
 def resend_limits(request: RightsRequest, ip: str) -> tuple[limits.Limit, ...]:
@@ -152,10 +164,12 @@ def _check_code(challenge: Challenge | None, code: str, now) -> VerificationFail
     return None
 
 
-def _record_failure(request: RightsRequest, failure: VerificationFailed, method: str) -> None:
+def _record_failure(
+    request: RightsRequest, failure: VerificationFailed, method: str, actor: Actor | None = None
+) -> None:
     record_event(
         action="verification.failed",
-        actor=Actor.subject(),
+        actor=actor or Actor.subject(),
         request_id=request.pk,
         payload={"method": method, "reason": failure.reason},
     )
@@ -202,7 +216,9 @@ def verify_link(*, request: RightsRequest, challenge_id: uuid.UUID, secret: str)
     raise failure
 
 
-def _complete(request: RightsRequest, challenge: Challenge, method: str, now) -> Verification:
+def _complete(
+    request: RightsRequest, challenge: Challenge, method: str, now, reviewer=None, reason=""
+) -> Verification:
     challenge.used_at = now
     challenge.save(update_fields=["used_at"])
     verification = Verification.objects.create(
@@ -213,17 +229,63 @@ def _complete(request: RightsRequest, challenge: Challenge, method: str, now) ->
         identity_hash=request.email_hash
         if challenge.channel == Channel.EMAIL
         else request.phone_hash,
+        reviewer=reviewer,
         created_at=now,
     )
-    transition(
-        request,
-        to=Status.IN_REVIEW,
-        actor=Actor.subject(),
-        payload={"method": method, "channel": challenge.channel},
-    )
+    payload = {"method": method, "channel": challenge.channel}
+    if reviewer is not None:
+        payload["verification_id"] = str(verification.pk)
+    actor = Actor.staff(reviewer) if reviewer is not None else Actor.subject()
+    transition(request, to=Status.IN_REVIEW, actor=actor, reason=reason, payload=payload)
     purge_pending(request=request)
     notices.notify(request, "verified")
     return verification
+
+
+def send_staff_code(*, request: RightsRequest, user, channel: str) -> Challenge:
+    """Send a code to the subject's own email or phone, for them to read back to ``user``.
+
+    The address is the one given at intake, never input: ``channel`` (``email`` or
+    ``phone``) only chooses which of the two. The code is hashed, expires after
+    ``DSAR_VERIFY_CODE_TTL_MINUTES``, is locked after ``DSAR_VERIFY_MAX_TRIES`` wrong
+    entries, and supersedes earlier read-back codes only; sends per request are limited like
+    the subject's resends. Raises ``PermissionDenied``, ``ValidationError`` (field
+    ``channel``) for an address the subject did not give, ``RateLimited``, or
+    ``TransitionError`` once the request is no longer waiting for verification.
+    """
+    from dsar.staff.permissions import require
+
+    require(user, "verify")
+    target = channel_named(request, channel)
+    if target is None:
+        message = (
+            _("The subject gave no email address; send the code by SMS to their phone.")
+            if channel == Channel.EMAIL
+            else _("The subject gave no mobile number; send the code to their email address.")
+        )
+        raise ValidationError({"channel": [message]})
+    _require_pending(request)
+    limits.consume(
+        limits.Limit("staff-code-request", str(request.pk), settings.DSAR_RESEND_RATE_REQUEST)
+    )
+    with transaction.atomic():
+        challenge, code = _new_challenge(request, target.name, read_back=True)
+        target.send_code(
+            request=request,
+            context={
+                "reference": request.reference,
+                "code": code,
+                "ttl": settings.DSAR_VERIFY_CODE_TTL_MINUTES,
+            },
+            template="staff_code",
+        )
+        record_event(
+            action="verification.staff_code_sent",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"channel": target.name, "challenge_id": str(challenge.pk)},
+        )
+    return challenge
 
 
 def verify_by_staff(
@@ -231,31 +293,53 @@ def verify_by_staff(
     request: RightsRequest,
     user,
     evidence_id: uuid.UUID | None = None,
+    code: str = "",
     reason: str = "",
 ) -> Verification:
-    """Record that ``user`` verified the subject by reviewing evidence, and start the clock.
+    """Record that ``user`` verified the subject on recorded evidence, and start the clock.
 
-    ``evidence_id`` names an upload of this request awaiting review; without one, ``reason``
-    must say what the decision rests on (e.g. a documented call-back to the account's phone).
-    Every upload of the request is purged once the decision is recorded. Raises
-    ``PermissionDenied`` for a role that may not verify, ``TransitionError`` if the request is
-    not waiting for verification, and ``django.core.exceptions.ValidationError`` for a missing
-    reason or an evidence id that is not this request's pending upload.
+    The evidence is exactly one of: ``evidence_id``, an upload of this request awaiting
+    review, which ``user`` accepts (strength ``staff_reviewed``); or ``code``, what the
+    subject read back from a code sent with ``send_staff_code`` (strength ``contact``: it
+    proves the address it went to, as the subject's own code would). ``reason`` is an
+    optional note kept in the audit trail; alone it verifies nothing. ``user`` is recorded
+    as the reviewer, who may then not approve (see ``dsar.staff.duties``). Every upload of the
+    request is purged once verified. Raises ``PermissionDenied`` for a role that may not
+    verify, ``TransitionError`` if the request is not waiting for verification, and
+    ``django.core.exceptions.ValidationError`` for missing evidence, an evidence id that is
+    not this request's pending upload, or a wrong, expired or locked code (a wrong try is
+    counted and committed first).
     """
-    from django.core.exceptions import ValidationError
-
     from dsar.staff.permissions import require
 
     require(user, "verify")
-    if evidence_id is None and not reason.strip():
-        raise ValidationError({"reason": [_("Say what the verification rests on.")]})
+    code = _normalise_code(code)
+    if evidence_id is None and not code:
+        raise ValidationError(
+            {
+                "evidence_id": [
+                    _(
+                        "A reason alone is not evidence. Accept an identity document the "
+                        "subject uploaded, once you have reviewed it."
+                    )
+                ],
+                "code": [
+                    _(
+                        "Or send a code to the email or phone the subject gave and enter the "
+                        "code they read back to you."
+                    )
+                ],
+            }
+        )
+    if evidence_id is not None and code:
+        raise ValidationError({"code": [_("Give either a document or a code, not both.")]})
+    if code:
+        return _verify_read_back(request=request, user=user, code=code, reason=reason)
     now = timezone.now()
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         _require_pending(locked)
-        evidence = None
-        if evidence_id is not None:
-            evidence = take_for_decision(request=locked, evidence_id=evidence_id, user=user)
+        evidence = take_for_decision(request=locked, evidence_id=evidence_id, user=user)
         verification = Verification.objects.create(
             request=locked,
             method=Method.STAFF_EVIDENCE,
@@ -265,15 +349,30 @@ def verify_by_staff(
             evidence=evidence,
             created_at=now,
         )
-        payload = {"method": Method.STAFF_EVIDENCE, "verification_id": str(verification.pk)}
-        if evidence is not None:
-            payload["evidence_id"] = str(evidence.pk)
+        payload = {
+            "method": Method.STAFF_EVIDENCE,
+            "verification_id": str(verification.pk),
+            "evidence_id": str(evidence.pk),
+        }
         transition(
             request, to=Status.IN_REVIEW, actor=Actor.staff(user), reason=reason, payload=payload
         )
         purge_pending(request=request)
         notices.notify(request, "verified")
     return verification
+
+
+def _verify_read_back(*, request: RightsRequest, user, code: str, reason: str) -> Verification:
+    now = timezone.now()
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        _require_pending(locked)
+        challenge = current_challenge(locked, for_update=True, read_back=True)
+        failure = _check_code(challenge, code, now)
+        if failure is None:
+            return _complete(request, challenge, Method.STAFF_CODE, now, user, reason)
+        _record_failure(locked, failure, Method.STAFF_CODE, actor=Actor.staff(user))
+    raise ValidationError({"code": [str(failure)]})
 
 
 def expire_unverified(*, batch: int = 500) -> int:

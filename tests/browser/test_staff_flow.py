@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
+from tests.verification.support import read_back_code_from_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,10 +51,26 @@ def test_agent_filters_claims_verifies_and_approves(
 
     page.goto(f"{live_server_url}/staff/requests/{unverified.pk}/")
     assert "li.lei@example.com" not in page.content()  # masked
-    page.fill("#id_verify_reason", "Called back the phone number on the account")
+    # On the phone with the subject: a code goes to the address they gave; they read it back.
+    page.get_by_role("button", name="Send a code to l***@example.com").click()
+    assert "Code sent" in page.locator(".messages").inner_text()
+    page.fill("#id_verify_code", read_back_code_from_outbox(unverified.pk))
     page.get_by_role("button", name="Verify", exact=True).click()
     assert "the clock is running" in page.locator(".messages").inner_text()
     screenshot(page, "staff-2-request")
+    # Separation of duties: the agent who verified a deletion does not also approve it.
+    assert page.get_by_role("button", name="Approve").count() == 0
+    assert "another staff member approves" in page.content()
+
+    supervisor = staff_user("supervisor", "sam")
+    supervisor.set_password("correct horse battery")
+    supervisor.save()
+    page.context.clear_cookies()
+    page.goto(f"{live_server_url}/staff/login/")
+    page.fill("#id_username", "sam")
+    page.fill("#id_password", "correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server_url}/staff/requests/{unverified.pk}/")
     page.get_by_role("button", name="Approve").click()
     # No downstream system holds data in this test: fan-out has nothing to do and completes.
     page.reload()

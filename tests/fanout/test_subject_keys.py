@@ -6,15 +6,21 @@ would be sent.
 """
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsar.fanout.connectors import SubjectKeys
 from dsar.fanout.models import Action
 from dsar.fanout.services import subject_keys
 from dsar.legal.reports import record_downstream_check
 from dsar.portal.services import file_request
-from dsar.verification.services import verify_by_staff, verify_code
+from dsar.verification.evidence import submit_evidence
+from dsar.verification.services import send_staff_code, verify_by_staff, verify_code
 from dsar.workflow import identity
-from tests.verification.support import code_from_outbox, fresh_limits  # noqa: F401
+from tests.verification.support import (  # noqa: F401 (fresh_limits is a fixture)
+    code_from_outbox,
+    fresh_limits,
+    read_back_code_from_sms,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
@@ -62,6 +68,21 @@ def test_a_system_holding_other_addresses_for_the_account_links_nothing(code_ver
 
 def test_staff_review_of_identity_evidence_vouches_for_everything_given(staff_user):
     request = file_request(type="deletion", **TYPED)
-    verify_by_staff(request=request, user=staff_user("agent"), reason="Call-back to the phone.")
+    document = SimpleUploadedFile("id.pdf", b"%PDF-1.4\n%%EOF\n")
+    evidence = submit_evidence(request=request, upload=document)
+    verify_by_staff(request=request, user=staff_user("agent"), evidence_id=evidence.pk)
     request.refresh_from_db()
     assert subject_keys(request, action=Action.DELETE) == SubjectKeys(**TYPED)
+
+
+def test_a_code_staff_sent_to_the_phone_proves_only_the_phone(
+    staff_user, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.DSAR_SMS_DIR = str(tmp_path)
+    agent = staff_user("agent")
+    request = file_request(type="deletion", **TYPED)
+    with django_capture_on_commit_callbacks(execute=True):  # the SMS leaves after commit
+        send_staff_code(request=request, user=agent, channel="phone")
+    verify_by_staff(request=request, user=agent, code=read_back_code_from_sms(tmp_path))
+    request.refresh_from_db()
+    assert subject_keys(request, action=Action.DELETE) == SubjectKeys(phone=TYPED["phone"])

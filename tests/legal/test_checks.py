@@ -191,12 +191,29 @@ def test_verification_through_an_address_on_file_passes(verified, report):
 
 
 def test_staff_reviewed_evidence_passes_the_strength_check(report, agent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dsar.verification.evidence import submit_evidence
     from dsar.verification.services import verify_by_staff
 
     request = create_request(type=T.ACCESS, email="typed@example.com")
-    verify_by_staff(request=request, user=agent, reason="Call-back to the number on file")
+    document = SimpleUploadedFile("id.pdf", b"%PDF-1.4\n%%EOF\n")
+    evidence = submit_evidence(request=request, upload=document)
+    verify_by_staff(request=request, user=agent, evidence_id=evidence.pk)
     report(request, holds=["on-file@example.com"])
     assert findings_of(request, "verification_strength") == []
+
+
+def test_a_code_staff_sent_to_a_typed_address_is_judged_like_any_code(report, agent):
+    from dsar.verification.services import send_staff_code, verify_by_staff
+    from tests.verification.support import read_back_code_from_outbox
+
+    request = create_request(type=T.ACCESS, email="typed@example.com")
+    send_staff_code(request=request, user=agent, channel="email")
+    verify_by_staff(request=request, user=agent, code=read_back_code_from_outbox(request.pk))
+    report(request, holds=["on-file@example.com"])
+    [finding] = findings_of(request, "verification_strength")
+    assert (finding.severity, finding.key) == (Severity.BLOCKING, "not_held")
 
 
 def test_correction_does_not_need_a_held_channel(verified, report):

@@ -49,6 +49,28 @@ def test_agent_reviews_evidence_and_verifies_from_the_page(client, staff_user):
 
 
 @pytest.mark.django_db
+def test_agent_sends_a_code_and_verifies_with_what_the_subject_reads_back(client, staff_user):
+    from tests.verification.support import read_back_code_from_outbox
+
+    agent = staff_user("agent")
+    client.force_login(agent)
+    request = create_request(type="access", email="li@example.com", phone="13912345678")
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "向 l***@example.com 发送验证码" in page and "通过短信向 +86139****5678" in page
+    sent = client.post(f"/staff/requests/{request.pk}/send-code/", {"channel": "email"})
+    assert sent.status_code == 302
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "验证码已通过电子邮箱发送" in page and 'id="id_verify_code"' in page
+    code = read_back_code_from_outbox(request.pk)
+    client.post(f"/staff/requests/{request.pk}/verify/", {"code": code})
+    request.refresh_from_db()
+    assert request.status == Status.IN_REVIEW
+    page = client.get(f"/staff/requests/{request.pk}/").content.decode()
+    assert "staff_code" in page and agent.username in page
+    assert "另一位工作人员批准" in page  # the verifier is not offered approval
+
+
+@pytest.mark.django_db
 def test_legal_is_not_offered_verification_and_cannot_post_it(client, staff_user):
     client.force_login(staff_user("legal"))
     request = create_request(type="deletion", email="li@example.com")

@@ -1,12 +1,21 @@
 """Each role against each staff action through the API: allowed, or 403 and nothing changed."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsar.audit.models import AuditEvent
 from dsar.staff.permissions import ACTIONS
+from dsar.verification import evidence
 from dsar.workflow.models import RightsRequest, Status
 
-# action → (status the request is in, API path suffix, body)
+
+def upload(request) -> str:
+    """An identity document the subject uploaded, for staff to review (its id)."""
+    document = SimpleUploadedFile("id.pdf", b"%PDF-1.4\n%%EOF\n")
+    return str(evidence.submit_evidence(request=request, upload=document).pk)
+
+
+# action → (status the request is in, API path suffix, body or a function of the request)
 CASES = {
     "claim": (Status.IN_REVIEW, "claim/", {}),
     "assign": (Status.IN_REVIEW, "assign/", {"assignee": None}),
@@ -15,7 +24,7 @@ CASES = {
     "resume": (Status.AWAITING_SUBJECT, "resume/", {}),
     "note": (Status.IN_REVIEW, "note/", {"body": "Called the shop."}),
     "reveal": (Status.IN_REVIEW, "reveal/", {}),
-    "verify": (Status.PENDING_VERIFICATION, "verify/", {"reason": "Called the account's phone"}),
+    "verify": (Status.PENDING_VERIFICATION, "verify/", lambda r: {"evidence_id": upload(r)}),
     "extend": (Status.IN_REVIEW, "extend/", {"days": 5, "reason": "Two systems"}),
     "message": (Status.IN_REVIEW, "message/", {"body": "Which order number?"}),
     "deny": (Status.IN_REVIEW, "deny/", {"basis": "trade_secret", "explanation": "Model."}),
@@ -39,6 +48,7 @@ def snapshot(request):
 def test_role_table_decides_every_api_action(make_request, api_as, role, action):
     status, suffix, body = CASES[action]
     request = make_request(status=status)
+    body = body(request) if callable(body) else body
     before = snapshot(request)
     response = api_as(role).post(
         f"/api/v1/staff/requests/{request.pk}/{suffix}", body, format="json"

@@ -1,6 +1,8 @@
 """Helpers shared by the verification, portal and public API tests."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -36,3 +38,20 @@ def link_from_outbox(request_id) -> str:
 
 def wrong_code(code: str) -> str:
     return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def read_back_code(text: str) -> str:
+    """The code in a read-back message: the six digits not part of the reference."""
+    return re.search(r"(?<!-)\b\d{6}\b", text).group()
+
+
+def read_back_code_from_outbox(request_id) -> str:
+    """The code of the newest email staff sent for the subject to read back."""
+    return read_back_code(latest_email(request_id, "staff_code").body)
+
+
+def read_back_code_from_sms(sms_dir: Path) -> str:
+    """The code of the read-back SMS the file backend wrote (the subject's own has a link)."""
+    texts = [json.loads(p.read_text())["text"] for p in sorted(sms_dir.iterdir())]
+    [text] = [t for t in texts if "://" not in t]
+    return read_back_code(text)

@@ -97,9 +97,42 @@ def test_a_role_without_verify_cannot_verify(make_request):
     assert request.status == Status.PENDING_VERIFICATION
 
 
-def test_staff_verification_without_evidence_needs_a_reason(make_request):
-    with pytest.raises(ValidationError):
-        services.verify_by_staff(request=make_request(), user=staff(Role.AGENT), reason=" ")
+def test_a_reason_alone_does_not_verify(make_request):
+    request = make_request()
+    with pytest.raises(ValidationError) as refused:
+        services.verify_by_staff(request=request, user=staff(Role.AGENT), reason="called them")
+    assert set(refused.value.message_dict) == {"evidence_id", "code"}
+    request.refresh_from_db()
+    assert request.status == Status.PENDING_VERIFICATION
+
+
+def test_staff_codes_replace_each_other_but_not_the_subjects_code(make_request):
+    from tests.verification.support import code_from_outbox
+
+    request, agent = make_request(), staff(Role.AGENT)
+    services.issue_challenge(request=request)
+    first = services.send_staff_code(request=request, user=agent, channel="email")
+    second = services.send_staff_code(request=request, user=agent, channel="email")
+    first.refresh_from_db()
+    assert first.superseded_at is not None and second.superseded_at is None
+    services.verify_code(request=request, code=code_from_outbox(request.pk))
+    request.refresh_from_db()
+    assert request.status == Status.IN_REVIEW
+
+
+def test_a_read_back_code_records_the_reviewer_and_the_address(make_request):
+    from tests.verification.support import read_back_code_from_outbox
+
+    request, agent = make_request(), staff(Role.AGENT)
+    services.send_staff_code(request=request, user=agent, channel="email")
+    code = read_back_code_from_outbox(request.pk)
+    verification = services.verify_by_staff(request=request, user=agent, code=code)
+    assert (verification.method, verification.channel, verification.strength) == (
+        Method.STAFF_CODE,
+        "email",
+        Strength.CONTACT,
+    )
+    assert verification.reviewer == agent and verification.identity_hash == request.email_hash
 
 
 def test_evidence_of_another_request_is_refused(make_request):
