@@ -6,6 +6,7 @@ signed status token opens everything else. Answers never say whether a subject i
 Views parse input with the serializers below, call one service and render.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -48,8 +49,13 @@ class CorrectionSerializer(serializers.Serializer):
 
 class CreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=RequestType.choices)
-    email = serializers.CharField(max_length=MAX_LENGTHS["email"], required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True)
+    # Not trimmed here: dsar.workflow.identity decides what may be dropped, and refuses the rest.
+    email = serializers.CharField(
+        max_length=MAX_LENGTHS["email"], required=False, allow_blank=True, trim_whitespace=False
+    )
+    phone = serializers.CharField(
+        max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True, trim_whitespace=False
+    )
     full_name = serializers.CharField(
         max_length=MAX_LENGTHS["full_name"], required=False, allow_blank=True
     )
@@ -63,6 +69,16 @@ class CreateSerializer(serializers.Serializer):
         child=CorrectionSerializer(), required=False, max_length=MAX_CORRECTIONS
     )
     language = serializers.ChoiceField(choices=["zh-hans", "en"], required=False)
+
+    def validate(self, attrs):
+        """One address and one mobile number, normalised as the web form does."""
+        try:
+            attrs["email"], attrs["phone"] = services.normalise_contact(
+                email=attrs.get("email", ""), phone=attrs.get("phone", "")
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
 
 
 class CreatedSerializer(serializers.Serializer):

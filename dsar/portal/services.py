@@ -44,18 +44,22 @@ class ProposedCorrection:
 
 
 def normalise_contact(*, email: str, phone: str) -> tuple[str, str]:
-    """The normalised email and +86 mobile; ``ValidationError`` with field messages if not."""
+    """The normalised email and +86 mobile; ``ValidationError`` with field messages if not.
+
+    The web form and the API serializer both call this, so they accept and refuse the same
+    values (``dsar.workflow.identity`` says which) and pass on the same normalised ones.
+    """
     errors = {}
     if not (email or phone):
         errors["email"] = [_("Give an email address or a mobile number.")]
     try:
         email = identity.normalise_email(email) if email else ""
-    except identity.InvalidIdentity:
-        errors["email"] = [_("Enter a valid email address.")]
+    except identity.InvalidIdentity as exc:
+        errors["email"] = [str(exc)]
     try:
         phone = normalise_cn_mobile(phone) if phone else ""
-    except identity.InvalidIdentity:
-        errors["phone"] = [_("Enter a mainland China mobile number (+86).")]
+    except identity.InvalidIdentity as exc:
+        errors["phone"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
     return email, phone

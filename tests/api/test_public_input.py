@@ -9,6 +9,7 @@ from dsar.audit.models import AuditEvent
 from dsar.notifications.models import OutboundEmail
 from dsar.portal.tokens import make_status_token
 from dsar.verification.models import Evidence
+from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 from tests.verification.support import fresh_limits  # noqa: F401
 
@@ -59,7 +60,7 @@ def test_unknown_type(api):
 @pytest.mark.usefixtures("nothing_written")
 def test_bad_email(api):
     fields = fields_of(create(api, {"type": "access", "email": "not-an-address"}))
-    assert fields["email"] == ["Enter a valid email address."]
+    assert fields["email"] == [str(identity.BAD_EMAIL)]
 
 
 @pytest.mark.usefixtures("nothing_written")
