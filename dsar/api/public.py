@@ -22,6 +22,7 @@ from dsar.portal.tokens import make_status_token
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.limits import RateLimited
+from dsar.verification.selectors import current_challenge
 from dsar.workflow.models import RequestType, RightsRequest
 
 
@@ -87,6 +88,14 @@ class CreatedSerializer(serializers.Serializer):
     type = serializers.CharField()
     status = serializers.CharField()
     status_token = serializers.CharField()
+
+
+class FiledSerializer(CreatedSerializer):
+    code_sent = serializers.BooleanField(
+        help_text="False when the address has had its share of messages for now: nothing was "
+        "sent. Confirm with the link of a recent message to the address, or resend after the "
+        "resend answer's Retry-After."
+    )
 
 
 class CodeSerializer(serializers.Serializer):
@@ -157,7 +166,7 @@ class PublicView(APIView):
 
 
 class RequestCreateView(PublicView):
-    @extend_schema(request=CreateSerializer, responses={201: CreatedSerializer})
+    @extend_schema(request=CreateSerializer, responses={201: FiledSerializer})
     def post(self, request):
         data = self.parse(CreateSerializer)
         corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
@@ -175,7 +184,8 @@ class RequestCreateView(PublicView):
             )
         except RateLimited as exc:
             raise _throttled(exc) from exc
-        return Response(_created(filed), status=status.HTTP_201_CREATED)
+        body = {**_created(filed), "code_sent": current_challenge(filed) is not None}
+        return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class VerifyView(PublicView):

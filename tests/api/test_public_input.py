@@ -183,9 +183,11 @@ def test_intake_limit_per_ip_answers_429_and_writes_nothing(api, settings):
     assert RightsRequest.objects.count() == before
 
 
-def test_intake_limit_per_identity_folds_case_and_full_width(api, settings):
-    settings.DSAR_INTAKE_RATE_IDENTITY = "1/hour"
-    assert create(api, {"type": "access", "email": "Wang@Example.com"}).status_code == 201
+def test_message_limit_per_address_folds_case_and_full_width(api, settings):
+    settings.DSAR_CODE_RATE_ADDRESS = "1/hour"
+    first = create(api, {"type": "access", "email": "Wang@Example.com"})
+    assert first.status_code == 201 and first.json()["code_sent"] is True
     answer = create(api, {"type": "deletion", "email": " ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ "})
-    assert answer.status_code == 429
-    assert RightsRequest.objects.count() == 1
+    assert answer.status_code == 201 and answer.json()["code_sent"] is False
+    assert RightsRequest.objects.count() == 2
+    assert {r.email for r in RightsRequest.objects.all()} == {"wang@example.com"}
