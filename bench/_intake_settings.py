@@ -8,7 +8,7 @@ Django view: the floor any intake endpoint can reach here.
 import os
 
 os.environ.setdefault("DSAR_INTAKE_RATE_IP", "100000000/hour")
-os.environ.setdefault("DSAR_INTAKE_RATE_IDENTITY", "100000000/hour")
+os.environ.setdefault("DSAR_CODE_RATE_ADDRESS", "100000000/hour")
 
 from config.test_settings import *  # noqa: E402,F403
 

@@ -6,6 +6,7 @@ signed status token opens everything else. Answers never say whether a subject i
 Views parse input with the serializers below, call one service and render.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +22,7 @@ from dsar.portal.tokens import make_status_token
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.limits import RateLimited
+from dsar.verification.selectors import current_challenge
 from dsar.workflow.models import RequestType, RightsRequest
 
 
@@ -48,8 +50,13 @@ class CorrectionSerializer(serializers.Serializer):
 
 class CreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=RequestType.choices)
-    email = serializers.CharField(max_length=MAX_LENGTHS["email"], required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True)
+    # Not trimmed here: dsar.workflow.identity decides what may be dropped, and refuses the rest.
+    email = serializers.CharField(
+        max_length=MAX_LENGTHS["email"], required=False, allow_blank=True, trim_whitespace=False
+    )
+    phone = serializers.CharField(
+        max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True, trim_whitespace=False
+    )
     full_name = serializers.CharField(
         max_length=MAX_LENGTHS["full_name"], required=False, allow_blank=True
     )
@@ -64,6 +71,16 @@ class CreateSerializer(serializers.Serializer):
     )
     language = serializers.ChoiceField(choices=["zh-hans", "en"], required=False)
 
+    def validate(self, attrs):
+        """One address and one mobile number, normalised as the web form does."""
+        try:
+            attrs["email"], attrs["phone"] = services.normalise_contact(
+                email=attrs.get("email", ""), phone=attrs.get("phone", "")
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
 
 class CreatedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -71,6 +88,14 @@ class CreatedSerializer(serializers.Serializer):
     type = serializers.CharField()
     status = serializers.CharField()
     status_token = serializers.CharField()
+
+
+class FiledSerializer(CreatedSerializer):
+    code_sent = serializers.BooleanField(
+        help_text="False when the address has had its share of messages for now: nothing was "
+        "sent. Confirm with the link of a recent message to the address, or resend after the "
+        "resend answer's Retry-After."
+    )
 
 
 class CodeSerializer(serializers.Serializer):
@@ -141,7 +166,7 @@ class PublicView(APIView):
 
 
 class RequestCreateView(PublicView):
-    @extend_schema(request=CreateSerializer, responses={201: CreatedSerializer})
+    @extend_schema(request=CreateSerializer, responses={201: FiledSerializer})
     def post(self, request):
         data = self.parse(CreateSerializer)
         corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
@@ -159,7 +184,8 @@ class RequestCreateView(PublicView):
             )
         except RateLimited as exc:
             raise _throttled(exc) from exc
-        return Response(_created(filed), status=status.HTTP_201_CREATED)
+        body = {**_created(filed), "code_sent": current_challenge(filed) is not None}
+        return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class VerifyView(PublicView):

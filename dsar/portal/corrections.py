@@ -15,6 +15,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
 from dsar.portal.models import Correction
 from dsar.staff import permissions
+from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -35,12 +36,21 @@ def decide(
         errors["target_field"] = ["Name the field the systems should change."]
     if not accept and not reason.strip():
         errors["reason"] = ["Say why; the subject is told."]
+    target_field = target_field.strip().lower() if accept else ""
+    final_value = (value.strip() or correction.proposed_value) if accept else ""
+    if target_field in CONTACT_FIELDS:
+        # A new address goes downstream as a key: one normalised address, or nothing.
+        normalise = {"email": identity.normalise_email, "phone": identity.normalise_phone}
+        try:
+            final_value = normalise[target_field](final_value)
+        except identity.InvalidIdentity as exc:
+            errors["value"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         correction.decision = "accepted" if accept else "refused"
-        correction.target_field = target_field.strip().lower() if accept else ""
-        correction.final_value = (value.strip() or correction.proposed_value) if accept else ""
+        correction.target_field = target_field
+        correction.final_value = final_value
         correction.reason = reason.strip()
         correction.decided_by, correction.decided_at = user, timezone.now()
         correction.save()

@@ -18,6 +18,7 @@ class RequestForm(forms.Form):
         label=_("Email address"),
         max_length=MAX_LENGTHS["email"],
         required=False,
+        strip=False,  # dsar.workflow.identity decides what may be dropped, and refuses the rest
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text=_("We send the verification code here."),
     )
@@ -25,6 +26,7 @@ class RequestForm(forms.Form):
         label=_("Mobile number (+86)"),
         max_length=MAX_LENGTHS["phone"],
         required=False,
+        strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
         help_text=_("Only if you have no email address: we then send the code by SMS."),
     )

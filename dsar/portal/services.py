@@ -16,7 +16,7 @@ from dsar.audit.services import Actor, appended_together, record_event
 from dsar.portal.models import Correction, SubjectReply
 from dsar.verification import limits, notices
 from dsar.verification.evidence import purge_pending
-from dsar.verification.services import issue_challenge
+from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
@@ -44,29 +44,32 @@ class ProposedCorrection:
 
 
 def normalise_contact(*, email: str, phone: str) -> tuple[str, str]:
-    """The normalised email and +86 mobile; ``ValidationError`` with field messages if not."""
+    """The normalised email and +86 mobile; ``ValidationError`` with field messages if not.
+
+    The web form and the API serializer both call this, so they accept and refuse the same
+    values (``dsar.workflow.identity`` says which) and pass on the same normalised ones.
+    """
     errors = {}
     if not (email or phone):
         errors["email"] = [_("Give an email address or a mobile number.")]
     try:
         email = identity.normalise_email(email) if email else ""
-    except identity.InvalidIdentity:
-        errors["email"] = [_("Enter a valid email address.")]
+    except identity.InvalidIdentity as exc:
+        errors["email"] = [str(exc)]
     try:
         phone = normalise_cn_mobile(phone) if phone else ""
-    except identity.InvalidIdentity:
-        errors["phone"] = [_("Enter a mainland China mobile number (+86).")]
+    except identity.InvalidIdentity as exc:
+        errors["phone"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
     return email, phone
 
 
-def intake_limits(*, ip: str, email: str, phone: str) -> list[limits.Limit]:
-    found = [limits.Limit("intake-ip", ip or "unknown", settings.DSAR_INTAKE_RATE_IP)]
-    for kind, value in (("email", email), ("phone", phone)):
-        if value:
-            found.append(limits.Limit(f"intake-{kind}", value, settings.DSAR_INTAKE_RATE_IDENTITY))
-    return found
+def intake_limit(*, ip: str) -> limits.Limit:
+    # Only the sender's address is limited here: a limit on the subject's address would let
+    # anyone lock the subject out by filing for them. Messages to the address are limited
+    # instead (``claim_message``).
+    return limits.Limit("intake-ip", ip or "unknown", settings.DSAR_INTAKE_RATE_IP)
 
 
 def file_request(
@@ -83,8 +86,12 @@ def file_request(
 ) -> RightsRequest:
     """File a request for the subject and send them a receipt and a verification code.
 
-    Raises ``ValidationError`` (field messages) or ``RateLimited`` before writing anything.
-    The code goes to the email address when one is given, else by SMS to the mobile number.
+    Raises ``ValidationError`` (field messages) or ``RateLimited`` (too many requests from
+    ``ip``) before writing anything. The code goes to the email address when one is given,
+    else by SMS to the mobile number. When the address has had its share of messages for
+    now, the request is filed all the same and nothing is sent: the answer is the same, and
+    the subject confirms with the link of a recent message to the address or asks for a code
+    later (``dsar.verification.services.claim_message``).
     """
     if type not in RequestType.values:
         raise ValidationError({"type": [_("Choose one of the request types.")]})
@@ -93,7 +100,7 @@ def file_request(
         raise ValidationError({"corrections": [_("Say what should be corrected.")]})
     if type != RequestType.CORRECTION and corrections:
         raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
-    limits.consume(*intake_limits(ip=ip, email=email, phone=phone))
+    limits.consume(intake_limit(ip=ip))
     with transaction.atomic(), appended_together():
         request = create_request(
             type=type,
@@ -114,8 +121,9 @@ def file_request(
             )
             for position, item in enumerate(corrections, start=1)
         )
-        notices.notify(request, "receipt")
-        issue_challenge(request=request)
+        if claim_message(request=request):
+            notices.notify(request, "receipt")
+            issue_challenge(request=request)
     return request
 
 
@@ -124,7 +132,8 @@ def withdraw_request(*, request: RightsRequest) -> RightsRequest:
     with transaction.atomic():
         transition(request, to=Status.WITHDRAWN, actor=Actor.subject())
         purge_pending(request=request)
-        notices.notify(request, "withdrawn")
+        if address_may_hear_of(request):
+            notices.notify(request, "withdrawn")
     return request
 
 

@@ -5,6 +5,8 @@ Every page works without JavaScript. Pages about one request need its signed sta
 parse input, call one service and render.
 """
 
+import uuid
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +19,7 @@ from dsar.portal.tokens import make_status_token
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.limits import RateLimited
+from dsar.verification.selectors import current_challenge
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -126,6 +129,8 @@ def verify(request, pk):
         "token": make_status_token(rights_request),
         "form": form,
         "resent": request.GET.get("resent") == "1",
+        # No code yet: the address limit held this request's message back (see the page).
+        "held_back": current_challenge(rights_request) is None,
     }
     return render(request, "portal/verify.html", context, status=400 if form.errors else 200)
 
@@ -145,21 +150,40 @@ def resend(request, pk):
 @require_http_methods(["GET", "POST"])
 def confirm(request, pk, challenge):
     """The one-click link. GET only shows a button: mail scanners that open links must not
-    verify a request on the recipient's behalf."""
+    verify a request on the recipient's behalf. When other requests wait for the same
+    address, the page lets the holder of the link choose the one they made (``for``)."""
     rights_request = get_object_or_404(RightsRequest, pk=pk)
     secret = request.POST.get("k") if request.method == "POST" else request.GET.get("k", "")
     error = ""
     if request.method == "POST":
+        target = _confirm_target(request.POST.get("for"), rights_request)
         try:
-            verification.verify_link(request=rights_request, challenge_id=challenge, secret=secret)
+            verification.verify_link(request=target, challenge_id=challenge, secret=secret)
         except verification.VerificationFailed as exc:
             error = str(exc)
         except TransitionError as exc:
             error = str(exc)
         else:
-            return redirect(_with_token("portal:status", rights_request))
-    context = {"req": rights_request, "secret": secret, "error": error}
+            return redirect(_with_token("portal:status", target))
+    choices = verification.requests_for_link(challenge_id=challenge, secret=secret)
+    context = {
+        "req": rights_request,
+        "secret": secret,
+        "error": error,
+        "choices": choices,
+        "choose": len(choices) > 1 or any(c.pk != rights_request.pk for c in choices),
+    }
     return render(request, "portal/confirm.html", context, status=400 if error else 200)
+
+
+def _confirm_target(value: str | None, default: RightsRequest) -> RightsRequest:
+    """The request chosen on the confirm page; the link's own unless another one is named."""
+    if not value or value == str(default.pk):
+        return default
+    try:
+        return RightsRequest.objects.get(pk=uuid.UUID(value))
+    except (ValueError, RightsRequest.DoesNotExist):
+        raise Http404 from None
 
 
 def _status_page(request, rights_request, *, status=200, **forms_override):

@@ -66,6 +66,21 @@ def hit(*limits: Limit) -> None:
             cache.add(key, 1, timeout=remaining + 60)
 
 
+def take(limit: Limit) -> bool:
+    """Count one use of ``limit`` and say whether it was within the limit.
+
+    Atomic (Redis ``INCR``): two callers racing for the last use never both get it.
+    """
+    allowed, remaining, key = limit.window()
+    cache.add(key, 0, timeout=remaining + 60)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=remaining + 60)
+        used = 1
+    return used <= allowed
+
+
 def consume(*limits: Limit) -> None:
     """Check every limit, then count one use against each: all or nothing."""
     check(*limits)

@@ -111,20 +111,62 @@ def _new_challenge(
     return challenge, code
 
 
+def _address(request: RightsRequest) -> tuple[str, str]:
+    """The channel a request's messages go through and the keyed hash of its address there."""
+    if request.email:
+        return Channel.EMAIL, request.email_hash
+    return Channel.PHONE, request.phone_hash
+
+
+def message_limit(request: RightsRequest) -> limits.Limit:
+    """How many verification messages the request's address may receive per window.
+
+    Shared by every request for that address, whoever filed it: it bounds flooding an
+    address, and it is the only limit tied to an address, so strangers filing requests for
+    it spend messages, never the subject's right to file (``claim_message``).
+    """
+    _, address_hash = _address(request)
+    return limits.Limit("messages-address", address_hash, settings.DSAR_CODE_RATE_ADDRESS)
+
+
+def claim_message(*, request: RightsRequest) -> bool:
+    """Spend one message of the request's address allowance; False if none is left.
+
+    A request that gets no message stays filed and waiting: the subject confirms it with the
+    link of any other message we recently sent to the address (``verify_link``), or asks for
+    a code once the allowance reopens. The audit trail says why nothing was sent.
+    """
+    if limits.take(message_limit(request)):
+        return True
+    record_event(
+        action="verification.held_back",
+        actor=Actor.system("verification"),
+        request_id=request.pk,
+        payload={"reason": "address_message_limit"},
+    )
+    return False
+
+
+def address_may_hear_of(request: RightsRequest) -> bool:
+    """Whether later notices of ``request`` (withdrawn, expired) may go to its address.
+
+    Not for a request that was held back by the address limit and never proven: the address
+    heard nothing of it, and strangers filing and withdrawing requests must not be able to
+    mail it without limit through the notices the limit does not count.
+    """
+    return request.verified_at is not None or Challenge.objects.filter(request=request).exists()
+
+
 def resend_limits(request: RightsRequest, ip: str) -> tuple[limits.Limit, ...]:
     return (
         limits.Limit("resend-request", str(request.pk), settings.DSAR_RESEND_RATE_REQUEST),
-        limits.Limit(
-            "resend-identity",
-            request.email_hash or request.phone_hash,
-            settings.DSAR_RESEND_RATE_IDENTITY,
-        ),
+        message_limit(request),
         limits.Limit("resend-ip", ip or "unknown", settings.DSAR_RESEND_RATE_IP),
     )
 
 
 def resend_code(*, request: RightsRequest, ip: str) -> None:
-    """Issue a new code, within the per-request, per-identity and per-IP resend limits.
+    """Issue a new code, within the per-request, per-address and per-IP limits.
 
     Raises ``RateLimited`` (nothing sent) or ``TransitionError`` if the request is no longer
     waiting for verification. The code goes to the address stored at intake, nowhere else.
@@ -192,14 +234,75 @@ def verify_code(*, request: RightsRequest, code: str) -> Verification:
     raise failure
 
 
+def _live_link(challenge_id: uuid.UUID, *, for_update: bool = False) -> Challenge | None:
+    """The challenge ``challenge_id`` if it is unused and its request's current one.
+
+    Its request may have been withdrawn or have expired since: the message still reached the
+    address, so its link still proves the address for the other requests waiting there.
+    """
+    challenges = Challenge.objects.select_related("request").filter(
+        pk=challenge_id, used_at__isnull=True, superseded_at__isnull=True
+    )
+    return (challenges.select_for_update(of=("self",)) if for_update else challenges).first()
+
+
+def _link_fits(challenge: Challenge | None, request: RightsRequest) -> bool:
+    """A link confirms the request it was sent for, or another waiting for the same address.
+
+    Codes do not travel like this: six digits can be guessed, and a code shared between
+    requests would either multiply an attacker's guesses or let them burn the subject's
+    tries. A link's secret cannot be guessed, so proving the address with any recent link
+    costs nothing in safety, and a subject whose own message was held back by the address
+    limit (strangers filing for their address) can still confirm their request.
+    """
+    if challenge is None:
+        return False
+    if challenge.request_id == request.pk:
+        return True
+    return challenge.channel == _address(request)[0] and (
+        _address(challenge.request) == _address(request)
+    )
+
+
+def requests_for_link(*, challenge_id: uuid.UUID, secret: str) -> list[RightsRequest]:
+    """The waiting requests a one-click link may confirm, the one it was sent for first
+    (if it still waits).
+
+    Empty unless the link is current, unexpired and its secret right: only the holder of a
+    message sent to the address learns which requests are waiting for it (at most 20, newest
+    first after the link's own).
+    """
+    challenge = _live_link(challenge_id)
+    if (
+        challenge is None
+        or timezone.now() >= challenge.expires_at
+        or not hmac.compare_digest(_link_hash(challenge.pk, secret or ""), challenge.link_hash)
+    ):
+        return []
+    channel, address_hash = _address(challenge.request)
+    if channel == Channel.EMAIL:
+        same = {"email_hash": address_hash}
+    else:  # requests with an email address get their messages there, not by SMS
+        same = {"email_hash": "", "phone_hash": address_hash}
+    others = (
+        RightsRequest.objects.filter(status=Status.PENDING_VERIFICATION, **same)
+        .exclude(pk=challenge.request_id)
+        .order_by("-received_at")[:20]
+    )
+    own = [challenge.request] if challenge.request.status == Status.PENDING_VERIFICATION else []
+    return [*own, *[r for r in others if _link_fits(challenge, r)]]
+
+
 def verify_link(*, request: RightsRequest, challenge_id: uuid.UUID, secret: str) -> Verification:
-    """Verify the subject with the one-click link of the current challenge."""
+    """Verify ``request`` with a one-click link: its own current one, or the current link of
+    any other request waiting for the same address (see ``_link_fits``). The link is used up
+    either way; the request it was sent for stays waiting."""
     now = timezone.now()
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         _require_pending(locked)
-        challenge = current_challenge(locked, for_update=True)
-        if challenge is None or challenge.pk != challenge_id:
+        challenge = _live_link(challenge_id, for_update=True)
+        if not _link_fits(challenge, locked):
             failure = VerificationFailed(
                 _("This link has been replaced by a newer one or was already used."),
                 reason="missing",
@@ -393,6 +496,7 @@ def expire_unverified(*, batch: int = 500) -> int:
             except TransitionError:  # verified or withdrawn meanwhile
                 continue
             purge_pending(request=request)
-            notices.notify(request, "expired")
+            if address_may_hear_of(request):
+                notices.notify(request, "expired")
             expired += 1
     return expired

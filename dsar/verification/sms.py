@@ -7,7 +7,6 @@ the same ``send`` method.
 
 import json
 import sys
-import unicodedata
 import uuid
 from pathlib import Path
 
@@ -16,15 +15,21 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsar.workflow import identity
 from dsar.workflow.identity import InvalidIdentity
 
 
 def normalise_cn_mobile(value: str) -> str:
-    """A mainland China mobile number in E.164 (+861…); anything else raises InvalidIdentity."""
-    folded = unicodedata.normalize("NFKC", value or "").strip()
+    """A mainland China mobile number in E.164 (+861…); anything else raises InvalidIdentity.
+
+    The number is read by ``dsar.workflow.identity.parse_phone``, the one phone normaliser,
+    and then must be a +86 mobile: codes go by SMS only to those.
+    """
     try:
-        number = phonenumbers.parse(folded, "CN")
-    except phonenumbers.NumberParseException as exc:
+        number = identity.parse_phone(value, region="CN")
+    except identity.InvisibleCharacters:
+        raise
+    except InvalidIdentity as exc:
         raise InvalidIdentity(_("Enter a mainland China mobile number (+86).")) from exc
     mobile_types = {phonenumbers.PhoneNumberType.MOBILE}
     if (

@@ -38,9 +38,8 @@ GENEROUS_RATES = {
     name: "100000/hour"
     for name in (
         "DSAR_INTAKE_RATE_IP",
-        "DSAR_INTAKE_RATE_IDENTITY",
+        "DSAR_CODE_RATE_ADDRESS",
         "DSAR_RESEND_RATE_IP",
-        "DSAR_RESEND_RATE_IDENTITY",
         "DSAR_RESEND_RATE_REQUEST",
     )
 }

@@ -27,7 +27,8 @@ def test_create_code_from_email_verify_starts_the_clock(api):
     created = file(api)
     assert created.status_code == 201
     body = created.json()
-    assert set(body) == {"id", "reference", "type", "status", "status_token"}
+    assert set(body) == {"id", "reference", "type", "status", "status_token", "code_sent"}
+    assert body["code_sent"] is True
     assert body["status"] == "pending_verification"
     code = code_from_outbox(body["id"])
 

@@ -9,6 +9,7 @@ from dsar.audit.models import AuditEvent
 from dsar.notifications.models import OutboundEmail
 from dsar.portal.tokens import make_status_token
 from dsar.verification.models import Evidence
+from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 from tests.verification.support import fresh_limits  # noqa: F401
 
@@ -59,7 +60,7 @@ def test_unknown_type(api):
 @pytest.mark.usefixtures("nothing_written")
 def test_bad_email(api):
     fields = fields_of(create(api, {"type": "access", "email": "not-an-address"}))
-    assert fields["email"] == ["Enter a valid email address."]
+    assert fields["email"] == [str(identity.BAD_EMAIL)]
 
 
 @pytest.mark.usefixtures("nothing_written")
@@ -182,9 +183,11 @@ def test_intake_limit_per_ip_answers_429_and_writes_nothing(api, settings):
     assert RightsRequest.objects.count() == before
 
 
-def test_intake_limit_per_identity_folds_case_and_full_width(api, settings):
-    settings.DSAR_INTAKE_RATE_IDENTITY = "1/hour"
-    assert create(api, {"type": "access", "email": "Wang@Example.com"}).status_code == 201
+def test_message_limit_per_address_folds_case_and_full_width(api, settings):
+    settings.DSAR_CODE_RATE_ADDRESS = "1/hour"
+    first = create(api, {"type": "access", "email": "Wang@Example.com"})
+    assert first.status_code == 201 and first.json()["code_sent"] is True
     answer = create(api, {"type": "deletion", "email": " ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ "})
-    assert answer.status_code == 429
-    assert RightsRequest.objects.count() == 1
+    assert answer.status_code == 201 and answer.json()["code_sent"] is False
+    assert RightsRequest.objects.count() == 2
+    assert {r.email for r in RightsRequest.objects.all()} == {"wang@example.com"}

@@ -44,7 +44,7 @@ def test_agent_cannot_place_a_hold_in_the_admin(client, agent):
 
 def test_admin_shows_the_services_message_for_a_bad_address(client, legal):
     login(client, legal)
-    response = client.post(ADD_HOLD, hold_form(email="nobody"))
+    response = client.post(ADD_HOLD, hold_form(email="nobody"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert not LegalHold.objects.exists()

@@ -61,23 +61,23 @@ def test_guessing_with_resends_gets_at_most_twenty_tries_an_hour(api):
 
 
 def test_filing_more_requests_for_more_guesses_is_capped_too(api):
-    """New requests for the same address each bring a code, but intake (3/hour per address)
-    and resends (5/hour per address) bound the codes, and so the guesses, across them all."""
+    """New requests for the same address are filed, but messages to the address (intakes and
+    resends alike, DSAR_CODE_RATE_ADDRESS 5/hour) bound the codes, and so the guesses."""
     addresses, ids = ips(), []
     for _ in range(10):
         answer = file_request(api, type="deletion", ip=next(addresses), **VICTIM)
-        if answer.status_code == 201:
-            ids.append(answer.json()["id"])
+        ids.append(answer.json()["id"])
     for request_id in ids * 5:
         resend(api, request_id, ip=next(addresses))
-    challenges = Challenge.objects.filter(request_id__in=ids).count()
-    assert len(ids) == 3 and challenges == 3 + 5
+    challenges = Challenge.objects.filter(request_id__in=ids)
+    assert challenges.count() == 5
+    with_codes = {str(c.request_id) for c in challenges}
     for request_id in ids:
-        wrong = guesses_avoiding(code_from_outbox(request_id))
+        wrong = guesses_avoiding(code_from_outbox(request_id) if request_id in with_codes else "")
         for _ in range(10):
             verify(api, request_id, next(wrong), ip=next(addresses))
-    tries = Challenge.objects.filter(request_id__in=ids).aggregate(t=Sum("tries"))["t"]
-    assert tries <= challenges * settings.DSAR_VERIFY_MAX_TRIES
+    tries = challenges.aggregate(t=Sum("tries"))["t"]
+    assert tries <= challenges.count() * settings.DSAR_VERIFY_MAX_TRIES
     assert not RightsRequest.objects.exclude(status=Status.PENDING_VERIFICATION).exists()
 
 

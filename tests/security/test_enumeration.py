@@ -46,8 +46,8 @@ def known_subject(make_request, shop_dsn):
 @pytest.fixture
 def no_limits(settings):
     """Timing needs many samples; the limits themselves are tested in test_flooding."""
-    for name in ("INTAKE_RATE_IP", "INTAKE_RATE_IDENTITY", "RESEND_RATE_REQUEST",
-                 "RESEND_RATE_IDENTITY", "RESEND_RATE_IP"):  # fmt: skip
+    for name in ("INTAKE_RATE_IP", "CODE_RATE_ADDRESS", "RESEND_RATE_REQUEST",
+                 "RESEND_RATE_IP"):  # fmt: skip
         setattr(settings, f"DSAR_{name}", "100000/hour")
 
 
@@ -108,12 +108,17 @@ def test_resend_and_wrong_code_answers_match_for_known_and_unknown(api, known_su
 
 
 def test_throttled_answers_match_for_known_and_unknown(api, known_subject):
-    answers = {}
+    """Past the address's messages, intake still files (code_sent false) and resend says
+    when to come back: the same answers, whether the subject is known or not."""
+    filed, refused = {}, {}
     with time_machine.travel(START, tick=False):  # "try again in N seconds" is the same N
         for address in (known_subject, next(UNKNOWN)):
-            for _ in range(4):  # DSAR_INTAKE_RATE_IDENTITY is 3/hour
-                answers[address] = file_request(api, type="access", email=address, ip="192.0.2.3")
-    known, unknown = answers.values()
+            for n in range(6):  # DSAR_CODE_RATE_ADDRESS is 5/hour
+                filed[address] = file_request(api, type="access", email=address, ip=f"192.0.2.{n}")
+            refused[address] = resend(api, filed[address].json()["id"], ip="192.0.2.99")
+    known, unknown = filed.values()
+    assert known.json()["code_sent"] is False and shape(known) == shape(unknown)
+    known, unknown = refused.values()
     assert known.status_code == 429 and known.json() == unknown.json()
     assert known["Retry-After"] == unknown["Retry-After"]
 

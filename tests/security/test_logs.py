@@ -149,11 +149,13 @@ def failing_channels_journey(api, settings, tmp_path, secrets) -> None:
     secrets.append(filed["status_token"])
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    settings.DSAR_INTAKE_RATE_IDENTITY = "1/hour"
+    settings.DSAR_CODE_RATE_ADDRESS = "1/hour"
     with time_machine.travel(START, tick=False):  # one fresh rate-limit window
-        throttled = [file_request(api, type="deletion", email=TYPED["email"]) for _ in range(2)]
-    assert [a.status_code for a in throttled] == [201, 429]
-    secrets.append(throttled[0].json()["status_token"])
+        filed_twice = [file_request(api, type="deletion", email=TYPED["email"]) for _ in range(2)]
+        throttled = resend(api, filed_twice[1].json()["id"])
+    assert [a.json()["code_sent"] for a in filed_twice] == [True, False]
+    assert throttled.status_code == 429
+    secrets += [a.json()["status_token"] for a in filed_twice]
     assert OutboundEmail.objects.filter(status="pending", attempts=1).exists()  # SMTP down
     withdraw = f"/api/v1/requests/{filed['id']}/withdraw/"
     assert api.post(withdraw, {"token": filed["status_token"]}, format="json").status_code == 200

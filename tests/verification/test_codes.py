@@ -128,8 +128,8 @@ def test_resend_limit_reopens_after_the_window(api, filed):
         assert resend(api, filed["id"]).status_code == 202
 
 
-def test_resends_per_identity_are_limited_across_requests(api, settings):
-    settings.DSAR_RESEND_RATE_IDENTITY = "2/hour"
+def test_messages_per_address_are_limited_across_requests(api, settings):
+    settings.DSAR_CODE_RATE_ADDRESS = "4/hour"  # two intakes, then two resends
     ids = [
         api.post(
             "/api/v1/requests/", {"type": t, "email": "same@example.com"}, format="json"
