@@ -6,12 +6,12 @@ reminds them every ``reminder_days`` and fails the task for staff after ``cutoff
 
 import datetime as dt
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
 from dsar.fanout.connectors import FAILED, Outcome, connector_for
 from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.notifications.links import emailed_link
 
 CONFIRM_SALT = "dsar.fanout.notify-confirm"
 
@@ -30,7 +30,8 @@ def task_for_confirm_token(token: str) -> FanoutTask | None:
 
 
 def confirm_url(task: FanoutTask) -> str:
-    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-confirm", args=[confirm_token(task)])
+    """The recipient's confirmation page, the signed token in the fragment."""
+    return emailed_link(reverse("fanout-confirm"), t=confirm_token(task))
 
 
 def remind_recipients(*, now: dt.datetime) -> int:
