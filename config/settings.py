@@ -272,6 +272,8 @@ DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
 DSAR_CODE_RATE_ADDRESS = env("DSAR_CODE_RATE_ADDRESS", default="5/hour")
 DSAR_EVIDENCE_MAX_BYTES = env.int("DSAR_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 DSAR_STATUS_TOKEN_MAX_AGE_DAYS = env.int("DSAR_STATUS_TOKEN_MAX_AGE_DAYS", default=365)
+# How long a browser that opened a request's link keeps its pages open without the link.
+DSAR_STATUS_COOKIE_MINUTES = env.int("DSAR_STATUS_COOKIE_MINUTES", default=60)
 DSAR_PUBLIC_BASE_URL = env("DSAR_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DSAR_SMS_BACKEND = env("DSAR_SMS_BACKEND", default="file")  # "file" (var/sms/) or "console"
 DSAR_SMS_DIR = env("DSAR_SMS_DIR", default=str(VAR_DIR / "sms"))
@@ -316,6 +318,7 @@ def _validate_product_settings():
         "DSAR_VERIFY_MAX_TRIES",
         "DSAR_EVIDENCE_MAX_BYTES",
         "DSAR_STATUS_TOKEN_MAX_AGE_DAYS",
+        "DSAR_STATUS_COOKIE_MINUTES",
     ):
         if globals()[name] < 1:
             raise ImproperlyConfigured(f"{name} must be a positive number.")

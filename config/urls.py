@@ -12,8 +12,12 @@ urlpatterns = [
     path("api/v1/", include("dsar.api.staff_urls")),
     path("staff/", include("dsar.staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("fanout/confirm/<str:token>/", fanout_views.confirm, name="fanout-confirm"),
-    path("exports/<str:token>/", export_views.download, name="export-download"),
+    # Secrets never sit in these addresses (they ride in the link's fragment and a POST body);
+    # the <path:token> routes only move links mailed before that into a fragment.
+    path("fanout/confirm/", fanout_views.confirm, name="fanout-confirm"),
+    path("fanout/confirm/<path:token>", fanout_views.old_link),
+    path("exports/", export_views.download, name="export-download"),
+    path("exports/<path:token>", export_views.old_link),
     path("api/v1/", include("dsar.api.public_urls")),
     path("", include("dsar.portal.urls")),
 ]

@@ -2,8 +2,10 @@
 upload identity evidence.
 
 No login: a request's UUID (returned only to whoever filed it) opens verify and resend, its
-signed status token opens everything else. Answers never say whether a subject is known.
-Views parse input with the serializers below, call one service and render.
+signed status token opens everything else. The token travels in a body or, to read the status,
+the ``X-Status-Token`` header: never in an address, which servers and proxies log. Answers
+never say whether a subject is known. Views parse input with the serializers below, call one
+service and render.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -211,13 +213,27 @@ class ResendView(PublicView):
         return Response({"detail": "A new code is on its way."}, status=status.HTTP_202_ACCEPTED)
 
 
+STATUS_TOKEN_HEADER = "X-Status-Token"
+
+
 class StatusView(PublicView):
     @extend_schema(
-        parameters=[OpenApiParameter("token", str, required=True)],
+        parameters=[
+            OpenApiParameter(
+                STATUS_TOKEN_HEADER, str, OpenApiParameter.HEADER, required=True,
+                description="The request's status token. Never in the address: servers and "
+                "proxies log addresses, so `?token=` is refused with 400.",
+            )
+        ],
         responses={200: StatusSerializer},
-    )
+    )  # fmt: skip
     def get(self, request, pk):
-        return Response(_status(self.by_token(pk, request.query_params.get("token", ""))))
+        if "token" in request.query_params:
+            raise serializers.ValidationError(
+                {"token": [f"Send the status token in the {STATUS_TOKEN_HEADER} header, not in "
+                           "the address: servers log addresses."]}
+            )  # fmt: skip
+        return Response(_status(self.by_token(pk, request.headers.get(STATUS_TOKEN_HEADER, ""))))
 
 
 class WithdrawView(PublicView):

@@ -20,6 +20,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.crypto import keys
 from dsar.exports.models import ExportPart, Package
 from dsar.exports.package import SystemData, build_zip
+from dsar.notifications.links import emailed_link
 from dsar.notifications.services import queue_email
 
 # Never exported, whatever a system returns (SPEC §6); systems may add more with "exclude".
@@ -89,7 +90,7 @@ def build_package(request) -> Package:
             template="export_ready",
             context={
                 "reference": request.reference,
-                "link": settings.DSAR_PUBLIC_BASE_URL + download_path(package),
+                "link": emailed_link(reverse("export-download"), t=download_token(package)),
                 "expires_at": package.expires_at,
                 "downloads": package.downloads_left,
             },
@@ -99,9 +100,9 @@ def build_package(request) -> Package:
     return package
 
 
-def download_path(package: Package) -> str:
-    token = signing.dumps(str(package.pk), salt=TOKEN_SALT)
-    return reverse("export-download", args=[token])
+def download_token(package: Package) -> str:
+    """The signed secret of the package's link (the package id; it travels in the fragment)."""
+    return signing.dumps(str(package.pk), salt=TOKEN_SALT)
 
 
 def package_for_token(token: str) -> Package | None:

@@ -6,7 +6,6 @@ reminds them every ``reminder_days`` and fails the task for staff after ``cutoff
 
 import datetime as dt
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
@@ -20,6 +19,7 @@ from dsar.fanout.connectors import (
     kinds_finishing_by,
 )
 from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.notifications.links import emailed_link
 
 CONFIRM_SALT = "dsar.fanout.notify-confirm"
 
@@ -38,7 +38,8 @@ def task_for_confirm_token(token: str) -> FanoutTask | None:
 
 
 def confirm_url(task: FanoutTask) -> str:
-    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-confirm", args=[confirm_token(task)])
+    """The recipient's confirmation page, the signed token in the fragment."""
+    return emailed_link(reverse("fanout-confirm"), t=confirm_token(task))
 
 
 def remind_recipients(*, now: dt.datetime) -> int:

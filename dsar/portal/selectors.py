@@ -18,6 +18,11 @@ def request_for_token(*, request_id, token: str) -> RightsRequest:
         raise InvalidStatusToken() from exc
 
 
+def opened_request(*, request_id) -> RightsRequest | None:
+    """The request a page key named (``tokens.opened_request_id``), if it still exists."""
+    return RightsRequest.objects.filter(pk=request_id).first() if request_id else None
+
+
 def public_timeline(request: RightsRequest) -> list[dict]:
     """When the request entered each status, oldest first; nothing about who acted."""
     events = AuditEvent.objects.filter(

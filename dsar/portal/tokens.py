@@ -4,6 +4,9 @@ A token is an HMAC signature (``django.core.signing``, keyed by ``SECRET_KEY`` a
 its own) over the request id and the time it was made. It cannot be guessed, works only for
 the request it was made for, and expires after ``DSAR_STATUS_TOKEN_MAX_AGE_DAYS``. Any token
 that fails is answered exactly like an unknown request: 404.
+
+A token never travels in an address: emails carry it in the link's fragment, the portal trades
+it (in a POST body) for a page key cookie, and the API takes it in a header or a body.
 """
 
 import datetime as dt
@@ -12,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.core import signing
 from django.http import Http404
+from django.urls import reverse
 
 SALT = "dsar.portal.status-token"
 
@@ -41,3 +45,45 @@ def read_status_token(token: str, request_id) -> uuid.UUID:
     if value != wanted.hex:
         raise InvalidStatusToken()
     return wanted
+
+
+# --- The page key: what a browser holds once it has shown a status token ------------------
+# The token from an email is exchanged (POST) for this cookie, so the pages of one request are
+# opened by a cookie, never by an address a server would log. It is scoped to that request's
+# pages, HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it along),
+# Secure wherever the session cookie is, and lives DSAR_STATUS_COOKIE_MINUTES from the last
+# page this browser opened.
+COOKIE = "dsar_request"
+COOKIE_SALT = "dsar.portal.status-cookie"
+
+
+def _pages_path(request_id) -> str:
+    return reverse("portal:status", kwargs={"pk": request_id})
+
+
+def keep_open(response, request_id) -> None:
+    """Let the browser that gets ``response`` open the pages of ``request_id`` for the next
+    DSAR_STATUS_COOKIE_MINUTES; every page it opens moves that window on."""
+    minutes = settings.DSAR_STATUS_COOKIE_MINUTES
+    response.set_cookie(
+        COOKIE,
+        signing.TimestampSigner(salt=COOKIE_SALT).sign(uuid.UUID(str(request_id)).hex),
+        max_age=minutes * 60,
+        path=_pages_path(request_id),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def opened_request_id(http_request, request_id) -> uuid.UUID | None:
+    """``request_id`` if the browser's page key opens it and is still fresh, else None."""
+    try:
+        wanted = uuid.UUID(str(request_id))
+        value = signing.TimestampSigner(salt=COOKIE_SALT).unsign(
+            http_request.COOKIES.get(COOKIE, ""),
+            max_age=dt.timedelta(minutes=settings.DSAR_STATUS_COOKIE_MINUTES),
+        )
+    except (signing.BadSignature, ValueError):
+        return None
+    return wanted if value == wanted.hex else None

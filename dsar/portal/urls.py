@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("request/<str:type>/", views.file_request, name="file"),
     path("requests/<uuid:pk>/", views.status, name="status"),
+    path("requests/<uuid:pk>/open/", views.open_request, name="open"),
     path("requests/<uuid:pk>/verify/", views.verify, name="verify"),
     path("requests/<uuid:pk>/resend/", views.resend, name="resend"),
     path("requests/<uuid:pk>/confirm/<uuid:challenge>/", views.confirm, name="confirm"),

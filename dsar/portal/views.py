@@ -1,21 +1,27 @@
 """Public pages: choose a right, file a request, verify, follow it, reply, withdraw.
 
-Every page works without JavaScript. Pages about one request need its signed status token
-(``?t=`` on links, a hidden ``t`` field in forms); a token that does not fit is a 404. Views
-parse input, call one service and render.
+Every page works without JavaScript. The pages of one request open with a page key cookie
+(``tokens.keep_open``), got by filing the request, confirming its one-click link, or POSTing
+its status token to ``open`` (the emailed link carries the token in its fragment, which the
+page's script or the person pastes into the form). No token is ever put in an address: servers
+log addresses. A token that does not fit is a 404. Views parse input, call one service and
+render.
 """
 
+import functools
 import uuid
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dsar.portal import forms, selectors, services
-from dsar.portal.tokens import make_status_token
+from dsar.notifications.links import fragment_of, secret_from
+from dsar.portal import forms, selectors, services, tokens
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.limits import RateLimited
@@ -42,16 +48,37 @@ def _limited(request, exc: RateLimited):
     return response
 
 
-def _with_token(name: str, rights_request: RightsRequest, **query) -> str:
+def _page(name: str, rights_request: RightsRequest, **query) -> str:
+    """The address of one of the request's pages: never a token in it (the cookie opens it)."""
     url = reverse(name, kwargs={"pk": rights_request.pk})
-    return f"{url}?t={make_status_token(rights_request)}" + "".join(
-        f"&{k}={v}" for k, v in query.items()
-    )
+    return url + ("?" + urlencode(query) if query else "")
 
 
-def _token_request(request, pk) -> RightsRequest:
-    token = request.POST.get("t") if request.method == "POST" else request.GET.get("t")
-    return selectors.request_for_token(request_id=pk, token=token or "")
+def _open_page(request, pk, *, status=200, error=""):
+    """The page that asks for the link (its script takes the secret from the fragment). The
+    same for every id, known or not, so it tells nobody whether a request exists."""
+    return render(request, "portal/open.html", {"pk": pk, "error": error}, status=status)
+
+
+def opened(view):
+    """Run ``view`` with the request this browser's page key opens; without one, show the page
+    that asks for the link. An old link (``?t=`` from before fragments) moves to a fragment; a
+    form rendered before page keys still sends its token in the body (404 if it does not fit)."""
+
+    @functools.wraps(view)
+    def wrapper(request, pk, **kwargs):
+        if request.method == "GET" and "t" in request.GET:
+            return redirect(fragment_of(request.path, t=request.GET["t"]))
+        rights_request = selectors.opened_request(request_id=tokens.opened_request_id(request, pk))
+        if rights_request is None and "t" in request.POST:  # a form rendered before page keys
+            rights_request = selectors.request_for_token(request_id=pk, token=request.POST["t"])
+        if rights_request is None:
+            return _open_page(request, pk, status=200 if request.method == "GET" else 403)
+        response = view(request, rights_request, **kwargs)
+        tokens.keep_open(response, rights_request.pk)
+        return response
+
+    return wrapper
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -96,7 +123,9 @@ def file_request(request, type):
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                return redirect(_with_token("portal:verify", filed))
+                response = redirect(_page("portal:verify", filed))
+                tokens.keep_open(response, filed.pk)  # whoever filed it follows it
+                return response
     context = {
         "type": type,
         "type_label": RequestType(type).label,
@@ -107,11 +136,25 @@ def file_request(request, type):
     return render(request, "portal/form.html", context, status=400 if data else 200)
 
 
+@require_POST
+def open_request(request, pk):
+    """Trade the status token from the link (in the POST body) for the page key cookie."""
+    token = secret_from(request.POST.get("t"), "t")
+    try:
+        rights_request = selectors.request_for_token(request_id=pk, token=token)
+    except Http404:
+        error = _("This link does not open a request. Copy the whole link from our latest message.")
+        return _open_page(request, pk, status=404, error=error)
+    response = redirect(_page("portal:status", rights_request))
+    tokens.keep_open(response, rights_request.pk)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
-def verify(request, pk):
-    rights_request = _token_request(request, pk)
+@opened
+def verify(request, rights_request):
     if rights_request.status != Status.PENDING_VERIFICATION:
-        return redirect(_with_token("portal:status", rights_request))
+        return redirect(_page("portal:status", rights_request))
     form = forms.CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -120,13 +163,10 @@ def verify(request, pk):
             form.add_error("code", str(exc))
         except TransitionError:
             pass  # verified meanwhile (e.g. by the link): the status page says so
-        else:
-            return redirect(_with_token("portal:status", rights_request))
         if not form.errors:
-            return redirect(_with_token("portal:status", rights_request))
+            return redirect(_page("portal:status", rights_request))
     context = {
         "req": rights_request,
-        "token": make_status_token(rights_request),
         "form": form,
         "resent": request.GET.get("resent") == "1",
         # No code yet: the address limit held this request's message back (see the page).
@@ -136,43 +176,45 @@ def verify(request, pk):
 
 
 @require_POST
-def resend(request, pk):
-    rights_request = _token_request(request, pk)
+@opened
+def resend(request, rights_request):
     try:
         verification.resend_code(request=rights_request, ip=client_ip(request))
     except RateLimited as exc:
         return _limited(request, exc)
     except TransitionError:
-        return redirect(_with_token("portal:status", rights_request))
-    return redirect(_with_token("portal:verify", rights_request, resent=1))
+        return redirect(_page("portal:status", rights_request))
+    return redirect(_page("portal:verify", rights_request, resent=1))
 
 
 @require_http_methods(["GET", "POST"])
 def confirm(request, pk, challenge):
     """The one-click link. GET only shows a button: mail scanners that open links must not
-    verify a request on the recipient's behalf. When other requests wait for the same
-    address, the page lets the holder of the link choose the one they made (``for``)."""
+    verify a request on the recipient's behalf. The link's secret comes in the POST body (the
+    page's script takes it from the fragment); confirming opens the request's pages. When other
+    requests wait for the same address, the first POST lists them and the holder of the link
+    chooses the one they made (``for``)."""
+    if request.method == "GET" and "k" in request.GET:  # a link sent before fragments
+        return redirect(fragment_of(request.path, k=request.GET["k"]))
     rights_request = get_object_or_404(RightsRequest, pk=pk)
-    secret = request.POST.get("k") if request.method == "POST" else request.GET.get("k", "")
     error = ""
     if request.method == "POST":
+        secret = secret_from(request.POST.get("k"), "k")
+        choices = verification.requests_for_link(challenge_id=challenge, secret=secret)
+        others = len(choices) > 1 or any(c.pk != rights_request.pk for c in choices)
+        if others and "for" not in request.POST:
+            context = {"req": rights_request, "secret": secret, "choices": choices, "choose": True}
+            return render(request, "portal/confirm.html", context)
         target = _confirm_target(request.POST.get("for"), rights_request)
         try:
             verification.verify_link(request=target, challenge_id=challenge, secret=secret)
-        except verification.VerificationFailed as exc:
-            error = str(exc)
-        except TransitionError as exc:
+        except (verification.VerificationFailed, TransitionError) as exc:
             error = str(exc)
         else:
-            return redirect(_with_token("portal:status", target))
-    choices = verification.requests_for_link(challenge_id=challenge, secret=secret)
-    context = {
-        "req": rights_request,
-        "secret": secret,
-        "error": error,
-        "choices": choices,
-        "choose": len(choices) > 1 or any(c.pk != rights_request.pk for c in choices),
-    }
+            response = redirect(_page("portal:status", target))
+            tokens.keep_open(response, target.pk)
+            return response
+    context = {"req": rights_request, "error": error}
     return render(request, "portal/confirm.html", context, status=400 if error else 200)
 
 
@@ -190,7 +232,6 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
     context = {
         "req": rights_request,
         "info": selectors.public_status(rights_request),
-        "token": make_status_token(rights_request),
         "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
@@ -203,13 +244,14 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
 
 
 @require_GET
-def status(request, pk):
-    return _status_page(request, _token_request(request, pk))
+@opened
+def status(request, rights_request):
+    return _status_page(request, rights_request)
 
 
 @require_POST
-def withdraw(request, pk):
-    rights_request = _token_request(request, pk)
+@opened
+def withdraw(request, rights_request):
     form = forms.WithdrawForm(request.POST)
     if not form.is_valid():
         return _status_page(request, rights_request, status=400, withdraw_form=form)
@@ -217,12 +259,12 @@ def withdraw(request, pk):
         services.withdraw_request(request=rights_request)
     except TransitionError as exc:
         return _status_page(request, rights_request, status=409, error=str(exc))
-    return redirect(_with_token("portal:status", rights_request, done="withdrawn"))
+    return redirect(_page("portal:status", rights_request, done="withdrawn"))
 
 
 @require_POST
-def reply(request, pk):
-    rights_request = _token_request(request, pk)
+@opened
+def reply(request, rights_request):
     form = forms.ReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -232,13 +274,13 @@ def reply(request, pk):
         except TransitionError as exc:
             return _status_page(request, rights_request, status=409, error=str(exc))
         else:
-            return redirect(_with_token("portal:status", rights_request, done="replied"))
+            return redirect(_page("portal:status", rights_request, done="replied"))
     return _status_page(request, rights_request, status=400, reply_form=form)
 
 
 @require_POST
-def upload_evidence(request, pk):
-    rights_request = _token_request(request, pk)
+@opened
+def upload_evidence(request, rights_request):
     form = forms.EvidenceForm(request.POST, request.FILES)
     status = 400
     if form.is_valid():
@@ -252,5 +294,5 @@ def upload_evidence(request, pk):
         except TransitionError as exc:
             return _status_page(request, rights_request, status=409, error=str(exc))
         else:
-            return redirect(_with_token("portal:status", rights_request, done="uploaded"))
+            return redirect(_page("portal:status", rights_request, done="uploaded"))
     return _status_page(request, rights_request, status=status, evidence_form=form)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from dsar.notifications.links import emailed_link
 from dsar.notifications.services import queue_email
 from dsar.workflow.models import RequestType, RightsRequest
 
@@ -22,10 +23,11 @@ def last_day(due_at: dt.datetime | None) -> dt.date | None:
 
 
 def status_url(request: RightsRequest) -> str:
+    """The request's status page, its token in the fragment (never sent to a server)."""
     from dsar.portal.tokens import make_status_token
 
     path = reverse("portal:status", kwargs={"pk": request.pk})
-    return f"{settings.DSAR_PUBLIC_BASE_URL}{path}?t={make_status_token(request)}"
+    return emailed_link(path, t=make_status_token(request))
 
 
 def portal_url() -> str:

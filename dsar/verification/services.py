@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, record_event
 from dsar.crypto.keys import keyed_hash
+from dsar.notifications.links import emailed_link
 from dsar.verification import limits, notices
 from dsar.verification.channels import channel_for, channel_named
 from dsar.verification.evidence import purge_pending, take_for_decision
@@ -69,7 +70,7 @@ def issue_challenge(*, request: RightsRequest) -> Challenge:
             context={
                 "reference": request.reference,
                 "code": code,
-                "link": f"{settings.DSAR_PUBLIC_BASE_URL}{path}?k={secret}",
+                "link": emailed_link(path, k=secret),
                 "ttl": settings.DSAR_VERIFY_CODE_TTL_MINUTES,
             },
         )

@@ -101,7 +101,7 @@ values = {toml_list(tokens)}
 
 [parameters]
 "path.id" = {{ dictionary = "ids", probability = 0.7 }}
-"query.token" = {{ dictionary = "tokens", probability = 0.7 }}
+"header.X-Status-Token" = {{ dictionary = "tokens", probability = 0.7 }}
 "body.token" = {{ dictionary = "tokens", probability = 0.7 }}
 """
 

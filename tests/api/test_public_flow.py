@@ -96,7 +96,7 @@ def test_status_shows_the_public_timeline(api):
         {"code": code_from_outbox(body["id"])},
         format="json",
     )
-    status = api.get(f"/api/v1/requests/{body['id']}/", {"token": body["status_token"]})
+    status = api.get(f"/api/v1/requests/{body['id']}/", HTTP_X_STATUS_TOKEN=body["status_token"])
     assert status.status_code == 200
     data = status.json()
     assert data["reference"] == body["reference"]

@@ -76,8 +76,8 @@ def test_full_flow_logs_no_address_phone_code_or_token(caplog, settings, tmp_pat
     code = code_from_outbox(body["id"])
     secrets += [first, code]
     api.post(f"/api/v1/requests/{body['id']}/verify/", {"code": code}, format="json")
-    api.get(f"/api/v1/requests/{body['id']}/", {"token": body["status_token"]})
-    api.get(f"/api/v1/requests/{body['id']}/", {"token": body["status_token"] + "x"})
+    api.get(f"/api/v1/requests/{body['id']}/", HTTP_X_STATUS_TOKEN=body["status_token"])
+    api.get(f"/api/v1/requests/{body['id']}/", HTTP_X_STATUS_TOKEN=body["status_token"] + "x")
     api.post(f"/api/v1/requests/{body['id']}/withdraw/", {"token": body["status_token"]})
     api.post(f"/api/v1/requests/{body['id']}/withdraw/", {"token": body["status_token"]})
     assert caplog.records, "the flow should have logged something (e.g. 400/404/409 warnings)"

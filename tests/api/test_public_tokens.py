@@ -38,7 +38,7 @@ def tampered(token: str) -> str:
 
 
 def test_another_requests_id_with_my_token_is_404_for_status(api, mine, other):
-    answer = api.get(f"/api/v1/requests/{other.pk}/", {"token": make_status_token(mine)})
+    answer = api.get(f"/api/v1/requests/{other.pk}/", HTTP_X_STATUS_TOKEN=make_status_token(mine))
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
 
@@ -89,20 +89,25 @@ def test_missing_token_is_404(api, mine):
 def test_unknown_request_id_is_404(api, mine):
     answer = api.get(
         "/api/v1/requests/00000000-0000-4000-8000-000000000000/",
-        {"token": make_status_token(mine)},
+        HTTP_X_STATUS_TOKEN=make_status_token(mine),
     )
     assert answer.status_code == 404
 
 
-def test_portal_status_page_with_a_foreign_token_is_404(client, mine, other):
-    answer = client.get(f"/requests/{other.pk}/", {"t": make_status_token(mine)})
+def test_portal_cannot_be_opened_with_a_foreign_token(client, mine, other):
+    answer = client.post(f"/requests/{other.pk}/open/", {"t": make_status_token(mine)})
     assert answer.status_code == 404
+    assert client.get(f"/requests/{other.pk}/").templates[0].name == "portal/open.html"
 
 
-def test_portal_withdraw_with_a_tampered_token_is_404(client, mine):
-    answer = client.post(
-        f"/requests/{mine.pk}/withdraw/",
-        {"t": tampered(make_status_token(mine)), "confirm": "on"},
-    )
+def test_portal_cannot_be_opened_with_a_tampered_token(client, mine):
+    answer = client.post(f"/requests/{mine.pk}/open/", {"t": tampered(make_status_token(mine))})
     assert answer.status_code == 404
+    assert client.post(f"/requests/{mine.pk}/withdraw/", {"confirm": "on"}).status_code == 403
     assert unchanged(mine)
+
+
+def test_token_in_the_address_is_refused_with_a_field_message(api, mine):
+    answer = api.get(f"/api/v1/requests/{mine.pk}/", {"token": make_status_token(mine)})
+    assert answer.status_code == 400
+    assert "X-Status-Token header" in answer.json()["error"]["fields"]["token"][0]

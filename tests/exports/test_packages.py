@@ -61,15 +61,21 @@ def completed_access(email="li.lei@example.com"):
     return request
 
 
-def link(request) -> str:
+def link_token(request) -> str:
+    """The secret of the download link mailed to the subject (it rides in the fragment)."""
     [email] = [m for m in mail.outbox if m.to == [request.email] and "/exports/" in m.body]
-    return re.search(r"/exports/[^/\s]+/", email.body).group()
+    return re.search(r"/exports/#t=(\S+)", email.body).group(1)
+
+
+def download(client, token: str):
+    """What pressing Download on the link's page sends."""
+    return client.post("/exports/", {"t": token})
 
 
 def test_zip_holds_exactly_the_subjects_data(systems, client, export_dir):
     request = completed_access()
     assert request.status == Status.COMPLETED
-    response = client.get(link(request))
+    response = download(client, link_token(request))
     assert response.status_code == 200
     assert "li.lei" not in response["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(response.content))
@@ -101,14 +107,23 @@ def test_the_stored_package_is_unreadable_without_the_key(systems, export_dir):
 
 def test_link_wears_out_expires_and_refuses_forgeries(systems, client, export_dir):
     request = completed_access()
-    path = link(request)
-    assert [client.get(path).status_code for _ in range(4)] == [200, 200, 200, 410]
-    assert client.get(path[:-5] + "abcd/").status_code == 404
+    token = link_token(request)
+    assert [download(client, token).status_code for _ in range(4)] == [200, 200, 200, 410]
+    assert download(client, token[:-4] + "abcd").status_code == 404
     other = completed_access()
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=7, minutes=1)):
-        assert client.get(link(other)).status_code == 410
+        assert download(client, link_token(other)).status_code == 410
         from dsar.exports.services import purge_expired
 
         assert purge_expired() == 2
     assert list(export_dir.iterdir()) == []
     assert Package.objects.filter(deleted_at__isnull=True).count() == 0
+
+
+def test_opening_the_link_downloads_nothing_until_download_is_pressed(systems, client, export_dir):
+    """Mail scanners open links (some run scripts too): only the button's POST downloads."""
+    request = completed_access()
+    page = client.get("/exports/")  # the fragment with the token stays in the browser
+    assert page.status_code == 200 and b'data-link-secret="t"' in page.content
+    assert AuditEvent.objects.filter(action="export.downloaded").count() == 0
+    assert download(client, link_token(request)).content.startswith(b"PK")

@@ -36,7 +36,7 @@ def test_approval_starts_cooling_off_and_tells_the_subject_how_to_withdraw(staff
     assert request.status == Status.COOLING_OFF
     assert request.cooling_off_ends_at == APPROVED + dt.timedelta(days=7)
     [email] = [m for m in mail.outbox if m.to == ["li.lei@example.com"]]
-    assert f"/requests/{request.pk}/?t=" in email.body
+    assert f"/requests/{request.pk}/#t=" in email.body
 
 
 def test_cooling_off_ends_into_processing_and_the_work(staff_user):

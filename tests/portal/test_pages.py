@@ -3,9 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from dsar.portal.tokens import make_status_token
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import code_from_outbox, fresh_limits  # noqa: F401
+from tests.verification.support import code_from_outbox, fresh_limits, open_pages  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
@@ -24,7 +23,7 @@ def file_through_form(client, type_="deletion", **fields):
 
 
 def status_page(client, request):
-    return client.get(f"/requests/{request.pk}/", {"t": make_status_token(request)})
+    return open_pages(client, request).get(f"/requests/{request.pk}/")
 
 
 def test_home_is_in_simplified_chinese_by_default(client):
@@ -73,10 +72,9 @@ def test_filing_shows_the_reference_and_asks_for_the_code(en):
 
 
 def test_code_entered_on_the_page_verifies_and_shows_status(en):
-    verify_url = file_through_form(en)["Location"]
+    verify_url = file_through_form(en)["Location"]  # filing opened the request's pages
     request = RightsRequest.objects.get()
-    token = make_status_token(request)
-    answer = en.post(verify_url.split("?")[0], {"t": token, "code": code_from_outbox(request.pk)})
+    answer = en.post(verify_url, {"code": code_from_outbox(request.pk)})
     assert answer.status_code == 302
     page = en.get(answer["Location"]).content.decode()
     assert "In review" in page and "We will answer by" in page
@@ -86,9 +84,7 @@ def test_code_entered_on_the_page_verifies_and_shows_status(en):
 def test_wrong_code_on_the_page_shows_the_message(en):
     file_through_form(en)
     request = RightsRequest.objects.get()
-    answer = en.post(
-        f"/requests/{request.pk}/verify/", {"t": make_status_token(request), "code": "abc"}
-    )
+    answer = en.post(f"/requests/{request.pk}/verify/", {"code": "abc"})
     assert answer.status_code == 400
     assert "That code is not right" in answer.content.decode()
 
@@ -168,16 +164,14 @@ def test_script_in_the_description_is_escaped_on_every_page(en):
 
 def test_withdraw_needs_the_confirmation_box(en, make_request):
     request = make_request()
-    answer = en.post(f"/requests/{request.pk}/withdraw/", {"t": make_status_token(request)})
+    answer = open_pages(en, request).post(f"/requests/{request.pk}/withdraw/")
     assert answer.status_code == 400
     assert RightsRequest.objects.get(pk=request.pk).status == Status.PENDING_VERIFICATION
 
 
 def test_withdraw_from_the_status_page(en, make_request):
     request = make_request(status=Status.IN_REVIEW)
-    answer = en.post(
-        f"/requests/{request.pk}/withdraw/", {"t": make_status_token(request), "confirm": "on"}
-    )
+    answer = open_pages(en, request).post(f"/requests/{request.pk}/withdraw/", {"confirm": "on"})
     assert answer.status_code == 302
     assert "Your request has been withdrawn." in en.get(answer["Location"]).content.decode()
     assert RightsRequest.objects.get(pk=request.pk).status == Status.WITHDRAWN
@@ -194,9 +188,8 @@ def test_reply_form_shows_only_while_awaiting_the_subject(en, make_request):
 
 def test_reply_from_the_status_page_resumes_review(en, make_request):
     request = make_request(status=Status.AWAITING_SUBJECT)
-    answer = en.post(
-        f"/requests/{request.pk}/reply/",
-        {"t": make_status_token(request), "message": "Here is my order number."},
+    answer = open_pages(en, request).post(
+        f"/requests/{request.pk}/reply/", {"message": "Here is my order number."}
     )
     assert answer.status_code == 302
     assert RightsRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
@@ -204,9 +197,9 @@ def test_reply_from_the_status_page_resumes_review(en, make_request):
 
 def test_upload_of_the_wrong_type_on_the_page_is_400(en, make_request):
     request = make_request()
-    answer = en.post(
+    answer = open_pages(en, request).post(
         f"/requests/{request.pk}/evidence/",
-        {"t": make_status_token(request), "file": SimpleUploadedFile("id.png", b"not an image")},
+        {"file": SimpleUploadedFile("id.png", b"not an image")},
     )
     assert answer.status_code == 400
     assert "Upload a JPEG or PNG image or a PDF document." in answer.content.decode()
@@ -217,9 +210,8 @@ def test_oversized_upload_on_the_page_is_413(en, make_request, settings):
     settings.DSAR_EVIDENCE_MAX_BYTES = 100
     request = make_request()
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-    answer = en.post(
-        f"/requests/{request.pk}/evidence/",
-        {"t": make_status_token(request), "file": SimpleUploadedFile("id.png", png)},
+    answer = open_pages(en, request).post(
+        f"/requests/{request.pk}/evidence/", {"file": SimpleUploadedFile("id.png", png)}
     )
     assert answer.status_code == 413
     assert request.evidence.count() == 0

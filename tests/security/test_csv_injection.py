@@ -55,7 +55,8 @@ def package_of(client, downstream, *, system="crm", rows=None) -> zipfile.ZipFil
     transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
     [email] = [m for m in mail.outbox if "/exports/" in m.body]
-    response = client.get(re.search(r"/exports/[^/\s]+/", email.body).group())
+    token = re.search(r"/exports/#t=(\S+)", email.body).group(1)
+    response = client.post("/exports/", {"t": token})
     assert response.status_code == 200
     return zipfile.ZipFile(io.BytesIO(response.content))
 

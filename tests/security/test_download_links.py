@@ -39,12 +39,18 @@ def shop(shop_dsn, settings, tmp_path):
 
 
 def download_link(email: str) -> str:
-    """Complete an access request for ``email``; the path of the link mailed to them."""
+    """Complete an access request for ``email``; the token of the link mailed to them (the
+    link keeps it in its fragment, ``/exports/#t=<token>``)."""
     request = create_request(type="access", email=email)
     transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
     [message] = [m for m in mail.outbox if m.to == [email] and "/exports/" in m.body]
-    return re.search(r"/exports/[^/\s]+/", message.body).group()
+    return re.search(r"/exports/#t=(\S+)", message.body).group(1)
+
+
+def fetch(client: Client, token: str):
+    """Press Download on the link's page: the token goes in the POST body."""
+    return client.post("/exports/", {"t": token})
 
 
 def downloads() -> int:
@@ -52,26 +58,26 @@ def downloads() -> int:
 
 
 def test_used_up_link_replayed_by_someone_else_gets_nothing(client):
-    path = download_link("li.lei@example.com")
-    assert client.get(path).status_code == 200  # the subject
-    replay = Client().get(path)  # anyone else, later
+    token = download_link("li.lei@example.com")
+    assert fetch(client, token).status_code == 200  # the subject
+    replay = fetch(Client(), token)  # anyone else, later
     assert replay.status_code == 410
     assert not replay.content.startswith(b"PK") and b"acct-1" not in replay.content
     assert downloads() == 1
 
 
 def test_racing_replays_of_a_last_download_get_one_copy():
-    path = download_link("li.lei@example.com")
+    token = download_link("li.lei@example.com")
     statuses, start = [], threading.Barrier(6)
 
-    def fetch():
+    def replay():
         start.wait()
         try:
-            statuses.append(Client().get(path).status_code)
+            statuses.append(fetch(Client(), token).status_code)
         finally:
             connection.close()  # each thread opened its own database connection
 
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    threads = [threading.Thread(target=replay) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -81,12 +87,12 @@ def test_racing_replays_of_a_last_download_get_one_copy():
 
 
 def test_expired_link_replayed_later_gets_nothing(client):
-    path = download_link("li.lei@example.com")
+    token = download_link("li.lei@example.com")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=7, minutes=1)
     with time_machine.travel(later):
-        assert client.get(path).status_code == 410
+        assert fetch(client, token).status_code == 410
         assert purge_expired() == 1
-        assert client.get(path).status_code == 410
+        assert fetch(client, token).status_code == 410
     assert downloads() == 0
     assert Package.objects.get().deleted_at is not None
 
@@ -96,11 +102,11 @@ def test_link_edited_to_name_another_package_is_404(client):
     mine = download_link("li.lei@example.com")
     theirs = download_link("han.mei@example.com")
     their_package = Package.objects.get(request__reference__endswith="000002")
-    their_part = theirs.split("/")[2].split(":")[0]
+    their_part = theirs.split(":")[0]
     other_id = base64.urlsafe_b64encode(json.dumps(str(their_package.pk)).encode()).rstrip(b"=")
     assert other_id.decode() == their_part  # the id part, encoded as Django signs it
-    _, *signature = mine.split("/")[2].split(":")
-    forged = f"/exports/{':'.join([their_part, *signature])}/"
-    assert client.get(forged).status_code == 404
+    _, *signature = mine.split(":")
+    forged = ":".join([their_part, *signature])
+    assert fetch(client, forged).status_code == 404
     assert downloads() == 0
     assert Package.objects.filter(downloads_left=1).count() == 2

@@ -61,7 +61,9 @@ def test_impostor_guessing_codes_never_verifies_or_moves_data(api, make_request)
 
 def test_impostor_status_page_reveals_no_personal_data(api):
     answer = file_request(api, type="access", **VICTIM).json()
-    status = api.get(f"/api/v1/requests/{answer['id']}/", {"token": answer["status_token"]})
+    status = api.get(
+        f"/api/v1/requests/{answer['id']}/", HTTP_X_STATUS_TOKEN=answer["status_token"]
+    )
     assert status.status_code == 200
     assert status.json()["status"] == Status.PENDING_VERIFICATION
     body = status.content.decode().lower()

@@ -43,7 +43,7 @@ def attack(api, email: str, requests: int) -> list[str]:
 def newest_link(address: str) -> tuple[str, str]:
     """The confirm path and its secret from the newest message delivered to ``address``."""
     body = mailbox(address)[-1].body
-    path, secret = re.search(r"https?://[^/\s]+(/requests/\S+/confirm/\S+)", body)[1].split("?k=")
+    path, secret = re.search(r"https?://[^/\s]+(/requests/\S+/confirm/\S+)", body)[1].split("#k=")
     return path, secret
 
 
@@ -66,13 +66,12 @@ def test_subject_confirms_with_a_recent_link_when_the_address_had_its_messages(a
     delivered = len(mail.outbox)
     mine = file_request(api, type="access", email=VICTIM["email"], ip=VICTIM_IP).json()
     assert mine["code_sent"] is False and len(mail.outbox) == delivered  # nothing sent
-    page = client.get(
-        f"/requests/{mine['id']}/verify/", {"t": mine["status_token"]}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    client.post(f"/requests/{mine['id']}/open/", {"t": mine["status_token"]})
+    page = client.get(f"/requests/{mine['id']}/verify/", HTTP_ACCEPT_LANGUAGE="en")
     assert "sent none for this request" in page.content.decode()
 
     path, secret = newest_link(VICTIM["email"])  # sent for one of the stranger's requests
-    choices = client.get(path, {"k": secret}).content.decode()
+    choices = client.post(path, {"k": secret}).content.decode()
     assert mine["reference"] in choices
     answer = client.post(path, {"k": secret, "for": mine["id"]})
     assert answer.status_code == 302 and mine["id"] in answer["Location"]
@@ -96,7 +95,7 @@ def test_a_link_confirms_no_request_for_another_address(api, client):
     mine = file_request(api, type="access", email=VICTIM["email"], ip=VICTIM_IP).json()
     file_request(api, type="access", email=ATTACKER_EMAIL, ip="198.51.100.99")
     path, secret = newest_link(ATTACKER_EMAIL)
-    assert mine["reference"] not in client.get(path, {"k": secret}).content.decode()
+    assert mine["reference"] not in client.post(path, {"k": secret}).content.decode()
     assert client.post(path, {"k": secret, "for": mine["id"]}).status_code == 400
     assert status_of(mine["id"]) == Status.PENDING_VERIFICATION
 
@@ -105,7 +104,7 @@ def test_without_the_right_secret_the_confirm_page_lists_no_requests(api, client
     attack(api, VICTIM["email"], MESSAGES_PER_HOUR)
     mine = file_request(api, type="access", email=VICTIM["email"], ip=VICTIM_IP).json()
     path, secret = newest_link(VICTIM["email"])
-    page = client.get(path, {"k": secret[:-1] + ("A" if secret[-1] != "A" else "B")})
+    page = client.post(path, {"k": secret[:-1] + ("A" if secret[-1] != "A" else "B")})
     assert mine["reference"] not in page.content.decode()
     assert client.post(path, {"k": "guess", "for": mine["id"]}).status_code == 400
     assert status_of(mine["id"]) == Status.PENDING_VERIFICATION
@@ -126,7 +125,7 @@ def test_a_link_still_proves_the_address_after_its_request_was_withdrawn(api, cl
     token = make_status_token(RightsRequest.objects.get(pk=theirs))
     api.post(f"/api/v1/requests/{theirs}/withdraw/", {"token": token}, format="json")
     mine = file_request(api, type="access", email=VICTIM["email"], ip=VICTIM_IP).json()
-    assert mine["reference"] in client.get(path, {"k": secret}).content.decode()
+    assert mine["reference"] in client.post(path, {"k": secret}).content.decode()
     assert client.post(path, {"k": secret, "for": mine["id"]}).status_code == 302
     assert status_of(mine["id"]) == Status.IN_REVIEW
     assert status_of(theirs) == Status.WITHDRAWN

@@ -108,7 +108,9 @@ def callback(client, task, secret=SECRET):
 def access_journey(api, staff, client, secrets) -> None:
     filed = file_request(api, type="access", ip="127.0.0.1", **TYPED).json()
     secrets += [filed["status_token"], code_from_outbox(filed["id"])]
-    assert api.get(f"/api/v1/requests/{filed['id']}/", {"token": "forged"}).status_code == 404
+    assert (
+        api.get(f"/api/v1/requests/{filed['id']}/", HTTP_X_STATUS_TOKEN="forged").status_code == 404
+    )
     assert verify(api, filed["id"], "000000").status_code == 400
     assert resend(api, filed["id"]).status_code == 202
     code = code_from_outbox(filed["id"])
@@ -121,15 +123,16 @@ def access_journey(api, staff, client, secrets) -> None:
     assert callback(client, task).status_code == 200
     assert callback(client, task).status_code == 409
     [message] = [m for m in mail.outbox if "/exports/" in m.body]
-    # The link's path is logged once it is dead (410), like any refused path; not a secret then.
-    path = re.search(r"/exports/[^/\s]+/", message.body).group()
-    assert [client.get(path).status_code for _ in range(2)] == [200, 410]
+    # The token rides in the link's fragment and the POST body: not logged, not even once dead.
+    token = re.search(r"/exports/#t=(\S+)", message.body).group(1)
+    secrets.append(token)
+    assert [client.post("/exports/", {"t": token}).status_code for _ in range(2)] == [200, 410]
 
 
 def deletion_journey(api, staff, client, secrets) -> None:
     filed = file_request(api, type="deletion", ip="127.0.0.1", **TYPED).json()
     link = link_from_outbox(filed["id"])
-    path, secret = link.split("?k=")
+    path, secret = link.split("#k=")
     secrets += [filed["status_token"], secret, code_from_outbox(filed["id"])]
     assert client.post(path, {"k": "guessed"}).status_code == 400
     assert client.post(path, {"k": secret}).status_code == 302

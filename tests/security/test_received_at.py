@@ -67,5 +67,7 @@ def test_status_answer_shows_the_server_received_at(api):
     with time_machine.travel(NOW, tick=False):
         filed = file_request(api, type="access", **VICTIM, **FORGED).json()
         verify(api, filed["id"], code_from_outbox(filed["id"]))
-    shown = api.get(f"/api/v1/requests/{filed['id']}/", {"token": filed["status_token"]}).json()
+    shown = api.get(
+        f"/api/v1/requests/{filed['id']}/", HTTP_X_STATUS_TOKEN=filed["status_token"]
+    ).json()
     assert dt.datetime.fromisoformat(shown["received_at"]) == NOW

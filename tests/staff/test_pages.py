@@ -130,7 +130,7 @@ def test_asking_the_subject_emails_the_question_and_pauses(client, staff_user, m
     request.refresh_from_db()
     assert request.status == Status.AWAITING_SUBJECT and request.paused_at is not None
     [email] = [m for m in mail.outbox if m.to == [request.email]]
-    assert "Which order number?" in email.body and f"/requests/{request.pk}/?t=" in email.body
+    assert "Which order number?" in email.body and f"/requests/{request.pk}/#t=" in email.body
     page = client.get(f"/staff/requests/{request.pk}/").content.decode()
     assert "Which order number?" in page
     assert "Which order number?" not in str(

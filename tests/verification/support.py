@@ -31,9 +31,19 @@ def code_from_outbox(request_id) -> str:
 
 
 def link_from_outbox(request_id) -> str:
-    """The one-click confirmation path (with its secret) of the newest code email."""
+    """The one-click confirmation path of the newest code email, its secret in the fragment
+    (``…/confirm/<challenge>/#k=<secret>``)."""
     body = latest_email(request_id, "code").body
     return re.search(r"https?://[^/\s]+(/requests/\S+/confirm/\S+)", body).group(1)
+
+
+def open_pages(client, request):
+    """What the status link's page does: POST the status token for the page key cookie."""
+    from dsar.portal.tokens import make_status_token
+
+    answer = client.post(f"/requests/{request.pk}/open/", {"t": make_status_token(request)})
+    assert answer.status_code == 302, answer.status_code
+    return client
 
 
 def wrong_code(code: str) -> str:
