@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "dsar.verification",
     "dsar.legal",
     "dsar.fanout",
+    "dsar.corrections",
     "dsar.portal",
     "dsar.exports",
 ]

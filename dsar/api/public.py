@@ -20,11 +20,11 @@ from rest_framework.views import APIView
 
 from dsar.portal import selectors, services
 from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTHS
-from dsar.portal.tokens import make_status_token
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.limits import RateLimited
 from dsar.verification.selectors import current_challenge
+from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, RightsRequest
 
 

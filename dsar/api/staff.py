@@ -1,7 +1,7 @@
 """Staff API (SPEC §7): the queue, one request, and the actions staff take on it.
 
 Views parse input, call one service or selector and render; the role table in
-``dsar.staff.permissions`` decides who may do what, for the API exactly as for the pages.
+``dsar.access.permissions`` decides who may do what, for the API exactly as for the pages.
 """
 
 from django.shortcuts import get_object_or_404
@@ -12,16 +12,16 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dsar.access import permissions as roles
+from dsar.corrections import services as corrections
+from dsar.corrections.models import Correction
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
-from dsar.portal import corrections
-from dsar.portal.models import Correction
 from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
-from dsar.staff import permissions as roles
 from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services

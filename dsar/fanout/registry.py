@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import destinations
 from dsar.fanout.connectors import KINDS
 from dsar.fanout.models import DownstreamSystem
-from dsar.staff import permissions
 
 FIELDS = ("name", "kind", "actions", "config", "timeout_seconds", "max_attempts", "enabled",
           "categories")  # fmt: skip

@@ -18,6 +18,7 @@ from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
 from dsar.fanout import ledger, lifecycle
 from dsar.fanout.connectors import (
@@ -39,7 +40,6 @@ from dsar.fanout.plan import (  # noqa: F401 (legal's entry point)
     open_stage,
 )
 from dsar.fanout.recipients import confirm_url
-from dsar.staff import permissions
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -127,7 +127,7 @@ def system_fields(system: DownstreamSystem) -> set[str]:
 
 
 def _changes_for(system: DownstreamSystem, request: RightsRequest) -> list[dict]:
-    from dsar.portal.corrections import accepted_changes
+    from dsar.corrections.services import accepted_changes
 
     held = system_fields(system)
     return [c for c in accepted_changes(request) if c["field"] in held]

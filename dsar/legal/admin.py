@@ -8,10 +8,10 @@ edited by legal reviewers and administrators; every change is audited.
 from django import forms
 from django.contrib import admin
 
+from dsar.access.permissions import can
 from dsar.audit.services import Actor, record_event
 from dsar.legal import holds
 from dsar.legal.models import DeferredDeletion, HoldKind, LegalHold, RetentionRule
-from dsar.staff.permissions import can
 
 
 class PlaceHoldForm(forms.ModelForm):

@@ -2,7 +2,7 @@
 
 A refusal or a limit always rests on a basis from the fixed list (``models.Basis``) and
 an explanation, and the subject is told both, with how to complain or go to court (PIPL
-Art. 50), in their language. Who may decide comes from ``dsar.staff.permissions``: denial
+Art. 50), in their language. Who may decide comes from ``dsar.access.permissions``: denial
 and partial fulfilment need ``deny`` (legal, supervisor), overrides need ``override``
 (legal only).
 """
@@ -13,12 +13,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
 from dsar.legal import selectors
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import CLOSURE_REASONS, Basis, Decision, DecisionKind, Finding, Severity
 from dsar.notifications.services import queue_email
-from dsar.staff.permissions import require
 from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 

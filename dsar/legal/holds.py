@@ -11,11 +11,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
 from dsar.legal import engine
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import HoldKind, LegalHold
-from dsar.staff.permissions import require
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 

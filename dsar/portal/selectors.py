@@ -1,9 +1,10 @@
 """Reads for the subject's pages and the public API."""
 
 from dsar.audit.models import AuditEvent
-from dsar.portal.models import Correction, SubjectReply
-from dsar.portal.tokens import read_status_token
+from dsar.corrections.models import Correction
+from dsar.portal.models import SubjectReply
 from dsar.verification.notices import last_day
+from dsar.verification.tokens import read_status_token
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 
 
@@ -13,7 +14,7 @@ def request_for_token(*, request_id, token: str) -> RightsRequest:
     try:
         return RightsRequest.objects.get(pk=pk)
     except RightsRequest.DoesNotExist as exc:
-        from dsar.portal.tokens import InvalidStatusToken
+        from dsar.verification.tokens import InvalidStatusToken
 
         raise InvalidStatusToken() from exc
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, appended_together, record_event
-from dsar.portal.models import Correction, SubjectReply
+from dsar.corrections.models import Correction
+from dsar.portal.models import SubjectReply
 from dsar.verification import limits, notices
 from dsar.verification.evidence import purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge

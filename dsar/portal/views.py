@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dsar.notifications.links import fragment_of, secret_from
-from dsar.portal import forms, selectors, services, tokens
+from dsar.portal import forms, selectors, services
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
+from dsar.verification import tokens
 from dsar.verification.limits import RateLimited
 from dsar.verification.selectors import current_challenge
 from dsar.workflow.models import RequestType, RightsRequest, Status

@@ -17,12 +17,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
 from dsar.sla import clock
 from dsar.sla.models import DigestRun, NoticeKind, SlaNotice
 from dsar.sla.selectors import open_breached
-from dsar.staff import permissions
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest
 from dsar.workflow.transitions import TransitionError
 

@@ -8,6 +8,6 @@ class StaffConfig(AppConfig):
     verbose_name = "Staff"
 
     def ready(self):
-        from dsar.staff.groups import sync_role_groups
+        from dsar.access.groups import sync_role_groups
 
-        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="dsar.staff.groups")
+        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="dsar.access.groups")

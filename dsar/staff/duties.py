@@ -33,8 +33,8 @@ def _needs_second_person(request: RightsRequest) -> bool:
         return True
     if request.type != RequestType.CORRECTION:
         return False
-    from dsar.portal.corrections import CONTACT_FIELDS
-    from dsar.portal.models import Correction
+    from dsar.corrections.models import Correction
+    from dsar.corrections.services import CONTACT_FIELDS
 
     return Correction.objects.filter(
         request=request, decision="accepted", target_field__in=CONTACT_FIELDS

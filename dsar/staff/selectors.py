@@ -6,8 +6,9 @@ import math
 
 from django.db.models import Prefetch, QuerySet
 
+from dsar.access import permissions
 from dsar.audit.models import AuditEvent
-from dsar.staff import duties, permissions
+from dsar.staff import duties
 from dsar.staff.models import Note
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 

@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
-from dsar.staff import duties, permissions
+from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition

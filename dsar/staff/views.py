@@ -13,18 +13,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
+from dsar.corrections import services as corrections
+from dsar.corrections.models import Correction
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Finding, LegalHold
-from dsar.portal import corrections
-from dsar.portal.models import Correction
 from dsar.portal.selectors import corrections_for
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, metrics, permissions, selectors, services
+from dsar.staff import duties, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,

@@ -109,7 +109,7 @@ def take_for_decision(*, request: RightsRequest, evidence_id: uuid.UUID, user) -
 
 def reject_evidence(*, request: RightsRequest, user, evidence_id: uuid.UUID, reason: str) -> None:
     """Record that an upload does not prove the subject's identity, and purge it."""
-    from dsar.staff.permissions import require
+    from dsar.access.permissions import require
 
     require(user, "verify")
     if not reason.strip():

@@ -24,7 +24,7 @@ def last_day(due_at: dt.datetime | None) -> dt.date | None:
 
 def status_url(request: RightsRequest) -> str:
     """The request's status page, its token in the fragment (never sent to a server)."""
-    from dsar.portal.tokens import make_status_token
+    from dsar.verification.tokens import make_status_token
 
     path = reverse("portal:status", kwargs={"pk": request.pk})
     return emailed_link(path, t=make_status_token(request))

@@ -357,7 +357,7 @@ def send_staff_code(*, request: RightsRequest, user, channel: str) -> Challenge:
     ``channel``) for an address the subject did not give, ``RateLimited``, or
     ``TransitionError`` once the request is no longer waiting for verification.
     """
-    from dsar.staff.permissions import require
+    from dsar.access.permissions import require
 
     require(user, "verify")
     target = channel_named(request, channel)
@@ -414,7 +414,7 @@ def verify_by_staff(
     not this request's pending upload, or a wrong, expired or locked code (a wrong try is
     counted and committed first).
     """
-    from dsar.staff.permissions import require
+    from dsar.access.permissions import require
 
     require(user, "verify")
     code = _normalise_code(code)

@@ -26,7 +26,7 @@ def before(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
 
         refuse_while_blocked(request)
     if to == Status.PROCESSING and request.type == RequestType.CORRECTION:
-        from dsar.portal.corrections import require_all_decided
+        from dsar.corrections.services import require_all_decided
 
         require_all_decided(request)
 
@@ -53,7 +53,7 @@ def after(request: RightsRequest, *, frm: str, to: str, actor: Actor) -> None:
 
         start(request)
     if to == Status.COMPLETED and request.type == RequestType.CORRECTION:
-        from dsar.portal.corrections import tell_subject
+        from dsar.corrections.services import tell_subject
 
         tell_subject(request)  # what changed, what was refused and why
     if to == Status.COMPLETED and request.type == RequestType.ACCESS:

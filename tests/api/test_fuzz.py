@@ -24,7 +24,7 @@ from rest_framework.authtoken.models import Token
 
 from dsar.legal.holds import place_hold_for_request
 from dsar.portal import services as portal
-from dsar.portal.tokens import make_status_token
+from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, Status
 from tests.factories import RightsRequestFactory
 

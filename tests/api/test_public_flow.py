@@ -124,7 +124,7 @@ def test_withdrawing_twice_answers_409(api):
 
 
 def test_reply_while_awaiting_subject_resumes_review(api, make_request):
-    from dsar.portal.tokens import make_status_token
+    from dsar.verification.tokens import make_status_token
 
     request = make_request(status=Status.AWAITING_SUBJECT)
     answer = api.post(
@@ -138,7 +138,7 @@ def test_reply_while_awaiting_subject_resumes_review(api, make_request):
 
 
 def test_reply_when_not_awaiting_answers_409_and_stores_nothing(api, make_request):
-    from dsar.portal.tokens import make_status_token
+    from dsar.verification.tokens import make_status_token
 
     request = make_request(status=Status.IN_REVIEW)
     answer = api.post(

@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from dsar.audit.models import AuditEvent
 from dsar.notifications.models import OutboundEmail
-from dsar.portal.tokens import make_status_token
 from dsar.verification.models import Evidence
+from dsar.verification.tokens import make_status_token
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 from tests.verification.support import fresh_limits  # noqa: F401

@@ -7,7 +7,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from dsar.audit.models import AuditEvent
-from dsar.portal.tokens import make_status_token
+from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RightsRequest, Status
 
 pytestmark = pytest.mark.django_db

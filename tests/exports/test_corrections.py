@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 
 from dsar.audit.services import Actor
+from dsar.corrections import services as corrections
+from dsar.corrections.models import Correction
 from dsar.fanout.models import DownstreamSystem, FanoutTask
-from dsar.portal import corrections
-from dsar.portal.models import Correction
 from dsar.portal.services import ProposedCorrection, file_request
 from dsar.staff import services as staff_services
 from dsar.workflow.models import RightsRequest, Status

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from dsar.portal.tokens import COOKIE, make_status_token
 from dsar.verification.notices import status_url
+from dsar.verification.tokens import COOKIE, make_status_token
 from dsar.workflow.models import RightsRequest, Status
 from tests.verification.support import fresh_limits, open_pages  # noqa: F401
 

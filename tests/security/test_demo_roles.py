@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from dsar.access.groups import admin_site_permissions, sync_role_groups
+from dsar.access.permissions import roles_of
 from dsar.sla.models import CalendarOverride
-from dsar.staff.groups import admin_site_permissions, sync_role_groups
-from dsar.staff.permissions import roles_of
 from dsar.workflow.identity import email_hash
 from dsar.workflow.models import RightsRequest, Status
 

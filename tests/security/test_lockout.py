@@ -12,8 +12,8 @@ import pytest
 import time_machine
 from django.core import mail
 
-from dsar.portal.tokens import make_status_token
 from dsar.verification.models import Verification
+from dsar.verification.tokens import make_status_token
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest, Status
 from tests.security.conftest import ATTACKER_EMAIL, VICTIM, file_request, mailbox, resend, verify

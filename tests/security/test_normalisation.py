@@ -5,8 +5,8 @@ escapes the per-address limits; CR/LF, lists and trailing dots must not reach th
 
 import pytest
 
+from dsar.corrections.models import Correction
 from dsar.notifications.models import OutboundEmail
-from dsar.portal.models import Correction
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from tests.security.conftest import ATTACKER_EMAIL, VICTIM, file_request

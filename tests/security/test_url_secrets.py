@@ -236,7 +236,7 @@ def test_old_links_move_their_secret_to_the_fragment_and_do_nothing(caplog, sett
     from django.test import Client
 
     from dsar.exports.services import download_token
-    from dsar.portal.tokens import make_status_token
+    from dsar.verification.tokens import make_status_token
 
     settings.DSAR_EXPORT_DIR = str(tmp_path / "exports")
     request = create_request(type="access", email="li.lei@example.com")

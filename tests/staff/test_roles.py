@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from dsar.access.permissions import ACTIONS
 from dsar.audit.models import AuditEvent
-from dsar.staff.permissions import ACTIONS
 from dsar.verification import evidence
 from dsar.workflow.models import RightsRequest, Status
 

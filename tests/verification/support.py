@@ -39,7 +39,7 @@ def link_from_outbox(request_id) -> str:
 
 def open_pages(client, request):
     """What the status link's page does: POST the status token for the page key cookie."""
-    from dsar.portal.tokens import make_status_token
+    from dsar.verification.tokens import make_status_token
 
     answer = client.post(f"/requests/{request.pk}/open/", {"t": make_status_token(request)})
     assert answer.status_code == 302, answer.status_code

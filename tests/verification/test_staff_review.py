@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from dsar.staff.roles import Role
+from dsar.access.roles import Role
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services
 from dsar.verification.models import EvidenceStatus, Method, Strength

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from dsar.access.roles import Role
 from dsar.audit.services import Actor
-from dsar.staff.roles import Role
 from dsar.workflow.identity import email_hash
 from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -80,7 +80,7 @@ class Command(BaseCommand):
                 username=role.value, defaults={"email": f"{role.value}@example.com"}
             )
             # Staff (the admin site's gate), never superusers: a superuser holds every role,
-            # and what each role reaches in /admin/ comes from the role table (staff/groups.py).
+            # and what each role reaches in /admin/ comes from the role table (access/groups.py).
             user.is_staff, user.is_superuser = True, False
             password = secrets.token_urlsafe(9)
             user.set_password(password)

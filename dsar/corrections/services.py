@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
+from dsar.corrections.models import Correction
 from dsar.notifications.services import queue_email
-from dsar.portal.models import Correction
-from dsar.staff import permissions
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError

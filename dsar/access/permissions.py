@@ -7,7 +7,7 @@ Django admin's own model permissions are derived from this table (``ADMIN_SITE``
 
 from django.core.exceptions import PermissionDenied
 
-from dsar.staff.roles import Role
+from dsar.access.roles import Role
 
 A, L, S, M = Role.AGENT, Role.LEGAL, Role.SUPERVISOR, Role.ADMIN
 EVERYONE = frozenset({A, L, S, M})

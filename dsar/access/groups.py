@@ -10,8 +10,8 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import DEFAULT_DB_ALIAS, transaction
 
-from dsar.staff.permissions import ACTIONS, ADMIN_SITE
-from dsar.staff.roles import Role
+from dsar.access.permissions import ACTIONS, ADMIN_SITE
+from dsar.access.roles import Role
 
 
 def admin_site_permissions(role: str) -> set[str]:
