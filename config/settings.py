@@ -173,6 +173,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Every password check (staff login, admin login) goes through the throttled backend.
+AUTHENTICATION_BACKENDS = ["dsar.staff.login.ThrottledModelBackend"]
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:queue"
 LOGOUT_REDIRECT_URL = "staff:login"
@@ -266,6 +268,10 @@ DSAR_RESEND_RATE_IP = env("DSAR_RESEND_RATE_IP", default="20/hour")
 DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
 DSAR_INTAKE_RATE_IDENTITY = env("DSAR_INTAKE_RATE_IDENTITY", default="3/hour")
 DSAR_EVIDENCE_MAX_BYTES = env.int("DSAR_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Password guesses (dsar.staff.login): per username whether or not it exists, and per IP.
+# A locked door opens when its window ends, so a lockout lasts at most one period.
+DSAR_LOGIN_RATE_ACCOUNT = env("DSAR_LOGIN_RATE_ACCOUNT", default="10/hour")
+DSAR_LOGIN_RATE_IP = env("DSAR_LOGIN_RATE_IP", default="50/hour")
 DSAR_STATUS_TOKEN_MAX_AGE_DAYS = env.int("DSAR_STATUS_TOKEN_MAX_AGE_DAYS", default=365)
 DSAR_PUBLIC_BASE_URL = env("DSAR_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DSAR_SMS_BACKEND = env("DSAR_SMS_BACKEND", default="file")  # "file" (var/sms/) or "console"
@@ -313,6 +319,8 @@ def _validate_product_settings():
         "DSAR_RESEND_RATE_IP",
         "DSAR_INTAKE_RATE_IP",
         "DSAR_INTAKE_RATE_IDENTITY",
+        "DSAR_LOGIN_RATE_ACCOUNT",
+        "DSAR_LOGIN_RATE_IP",
     ):
         count, _, period = globals()[name].partition("/")
         if not count.isdigit() or int(count) < 1 or period not in {"minute", "hour", "day"}:
