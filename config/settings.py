@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything that reads a body (CSRF reads forms), after the language is known.
+    "dsar.web.bodies.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -197,6 +199,13 @@ STORAGES = {
 
 # --- REST framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON bounded in size and depth (dsar/api/parsers.py); forms and uploads as DRF has them,
+    # their size capped before parsing by dsar.web.bodies.BodyLimitMiddleware.
+    "DEFAULT_PARSER_CLASSES": [
+        "dsar.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls then get 401 with WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",  # integrations
@@ -268,6 +277,10 @@ DSAR_RESEND_RATE_IP = env("DSAR_RESEND_RATE_IP", default="20/hour")
 DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
 DSAR_INTAKE_RATE_IDENTITY = env("DSAR_INTAKE_RATE_IDENTITY", default="3/hour")
 DSAR_EVIDENCE_MAX_BYTES = env.int("DSAR_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Largest request body other than an upload; a multipart upload may carry one evidence file
+# on top (dsar.web.bodies). Django's own form parsing is held to the same figure.
+DSAR_MAX_BODY_BYTES = env.int("DSAR_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DSAR_MAX_BODY_BYTES
 # Password guesses (dsar.staff.login): per username whether or not it exists, and per IP.
 # A locked door opens when its window ends, so a lockout lasts at most one period.
 DSAR_LOGIN_RATE_ACCOUNT = env("DSAR_LOGIN_RATE_ACCOUNT", default="10/hour")
@@ -309,6 +322,7 @@ def _validate_product_settings():
         "DSAR_VERIFY_CODE_TTL_MINUTES",
         "DSAR_VERIFY_MAX_TRIES",
         "DSAR_EVIDENCE_MAX_BYTES",
+        "DSAR_MAX_BODY_BYTES",
         "DSAR_STATUS_TOKEN_MAX_AGE_DAYS",
     ):
         if globals()[name] < 1:

@@ -9,7 +9,6 @@ recording of the 202 (the task still ``running``) is accepted.
 """
 
 import hmac
-import json
 import time
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dsar.api.errors import Conflict
+from dsar.api.parsers import parse_json
 from dsar.fanout import services
 from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import FanoutTask
@@ -46,11 +46,7 @@ class CallbackView(APIView):
         if task is None:
             raise exceptions.NotFound()
         self._authenticate(request, task, raw)
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise exceptions.ValidationError({"body": ["Send a JSON object."]}) from exc
-        data = CallbackSerializer(data=payload)
+        data = CallbackSerializer(data=parse_json(raw))
         data.is_valid(raise_exception=True)
         if str(data.validated_data["idempotency_key"]) != str(task.idempotency_key):
             raise Conflict("This callback is for another task.")
