@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,7 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dsar.web.headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their own caching; every other answer is no-store.
+    "dsar.web.headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Before anything that reads a body (CSRF reads forms), after the language is known.
@@ -239,6 +243,26 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS is sent on HTTPS answers only, and only once the operator sets a lifetime: a wrong
+# value cannot be taken back from browsers that saw it.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# One policy for every answer (django-csp). No inline script anywhere; the portal's inline
+# stylesheet carries the answer's nonce. Served evidence, the API docs and DRF's browsable
+# API relax or tighten it (dsar/staff/views.py, dsar/api/staff_urls.py, dsar.web.headers).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Logging: no personal data is ever passed to a logger; see docs/operations.md -------
 LOGGING = {
@@ -339,6 +363,8 @@ def _validate_product_settings():
         count, _, period = globals()[name].partition("/")
         if not count.isdigit() or int(count) < 1 or period not in {"minute", "hour", "day"}:
             raise ImproperlyConfigured(f"{name} must look like '5/hour' (minute, hour or day).")
+    if SECURE_HSTS_SECONDS < 0:
+        raise ImproperlyConfigured("SECURE_HSTS_SECONDS must not be negative.")
     if DSAR_SMS_BACKEND not in {"file", "console"}:
         raise ImproperlyConfigured("DSAR_SMS_BACKEND must be 'file' or 'console'.")
 
