@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,9 +56,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dsar.web.headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their own caching; every other answer is no-store.
+    "dsar.web.headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything that reads a body (CSRF reads forms), after the language is known.
+    "dsar.web.bodies.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +184,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Every password check (staff login, admin login) goes through the throttled backend.
+AUTHENTICATION_BACKENDS = ["dsar.staff.login.ThrottledModelBackend"]
 LOGIN_URL = "staff:login"
 LOGIN_REDIRECT_URL = "staff:queue"
 LOGOUT_REDIRECT_URL = "staff:login"
@@ -200,6 +208,13 @@ STORAGES = {
 
 # --- REST framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON bounded in size and depth (dsar/api/parsers.py); forms and uploads as DRF has them,
+    # their size capped before parsing by dsar.web.bodies.BodyLimitMiddleware.
+    "DEFAULT_PARSER_CLASSES": [
+        "dsar.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: unauthenticated API calls then get 401 with WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",  # integrations
@@ -233,6 +248,26 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS is sent on HTTPS answers only, and only once the operator sets a lifetime: a wrong
+# value cannot be taken back from browsers that saw it.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# One policy for every answer (django-csp). No inline script anywhere; the portal's inline
+# stylesheet carries the answer's nonce. Served evidence, the API docs and DRF's browsable
+# API relax or tighten it (dsar/staff/views.py, dsar/api/staff_urls.py, dsar.web.headers).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Logging: no personal data is ever passed to a logger; see docs/operations.md -------
 LOGGING = {
@@ -272,6 +307,14 @@ DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
 # number, whoever asks: bounds flooding without letting strangers spend a subject's intake.
 DSAR_CODE_RATE_ADDRESS = env("DSAR_CODE_RATE_ADDRESS", default="5/hour")
 DSAR_EVIDENCE_MAX_BYTES = env.int("DSAR_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Largest request body other than an upload; a multipart upload may carry one evidence file
+# on top (dsar.web.bodies). Django's own form parsing is held to the same figure.
+DSAR_MAX_BODY_BYTES = env.int("DSAR_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = DSAR_MAX_BODY_BYTES
+# Password guesses (dsar.staff.login): per username whether or not it exists, and per IP.
+# A locked door opens when its window ends, so a lockout lasts at most one period.
+DSAR_LOGIN_RATE_ACCOUNT = env("DSAR_LOGIN_RATE_ACCOUNT", default="10/hour")
+DSAR_LOGIN_RATE_IP = env("DSAR_LOGIN_RATE_IP", default="50/hour")
 DSAR_STATUS_TOKEN_MAX_AGE_DAYS = env.int("DSAR_STATUS_TOKEN_MAX_AGE_DAYS", default=365)
 # How long a browser that opened a request's link keeps its pages open without the link.
 DSAR_STATUS_COOKIE_MINUTES = env.int("DSAR_STATUS_COOKIE_MINUTES", default=60)
@@ -318,6 +361,7 @@ def _validate_product_settings():
         "DSAR_VERIFY_CODE_TTL_MINUTES",
         "DSAR_VERIFY_MAX_TRIES",
         "DSAR_EVIDENCE_MAX_BYTES",
+        "DSAR_MAX_BODY_BYTES",
         "DSAR_STATUS_TOKEN_MAX_AGE_DAYS",
         "DSAR_STATUS_COOKIE_MINUTES",
     ):
@@ -328,6 +372,8 @@ def _validate_product_settings():
         "DSAR_RESEND_RATE_IP",
         "DSAR_INTAKE_RATE_IP",
         "DSAR_CODE_RATE_ADDRESS",
+        "DSAR_LOGIN_RATE_ACCOUNT",
+        "DSAR_LOGIN_RATE_IP",
     ):
         count, _, period = globals()[name].partition("/")
         if not count.isdigit() or int(count) < 1 or period not in {"minute", "hour", "day"}:
@@ -335,6 +381,8 @@ def _validate_product_settings():
     for gone in ("DSAR_INTAKE_RATE_IDENTITY", "DSAR_RESEND_RATE_IDENTITY"):
         if gone in os.environ:  # a limit that silently stopped applying would surprise
             raise ImproperlyConfigured(f"{gone} is replaced by DSAR_CODE_RATE_ADDRESS.")
+    if SECURE_HSTS_SECONDS < 0:
+        raise ImproperlyConfigured("SECURE_HSTS_SECONDS must not be negative.")
     if DSAR_SMS_BACKEND not in {"file", "console"}:
         raise ImproperlyConfigured("DSAR_SMS_BACKEND must be 'file' or 'console'.")
     for entry in DSAR_DOWNSTREAM_ALLOWED_HOSTS:

@@ -4,6 +4,9 @@ from django.urls import include, path
 from dsar.exports import views as export_views
 from dsar.fanout import views as fanout_views
 from dsar.health import views as health
+from dsar.staff.login import AdminLoginForm
+
+admin.site.login_form = AdminLoginForm  # the admin's login says when it is throttled
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -10,7 +10,6 @@ recording of the 202 (the task still ``running``) is accepted.
 """
 
 import hmac
-import json
 import logging
 import time
 
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dsar.api.errors import Conflict
+from dsar.api.parsers import parse_json
 from dsar.fanout import services
 from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import FanoutTask
@@ -49,11 +49,7 @@ class CallbackView(APIView):
         if task is None:
             raise exceptions.NotFound()
         self._authenticate(request, task, raw)
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise exceptions.ValidationError({"body": ["Send a JSON object."]}) from exc
-        data = CallbackSerializer(data=payload)
+        data = CallbackSerializer(data=parse_json(raw))
         data.is_valid(raise_exception=True)
         if str(data.validated_data["idempotency_key"]) != str(task.idempotency_key):
             raise Conflict("This callback is for another task.")

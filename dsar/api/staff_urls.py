@@ -1,5 +1,7 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from dsar.api.callbacks import CallbackView
@@ -11,10 +13,15 @@ router.register("staff/requests", StaffRequestViewSet, basename="staff-request")
 router.register("staff/holds", HoldViewSet, basename="staff-hold")
 router.register("staff/systems", SystemViewSet, basename="staff-system")
 
+api_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
+
 urlpatterns = [
     path("", include(router.urls)),
     path("staff/metrics/", MetricsView.as_view(), name="staff-metrics"),
     path("callbacks/<uuid:task_id>/", CallbackView.as_view(), name="fanout-callback"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI's script is served as a file (the split view); its styles are inline.
+    path("docs/", api_docs, name="api-docs"),
 ]

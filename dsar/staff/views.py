@@ -4,6 +4,10 @@ Each view checks the role table, calls one selector or service, and renders. Dom
 become a message on the page, never a 500.
 """
 
+import mimetypes
+
+from csp.constants import NONE
+from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -264,9 +268,15 @@ def _reject_evidence(request, obj):
     )
 
 
+# An uploaded file is the subject's bytes, not ours: should a browser ever render it, the
+# sandbox gives it no script, no same-origin access to the staff session, and no requests.
+@csp({"default-src": [NONE], "sandbox": True})
 @login_required
 def evidence_file(request, pk, evidence_id):
-    """A pending identity document, decrypted for the reviewer; every view is audited."""
+    """A pending identity document, decrypted for the reviewer; every view is audited.
+
+    Served as a download (never rendered in the staff site's origin), sandboxed, unsniffed.
+    """
     permissions.require(request.user, "verify")
     item = get_object_or_404(Evidence, pk=evidence_id, request_id=pk, status=EvidenceStatus.PENDING)
     content = evidence.evidence_content(item)
@@ -277,7 +287,8 @@ def evidence_file(request, pk, evidence_id):
         payload={"evidence_id": str(item.pk)},
     )
     response = HttpResponse(content, content_type=item.content_type)
-    response["Content-Disposition"] = "inline"
+    extension = mimetypes.guess_extension(item.content_type) or ""
+    response["Content-Disposition"] = f'attachment; filename="evidence-{item.pk}{extension}"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

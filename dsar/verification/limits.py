@@ -5,6 +5,7 @@ identity, a request id), so the cache never holds personal data in the clear. Wi
 ``timezone.now()``, so frozen time in tests moves them exactly.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -66,11 +67,9 @@ def hit(*limits: Limit) -> None:
             cache.add(key, 1, timeout=remaining + 60)
 
 
-def take(limit: Limit) -> bool:
-    """Count one use of ``limit`` and say whether it was within the limit.
-
-    Atomic (Redis ``INCR``): two callers racing for the last use never both get it.
-    """
+def _count(limit: Limit) -> tuple[bool, int]:
+    """Count one use of ``limit`` (atomic: Redis ``INCR``); whether it was within the limit,
+    and the seconds left in its window."""
     allowed, remaining, key = limit.window()
     cache.add(key, 0, timeout=remaining + 60)
     try:
@@ -78,10 +77,43 @@ def take(limit: Limit) -> bool:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=remaining + 60)
         used = 1
-    return used <= allowed
+    return used <= allowed, remaining
+
+
+def take(limit: Limit) -> bool:
+    """Count one use of ``limit`` and say whether it was within the limit: two callers racing
+    for the last use never both get it."""
+    return _count(limit)[0]
 
 
 def consume(*limits: Limit) -> None:
     """Check every limit, then count one use against each: all or nothing."""
     check(*limits)
     hit(*limits)
+
+
+def take_or_refuse(*limits: Limit) -> None:
+    """Count one attempt against each of ``limits``, then raise ``RateLimited`` if any is over.
+
+    For attempts whose work is costly or must not be repeated (a password check): the attempt
+    is counted before the work, so concurrent attempts cannot all pass a check that none of
+    them has counted yet. An attempt refused here is counted too; its window still ends on
+    time, because windows are fixed.
+    """
+    waits = [max(remaining, 1) for within, remaining in map(_count, limits) if not within]
+    if waits:
+        raise RateLimited(max(waits))
+
+
+def give_back(*limits: Limit) -> None:
+    """Uncount one attempt ``take_or_refuse`` counted against each of ``limits`` (it went well)."""
+    for limit in limits:
+        _, _, key = limit.window()
+        # ValueError: the window has ended meanwhile, and there is nothing to give back.
+        with contextlib.suppress(ValueError):
+            cache.decr(key)
+
+
+def reset(*limits: Limit) -> None:
+    """Forget every attempt counted against ``limits`` in their current window."""
+    cache.delete_many([limit.window()[2] for limit in limits])

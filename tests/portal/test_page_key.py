@@ -27,8 +27,10 @@ def shows_status(answer) -> bool:
 
 
 def same_page(html: str, request_id: str) -> str:
-    """The page with what differs between any two answers (the CSRF token, the id) blanked."""
+    """The page with what differs between any two answers (the CSRF token, the CSP nonce, the
+    id) blanked."""
     html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    html = re.sub(r'nonce="[^"]+"', "", html)
     return html.replace(request_id, "<id>")
 
 
