@@ -67,9 +67,12 @@ test: install-dev services
 bench: install-dev services
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(TEST_ENV) $(BIN)/python $$script || exit 1; done
 
+# ruff, then the layer contracts of pyproject.toml (import-linter): an upward import or a
+# circle between parts fails the build.
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install-dev
 	$(BIN)/ruff check --fix .

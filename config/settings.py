@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "dsar.corrections",
     "dsar.portal",
     "dsar.exports",
+    "dsar.effects",  # last: wires the parts' reactions into the core (see its docstring)
 ]
 
 MIDDLEWARE = [

@@ -104,3 +104,8 @@ def tell_subject(request: RightsRequest) -> None:
         language=request.language,
         request_id=request.pk,
     )
+
+
+def anonymise(request, *, now) -> None:
+    """Record retention: the proposed changes and their values go."""
+    request.corrections.all().delete()

@@ -151,3 +151,11 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
         )
         count += 1
     return count
+
+
+def anonymise(request, *, now: dt.datetime) -> None:
+    """Record retention: a closed request's export data and package files go."""
+    ExportPart.objects.filter(task__request=request).delete()
+    for package in request.export_packages.filter(deleted_at__isnull=True):
+        (export_dir() / package.file_name).unlink(missing_ok=True)
+    request.export_packages.update(deleted_at=now)

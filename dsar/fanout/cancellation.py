@@ -8,6 +8,9 @@ during cooling-off still blocks); once all have answered, the request moves to `
 racing the end of the period meets the same row lock: exactly one of them applies.
 """
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +19,12 @@ from dsar.fanout.plan import recheck
 from dsar.notifications.services import queue_email
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
+
+
+def start_cooling_off(request: RightsRequest, *, frm: str, to: str, now) -> list[str]:
+    """Entering ``cooling_off``: stamp the end of the period (``DSAR_COOLING_OFF_DAYS``)."""
+    request.cooling_off_ends_at = now + dt.timedelta(days=settings.DSAR_COOLING_OFF_DAYS)
+    return ["cooling_off_ends_at"]
 
 
 def tell_subject(request: RightsRequest) -> None:

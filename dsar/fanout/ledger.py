@@ -72,3 +72,9 @@ def replay_deletions(*, since: dt.datetime) -> int:
         payload={"since": since.isoformat(), "applied": replayed},
     )
     return replayed
+
+
+def purge_released(*, now: dt.datetime, keep_days: int) -> int:
+    """Ledger entries whose backups rotated out more than ``keep_days`` ago are not needed."""
+    cutoff = now - dt.timedelta(days=keep_days)
+    return DeletionLedger.objects.filter(releases_at__lt=cutoff).delete()[0]

@@ -183,3 +183,8 @@ def override_finding(*, finding: Finding, user, reason: str) -> Finding:
     for attr in ("overridden_by", "overridden_at", "override_reason"):
         setattr(finding, attr, getattr(locked, attr))
     return finding
+
+
+def anonymise(request, *, now) -> None:
+    """Record retention: decision texts go; the kind and legal basis stay for the record."""
+    request.decisions.update(explanation="", basis_detail="", excluded="")

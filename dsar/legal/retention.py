@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
-from dsar.legal import sources
 from dsar.legal.models import DeferredDeletion, Finding, RetentionRule
 from dsar.workflow.models import RightsRequest
 
@@ -65,6 +64,21 @@ def schedule_deferred_deletions(*, request: RightsRequest) -> list[DeferredDelet
     return scheduled
 
 
+# Who deletes a retained category once its period ends: the fan-out registers itself here
+# (``dsar.effects``); legal knows no part above it.
+CATEGORY_DELETERS: list = []
+
+
+def when_period_ends(delete) -> None:
+    """Register ``delete(request_id=, category=)``, run after a deferred deletion is claimed."""
+    CATEGORY_DELETERS.append(delete)
+
+
+def _delete_category(*, request_id, category: str) -> None:
+    for delete in CATEGORY_DELETERS:
+        delete(request_id=request_id, category=category)
+
+
 def carry_out(*, deferral_id) -> bool:
     """Carry out one due deferred deletion, exactly once: claim it with a conditional update
     and act only if this call won. Returns whether it did."""
@@ -83,9 +97,7 @@ def carry_out(*, deferral_id) -> bool:
             payload={"category": deferral.category, "deferral_id": deferral.pk},
         )
         transaction.on_commit(
-            lambda: sources.dispatch_category_deletion(
-                request_id=deferral.request_id, category=deferral.category
-            )
+            lambda: _delete_category(request_id=deferral.request_id, category=deferral.category)
         )
     return True
 

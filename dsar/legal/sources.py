@@ -94,17 +94,3 @@ def held_categories(request: RightsRequest) -> set[str] | None:
     if not reports:
         return None
     return {c for report in reports for c in report.categories}
-
-
-def dispatch_category_deletion(*, request_id, category: str) -> bool:
-    """Ask the fan-out engine to delete one retained category of a request's subject.
-
-    Returns False while the fan-out engine offers no such entry point; the deferred deletion
-    is still recorded as due and audited, and the wiring is listed in docs.
-    """
-    try:
-        from dsar.fanout.services import delete_category  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    delete_category(request_id=request_id, category=category)
-    return True

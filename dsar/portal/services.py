@@ -164,3 +164,8 @@ def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
         )
         transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     return reply
+
+
+def anonymise(request, *, now) -> None:
+    """Record retention: the subject's replies go."""
+    request.subject_replies.all().delete()

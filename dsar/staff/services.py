@@ -183,3 +183,9 @@ def _open_statuses() -> list[str]:
     from dsar.workflow.models import TERMINAL_STATUSES
 
     return [s for s in Status if s not in TERMINAL_STATUSES]
+
+
+def anonymise(request, *, now) -> None:
+    """Record retention: staff notes and messages to the subject go."""
+    request.notes.all().delete()
+    request.staff_messages.all().delete()

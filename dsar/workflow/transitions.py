@@ -2,17 +2,14 @@
 that applies it. Nothing else in the product assigns ``RightsRequest.status``.
 """
 
-import datetime as dt
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, appended_together, record_event
-from dsar.sla import clock
-from dsar.workflow import effects
+from dsar.workflow import hooks
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 S, K, T = Status, ActorKind, RequestType
@@ -99,34 +96,17 @@ def _check(request: RightsRequest, to: str, actor: Actor, outcome: str) -> None:
         raise TransitionError("A completed request needs an outcome: full or partial.")
 
 
-def _enter(request: RightsRequest, frm: str, to: str, now, outcome: str) -> list[str]:
-    """Set what leaving ``frm`` and entering ``to`` imply; return the changed field names."""
+def _enter(request: RightsRequest, to: str, now, outcome: str) -> list[str]:
+    """Set what entering ``to`` implies for the lifecycle itself; return the changed field
+    names. What it implies for the parts (the SLA clock, cooling-off) is set by their entry
+    hooks (``hooks.run_entries``)."""
     changed = ["status"]
-    if to == S.IN_REVIEW and request.verified_at is None:
-        request.verified_at = now
-        request.due_at = clock.due_at_for(verified_at=now)
-        changed += ["verified_at", "due_at"]
-    if frm == S.AWAITING_SUBJECT and request.paused_at is not None:
-        # Time spent waiting for the subject does not count: the deadline moves by it.
-        request.due_at = clock.resumed_due_at(
-            due_at=request.due_at, paused_at=request.paused_at, now=now
-        )
-        request.paused_at = None
-        changed += ["due_at", "paused_at"]
-    if to == S.AWAITING_SUBJECT:
-        request.paused_at = now
-        changed.append("paused_at")
-    if to == S.COOLING_OFF:
-        request.cooling_off_ends_at = now + dt.timedelta(days=settings.DSAR_COOLING_OFF_DAYS)
-        changed.append("cooling_off_ends_at")
     if to in TERMINAL_STATUSES:
         request.closed_at = now
         changed.append("closed_at")
     if to == S.COMPLETED:
         request.outcome = outcome
         changed.append("outcome")
-    request.sla_next_check_at = clock.next_check_at(request, now=now)
-    changed.append("sla_next_check_at")
     return changed
 
 
@@ -150,9 +130,11 @@ def transition(
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         _check(locked, to, actor, outcome)
         from_status = locked.status
-        effects.before(locked, frm=from_status, to=to, actor=actor)
+        hooks.run_guards(locked, frm=from_status, to=to)
         locked.status = to
-        changed = _enter(locked, from_status, to, timezone.now(), outcome)
+        now = timezone.now()
+        changed = _enter(locked, to, now, outcome)
+        changed += hooks.run_entries(locked, frm=from_status, to=to, now=now)
         locked.save(update_fields=[*changed, "updated_at"])
         event_payload = {"reference": locked.reference, **(payload or {})}
         if reason:
@@ -167,7 +149,7 @@ def transition(
             to_status=to,
             payload=event_payload,
         )
-        effects.after(locked, frm=from_status, to=to, actor=actor)
+        hooks.run_reactions(locked, frm=from_status, to=to)
     for field in RightsRequest._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked, field.attname))
     return request

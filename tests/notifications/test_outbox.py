@@ -10,7 +10,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from dsar.audit.models import AuditEvent
-from dsar.notifications import services
+from dsar.notifications import delivery, services
 from dsar.notifications.models import EmailStatus, OutboundEmail
 from dsar.notifications.tasks import redrive_outbox
 
@@ -132,11 +132,11 @@ def test_gives_up_after_max_attempts(email_template):
         email = services.queue_email(
             to="a@example.com", template="hello", context={}, language="en"
         )
-        for _ in range(services.MAX_ATTEMPTS + 2):
+        for _ in range(delivery.MAX_ATTEMPTS + 2):
             clock.shift(dt.timedelta(days=1))
             redrive_outbox()
     email.refresh_from_db()
-    assert (email.status, email.attempts) == (EmailStatus.FAILED, services.MAX_ATTEMPTS)
+    assert (email.status, email.attempts) == (EmailStatus.FAILED, delivery.MAX_ATTEMPTS)
     assert "ConnectionError" in email.last_error
     assert AuditEvent.objects.filter(action="email.failed").count() == 1
     FlakyBackend.failures = 0
@@ -145,7 +145,7 @@ def test_gives_up_after_max_attempts(email_template):
 @pytest.mark.django_db(transaction=True)
 def test_delivering_twice_sends_once(email_template):
     email = services.queue_email(to="a@example.com", template="hello", context={}, language="en")
-    assert services.deliver(email.pk) == "skipped"
+    assert delivery.deliver(email.pk) == "skipped"
     assert len(mail.outbox) == 1
 
 

@@ -180,7 +180,7 @@ def test_full_run_logs_no_personal_data_codes_or_tokens(
         for r in logs.records
     )
     assert "WARNING dsar.verification.channels" in text  # the failures were really logged
-    assert "WARNING dsar.notifications.services" in text
+    assert "WARNING dsar.notifications.delivery" in text
     assert "Unauthorized: /api/v1/callbacks/" in text and "Too Many Requests" in text
     lowered = text.lower()
     for secret in secrets:

@@ -7,7 +7,7 @@ from django.db import connection
 
 from dsar.audit.services import Actor
 from dsar.verification import services
-from dsar.workflow import effects
+from dsar.workflow import hooks
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -36,14 +36,12 @@ def test_resend_during_a_withdrawal_waits_for_it_instead_of_deadlocking(make_req
     row_locked, go = threading.Event(), threading.Event()
     resend_pid: list[int] = []
     outcomes: dict[str, object] = {}
-    real_before = effects.before
 
-    def paused_before(locked, **kwargs):
-        real_before(locked, **kwargs)
+    def pause(locked):  # a guard: runs under the row lock, before the move is audited
         row_locked.set()
         go.wait(10)
 
-    monkeypatch.setattr(effects, "before", paused_before)
+    monkeypatch.setattr(hooks, "GUARDS", [*hooks.GUARDS, hooks.Hook(pause)])
 
     def withdraw():
         try:

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from dsar.audit.models import AuditEvent
 from dsar.workflow.identity import InvalidIdentity, email_hash, phone_hash
@@ -122,7 +123,7 @@ def test_the_hash_is_keyed_not_a_plain_digest(settings):
 )
 @pytest.mark.django_db
 def test_invalid_identity_writes_nothing(fields, message):
-    with pytest.raises(InvalidIdentity, match=message):
+    with translation.override("en"), pytest.raises(InvalidIdentity, match=message):
         create_request(type=RequestType.ACCESS, **fields)
     assert RightsRequest.objects.count() == 0
     assert AuditEvent.objects.count() == 0

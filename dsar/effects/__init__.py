@@ -1,0 +1,63 @@
+"""What each move of a request sets off, in one readable list above the core.
+
+``dsar.workflow`` knows nothing of the parts: ``transition()`` runs the guards, entries and
+reactions registered here (see ``dsar.workflow.hooks``), and record retention runs the
+anonymisers. Each line names the part that reacts; order matters where a comment says so.
+"""
+
+_connected = False
+
+
+def connect() -> None:
+    """Register every part's hooks once (called from this app's ``ready()``)."""
+    global _connected
+    if _connected:
+        return
+    _connected = True
+    # Imported here, not at the top: this package is imported while the app registry loads,
+    # before any model may be.
+    from dsar.corrections import services as corrections
+    from dsar.exports import services as exports
+    from dsar.fanout import cancellation, ledger, plan
+    from dsar.fanout import services as fanout
+    from dsar.legal import decisions, engine
+    from dsar.legal import retention as legal_retention
+    from dsar.notifications import services as notifications
+    from dsar.portal import services as portal
+    from dsar.sla import lifecycle as sla
+    from dsar.staff import services as staff
+    from dsar.verification import retention as verification
+    from dsar.workflow import hooks
+    from dsar.workflow.models import Outcome, RequestType, Status
+
+    S, T = Status, RequestType
+
+    # Guards: a blocking legal finding refuses the work (SPEC §5); corrections wait for every
+    # proposed change to be decided.
+    hooks.guard(engine.refuse_while_blocked, to=[S.COOLING_OFF, S.PROCESSING])
+    hooks.guard(corrections.require_all_decided, to=[S.PROCESSING], types=[T.CORRECTION])
+
+    # Entries: fields the move implies. The SLA clock goes last: it reads the final row.
+    hooks.entry(cancellation.start_cooling_off, to=[S.COOLING_OFF])
+    hooks.entry(sla.enter)
+
+    # Reactions, in the move's transaction (asynchronous work is published after commit).
+    hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
+    hooks.reaction(fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION])
+    hooks.reaction(
+        lambda r: legal_retention.schedule_deferred_deletions(request=r),
+        to=[S.PROCESSING], types=[T.DELETION, T.CANCELLATION],
+    )  # fmt: skip
+    hooks.reaction(cancellation.tell_subject, to=[S.COOLING_OFF])
+    hooks.reaction(fanout.start, to=[S.PROCESSING])  # the fan-out (SPEC §6)
+    hooks.reaction(corrections.tell_subject, to=[S.COMPLETED], types=[T.CORRECTION])
+    hooks.reaction(exports.build_package, to=[S.COMPLETED], types=[T.ACCESS])
+    hooks.reaction(decisions.tell_partial_outcome, to=[S.COMPLETED], outcome=Outcome.PARTIAL)
+
+    # A retained category's period ended: the systems that kept it delete it now.
+    legal_retention.when_period_ends(plan.delete_category)
+
+    # Record retention (SPEC §8): each part strips its own rows of a closed request.
+    for part in (verification, corrections, portal, staff, decisions, exports, notifications):
+        hooks.anonymiser(part.anonymise)
+    hooks.purger(ledger.purge_released)

@@ -1,0 +1,32 @@
+"""What a request's move does to its SLA clock (registered in ``dsar.effects``).
+
+The clock starts when the identity is verified, stops while staff wait for the subject (the
+deadline then moves by the time waited), and ``sla_next_check_at`` is recomputed after every
+move, so the sweep looks only at requests that cross a threshold.
+"""
+
+from dsar.sla import clock
+from dsar.workflow.models import RightsRequest, Status
+
+
+def enter(request: RightsRequest, *, frm: str, to: str, now) -> list[str]:
+    """Set the clock fields that the move ``frm`` → ``to`` implies; return their names.
+
+    Runs after every other entry of the move (it reads the final state of the row)."""
+    changed = []
+    if to == Status.IN_REVIEW and request.verified_at is None:
+        request.verified_at = now
+        request.due_at = clock.due_at_for(verified_at=now)
+        changed += ["verified_at", "due_at"]
+    if frm == Status.AWAITING_SUBJECT and request.paused_at is not None:
+        # Time spent waiting for the subject does not count: the deadline moves by it.
+        request.due_at = clock.resumed_due_at(
+            due_at=request.due_at, paused_at=request.paused_at, now=now
+        )
+        request.paused_at = None
+        changed += ["due_at", "paused_at"]
+    if to == Status.AWAITING_SUBJECT:
+        request.paused_at = now
+        changed.append("paused_at")
+    request.sla_next_check_at = clock.next_check_at(request, now=now)
+    return [*changed, "sla_next_check_at"]
