@@ -12,6 +12,7 @@ yet ("unknown"), so a check can tell "no problem" from "cannot tell".
 from dataclasses import dataclass
 
 from dsar.legal.models import DownstreamReport
+from dsar.verification.selectors import latest_verification as latest
 from dsar.workflow.models import RightsRequest
 
 OBLIGATION_KINDS = ("balance", "open_order", "dispute")
@@ -27,10 +28,6 @@ class VerificationFacts:
 
 def latest_verification(request: RightsRequest) -> VerificationFacts | None:
     """How the subject last proved who they are, or None if unknown."""
-    try:
-        from dsar.verification.selectors import latest_verification as latest
-    except ImportError:  # the verification part is not installed
-        return None
     verification = latest(request)
     if verification is None:
         return None

@@ -4,7 +4,7 @@ from dsar.audit.models import AuditEvent
 from dsar.corrections.models import Correction
 from dsar.portal.models import SubjectReply
 from dsar.verification.notices import last_day
-from dsar.verification.tokens import read_status_token
+from dsar.verification.tokens import InvalidStatusToken, read_status_token
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 
 
@@ -14,8 +14,6 @@ def request_for_token(*, request_id, token: str) -> RightsRequest:
     try:
         return RightsRequest.objects.get(pk=pk)
     except RightsRequest.DoesNotExist as exc:
-        from dsar.verification.tokens import InvalidStatusToken
-
         raise InvalidStatusToken() from exc
 
 

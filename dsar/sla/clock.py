@@ -13,6 +13,7 @@ from django.conf import settings
 
 from dsar.sla.calendars import WorkCalendar
 from dsar.sla.deadlines import compute_due_at, end_of_day, last_day
+from dsar.sla.models import CalendarOverride
 
 
 def local_tz() -> ZoneInfo:
@@ -21,7 +22,6 @@ def local_tz() -> ZoneInfo:
 
 def current_calendar() -> WorkCalendar:
     """The official calendar with the staff's overrides applied (a small table, read whole)."""
-    from dsar.sla.models import CalendarOverride
 
     return WorkCalendar(dict(CalendarOverride.objects.values_list("date", "is_workday")))
 

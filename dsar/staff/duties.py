@@ -17,6 +17,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, record_event
+from dsar.corrections.models import Correction
+from dsar.corrections.services import CONTACT_FIELDS
+from dsar.verification.selectors import staff_verifier_ids
 from dsar.workflow.models import RequestType, RightsRequest
 
 SEPARATED_TYPES = frozenset({RequestType.ACCESS, RequestType.DELETION, RequestType.CANCELLATION})
@@ -33,8 +36,6 @@ def _needs_second_person(request: RightsRequest) -> bool:
         return True
     if request.type != RequestType.CORRECTION:
         return False
-    from dsar.corrections.models import Correction
-    from dsar.corrections.services import CONTACT_FIELDS
 
     return Correction.objects.filter(
         request=request, decision="accepted", target_field__in=CONTACT_FIELDS
@@ -43,7 +44,6 @@ def _needs_second_person(request: RightsRequest) -> bool:
 
 def verified_it(request: RightsRequest, user) -> bool:
     """Whether ``user`` verified ``request`` and so may not be the one to approve it."""
-    from dsar.verification.selectors import staff_verifier_ids
 
     return _needs_second_person(request) and user.pk in staff_verifier_ids(request)
 

@@ -13,6 +13,7 @@ import statistics
 from django.db.models import Count, F, Q
 from django.db.models.functions import ExtractYear, TruncWeek
 
+from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 WEEKS = 12
@@ -97,7 +98,6 @@ def days_to_close(*, since: dt.datetime | None = None, filters: Q | None = None)
 
 def by_channel() -> dict[str, int]:
     """Verified requests by the channel that verified them."""
-    from dsar.verification.models import Verification
 
     rows = Verification.objects.values("channel").annotate(n=Count("request", distinct=True))
     return {row["channel"]: row["n"] for row in rows}

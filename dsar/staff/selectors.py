@@ -8,8 +8,11 @@ from django.db.models import Prefetch, QuerySet
 
 from dsar.access import permissions
 from dsar.audit.models import AuditEvent
+from dsar.portal.selectors import replies_for
+from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
 from dsar.staff.models import Note
+from dsar.verification.selectors import current_challenge, latest_verification, pending_evidence
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 
 # Staff actions offered on the request page, by the statuses where they make sense.
@@ -33,7 +36,6 @@ ACTION_STATUSES: dict[str, set[str]] = {
 
 def queue(*, now) -> QuerySet:
     """Every request with its assignee and SLA state, ready to filter and sort."""
-    from dsar.sla.selectors import with_sla_state
 
     return with_sla_state(RightsRequest.objects.select_related("assignee"), now=now)
 
@@ -103,7 +105,6 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
 
 def verification_record(request: RightsRequest) -> dict | None:
     """How the subject was verified, and by whom, without personal data."""
-    from dsar.verification.selectors import latest_verification
 
     record = latest_verification(request)
     if record is None:
@@ -119,20 +120,16 @@ def verification_record(request: RightsRequest) -> dict | None:
 
 def read_back_code(request: RightsRequest):
     """The code staff last sent for the subject to read back, if it can still be entered."""
-    from dsar.verification.selectors import current_challenge
 
     return current_challenge(request, read_back=True)
 
 
 def evidence_awaiting_review(request: RightsRequest) -> list:
-    from dsar.verification.selectors import pending_evidence
-
     return pending_evidence(request)
 
 
 def conversation(request: RightsRequest) -> list[dict]:
     """Messages between staff and the subject, oldest first."""
-    from dsar.portal.selectors import replies_for
 
     sent = [
         {"at": m.created_at, "from_subject": False, "author": m.author, "body": m.body}

@@ -15,7 +15,8 @@ from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
 from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
-from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.verification.notices import status_url
+from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
 
@@ -148,8 +149,6 @@ def message_subject(*, request: RightsRequest, user, body: str) -> StaffMessage:
 
 
 def _send_message(*, request: RightsRequest, user, body: str) -> StaffMessage:
-    from dsar.verification.notices import status_url
-
     message = StaffMessage.objects.create(request=request, author=user, body=body)
     # The text goes to the subject, not into the audit trail (it may quote personal data).
     record_event(
@@ -180,8 +179,6 @@ def resume(*, request: RightsRequest, user) -> RightsRequest:
 
 
 def _open_statuses() -> list[str]:
-    from dsar.workflow.models import TERMINAL_STATUSES
-
     return [s for s in Status if s not in TERMINAL_STATUSES]
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
 from dsar.crypto.keys import fernet
 from dsar.verification.models import Evidence, EvidenceStatus
@@ -109,7 +110,6 @@ def take_for_decision(*, request: RightsRequest, evidence_id: uuid.UUID, user) -
 
 def reject_evidence(*, request: RightsRequest, user, evidence_id: uuid.UUID, reason: str) -> None:
     """Record that an upload does not prove the subject's identity, and purge it."""
-    from dsar.access.permissions import require
 
     require(user, "verify")
     if not reason.strip():

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dsar.notifications.links import emailed_link
 from dsar.notifications.services import queue_email
+from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, RightsRequest
 
 
@@ -24,7 +25,6 @@ def last_day(due_at: dt.datetime | None) -> dt.date | None:
 
 def status_url(request: RightsRequest) -> str:
     """The request's status page, its token in the fragment (never sent to a server)."""
-    from dsar.verification.tokens import make_status_token
 
     path = reverse("portal:status", kwargs={"pk": request.pk})
     return emailed_link(path, t=make_status_token(request))

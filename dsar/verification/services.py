@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
 from dsar.crypto.keys import keyed_hash
 from dsar.notifications.links import emailed_link
@@ -357,7 +358,6 @@ def send_staff_code(*, request: RightsRequest, user, channel: str) -> Challenge:
     ``channel``) for an address the subject did not give, ``RateLimited``, or
     ``TransitionError`` once the request is no longer waiting for verification.
     """
-    from dsar.access.permissions import require
 
     require(user, "verify")
     target = channel_named(request, channel)
@@ -414,7 +414,6 @@ def verify_by_staff(
     not this request's pending upload, or a wrong, expired or locked code (a wrong try is
     counted and committed first).
     """
-    from dsar.access.permissions import require
 
     require(user, "verify")
     code = _normalise_code(code)

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from dsar.access.roles import Role
 from dsar.audit.services import Actor
+from dsar.fanout import demo
 from dsar.workflow.identity import email_hash
 from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -60,8 +61,6 @@ class Command(BaseCommand):
         if not settings.DEBUG and not allow_production:
             raise CommandError("seed_demo creates known logins; it runs only with DEBUG=1.")
         if downstream_port is not None:
-            from dsar.fanout import demo
-
             names = demo.register(var_dir=settings.VAR_DIR, crm_port=downstream_port)
             self.stdout.write(f"Demo downstream systems: {', '.join(names)}.")
         logins = self._seed_staff()
