@@ -13,14 +13,13 @@ from dsar.audit.services import Actor, record_event
 from dsar.legal import selectors
 from dsar.legal.checks import CHECKS, Result
 from dsar.legal.models import Finding
-from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow import transitions
+from dsar.workflow.models import RightsRequest
 from dsar.workflow.transitions import TransitionError
 
 ENGINE = Actor.system("legal-checks")
 # Verified and not yet closed: the statuses whose findings are kept current.
-LIVE_STATUSES = frozenset(
-    {Status.IN_REVIEW, Status.AWAITING_SUBJECT, Status.COOLING_OFF, Status.PROCESSING}
-)
+LIVE_STATUSES = transitions.LIVE_STATUSES
 
 
 def _collect(request: RightsRequest) -> dict[tuple[str, str], Result]:

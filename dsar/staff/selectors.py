@@ -14,23 +14,26 @@ from dsar.staff import duties
 from dsar.staff.models import Note
 from dsar.verification.selectors import current_challenge, latest_verification, pending_evidence
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+from dsar.workflow.transitions import LIVE_STATUSES, OPEN_STATUSES, staff_sources
 
 # Staff actions offered on the request page, by the statuses where they make sense.
-ACTION_STATUSES: dict[str, set[str]] = {
-    "claim": {s for s in Status if s not in TERMINAL_STATUSES},
-    "assign": {s for s in Status if s not in TERMINAL_STATUSES},
-    "verify": {Status.PENDING_VERIFICATION},
-    "approve": {Status.IN_REVIEW},
-    "request_info": {Status.IN_REVIEW},
-    "resume": {Status.AWAITING_SUBJECT},
-    "deny": {Status.IN_REVIEW},
-    "extend": {Status.IN_REVIEW, Status.AWAITING_SUBJECT, Status.COOLING_OFF, Status.PROCESSING},
-    "retry": {Status.PROCESSING},
-    "override": {s for s in Status if s not in TERMINAL_STATUSES},
-    "hold": {s for s in Status if s not in TERMINAL_STATUSES},
-    "message": {s for s in Status if s not in TERMINAL_STATUSES},
-    "note": set(Status),
-    "reveal": set(Status),
+# In which statuses each staff action is offered; the moves come from the transition table.
+_S = Status
+ACTION_STATUSES: dict[str, frozenset[str]] = {
+    "claim": OPEN_STATUSES,
+    "assign": OPEN_STATUSES,
+    "verify": staff_sources({_S.IN_REVIEW}, frm={_S.PENDING_VERIFICATION}),
+    "approve": staff_sources({_S.PROCESSING, _S.COOLING_OFF}),
+    "request_info": staff_sources({_S.AWAITING_SUBJECT}),
+    "resume": staff_sources({_S.IN_REVIEW}, frm={_S.AWAITING_SUBJECT}),
+    "deny": staff_sources({_S.DENIED}),
+    "extend": LIVE_STATUSES,
+    "retry": frozenset({_S.PROCESSING}),  # a fan-out task, not a move of the request
+    "override": OPEN_STATUSES,
+    "hold": OPEN_STATUSES,
+    "message": OPEN_STATUSES,
+    "note": frozenset(Status),
+    "reveal": frozenset(Status),
 }
 
 

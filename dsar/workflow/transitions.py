@@ -58,6 +58,33 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
 }
 
 
+def _reachable(start: str) -> frozenset[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        current = todo.pop()
+        for frm, to in TRANSITIONS:
+            if frm == current and to not in seen:
+                seen.add(to)
+                todo.append(to)
+    return frozenset(seen)
+
+
+# Status sets the other parts use, derived from the table so they cannot drift from it.
+OPEN_STATUSES = frozenset(s for s in S if s not in TERMINAL_STATUSES)
+# Verified and not yet closed: everything the verification edge leads to, while open.
+LIVE_STATUSES = _reachable(S.IN_REVIEW) & OPEN_STATUSES
+
+
+def staff_sources(targets, *, frm=None) -> frozenset[str]:
+    """The statuses from which staff may move a request to one of ``targets`` (restricted to
+    ``frm`` when one edge of several into the same target is meant)."""
+    return frozenset(
+        source
+        for (source, to), rule in TRANSITIONS.items()
+        if to in targets and K.STAFF in rule.actors and (frm is None or source in frm)
+    )
+
+
 class TransitionError(Exception):
     """A transition the lifecycle does not allow; nothing was changed."""
 
