@@ -3,7 +3,8 @@
     {"error": {"code": "validation_error", "message": "…", "fields": {"email": ["…"]}}}
 
 ``fields`` is present only for input errors. Domain errors map to status codes here, so views
-never build error bodies by hand: ``TransitionError`` 409, ``PermissionDenied`` 403 (with the
+never build error bodies by hand: the domain ``Conflict`` (``TransitionError`` and the
+other state conflicts) 409, a failed code 400 on ``code``, ``PermissionDenied`` 403 (with the
 refusal's own ``code`` when it has one), ``RateLimited`` 429, Django's ``ValidationError`` 400.
 """
 
@@ -15,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from dsar.verification.limits import RateLimited
-from dsar.workflow.transitions import TransitionError
+from dsar.verification.services import VerificationFailed
+from dsar.workflow.errors import Conflict as DomainConflict
 
 
 class Conflict(exceptions.APIException):
@@ -33,8 +35,10 @@ def _message(detail) -> str:
 
 
 def handle(exc, context):
-    if isinstance(exc, TransitionError):
+    if isinstance(exc, DomainConflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, VerificationFailed):  # a wrong, used or locked code
+        exc = exceptions.ValidationError({"code": [str(exc)]})
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -23,7 +23,6 @@ from dsar.portal import selectors, services
 from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTHS
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
-from dsar.verification.limits import RateLimited
 from dsar.verification.selectors import current_challenge
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, RightsRequest
@@ -37,10 +36,6 @@ class PayloadTooLarge(exceptions.APIException):
 
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
-
-
-def _throttled(exc: RateLimited) -> exceptions.Throttled:
-    return exceptions.Throttled(wait=exc.retry_after, detail=str(exc))
 
 
 class CorrectionSerializer(serializers.Serializer):
@@ -173,20 +168,17 @@ class RequestCreateView(PublicView):
     def post(self, request):
         data = self.parse(CreateSerializer)
         corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
-        try:
-            filed = services.file_request(
-                type=data["type"],
-                email=data.get("email", ""),
-                phone=data.get("phone", ""),
-                full_name=data.get("full_name", ""),
-                account_id=data.get("account_id", ""),
-                description=data.get("description", ""),
-                corrections=corrections,
-                language=data.get("language") or translation.get_language(),
-                ip=client_ip(request),
-            )
-        except RateLimited as exc:
-            raise _throttled(exc) from exc
+        filed = services.file_request(
+            type=data["type"],
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+            full_name=data.get("full_name", ""),
+            account_id=data.get("account_id", ""),
+            description=data.get("description", ""),
+            corrections=corrections,
+            language=data.get("language") or translation.get_language(),
+            ip=client_ip(request),
+        )
         body = {**_created(filed), "code_sent": current_challenge(filed) is not None}
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
@@ -196,10 +188,7 @@ class VerifyView(PublicView):
     def post(self, request, pk):
         data = self.parse(CodeSerializer)
         rights_request = get_object_or_404(RightsRequest, pk=pk)
-        try:
-            verification.verify_code(request=rights_request, code=data["code"])
-        except verification.VerificationFailed as exc:
-            raise serializers.ValidationError({"code": [str(exc)]}) from exc
+        verification.verify_code(request=rights_request, code=data["code"])
         return Response(_created(rights_request))
 
 
@@ -207,10 +196,7 @@ class ResendView(PublicView):
     @extend_schema(request=None, responses={202: dict})
     def post(self, request, pk):
         rights_request = get_object_or_404(RightsRequest, pk=pk)
-        try:
-            verification.resend_code(request=rights_request, ip=client_ip(request))
-        except RateLimited as exc:
-            raise _throttled(exc) from exc
+        verification.resend_code(request=rights_request, ip=client_ip(request))
         return Response({"detail": "A new code is on its way."}, status=status.HTTP_202_ACCEPTED)
 
 

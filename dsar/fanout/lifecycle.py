@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.workflow.errors import Conflict
 
 P, R, W = TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.WAITING
 D, F, X = TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.EXCLUDED
@@ -32,7 +33,7 @@ TASK_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class TaskTransitionError(Exception):
+class TaskTransitionError(Conflict):
     """A task move the lifecycle does not allow; nothing was changed."""
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.workflow import hooks
+from dsar.workflow.errors import Conflict
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 S, K, T = Status, ActorKind, RequestType
@@ -85,7 +86,7 @@ def staff_sources(targets, *, frm=None) -> frozenset[str]:
     )
 
 
-class TransitionError(Exception):
+class TransitionError(Conflict):
     """A transition the lifecycle does not allow; nothing was changed."""
 
     def __init__(self, message: str, *, current: str = ""):
