@@ -60,7 +60,7 @@ class DownstreamSystemForm(forms.ModelForm):
         data = super().clean()
         try:
             config = json.loads(data.get("config") or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ValidationError({"config": "Give the configuration as JSON."}) from None
         if isinstance(config, dict) and self.instance.pk:
             config = unmasked(config, self.instance.settings)

@@ -234,3 +234,14 @@ def test_the_admin_form_hides_secrets_and_keeps_them_when_untouched(admin_client
     system.refresh_from_db()
     assert (system.settings["secret"], system.timeout_seconds) == ("s3cret-shared-value", 5)
     assert AuditEvent.objects.filter(action="fanout.system_changed").exists()
+
+
+def test_the_admin_form_refuses_absurd_nesting_with_a_field_message(admin_client):
+    form = {"name": "crm", "kind": "http", "actions": '["delete"]', "timeout_seconds": 5,
+            "max_attempts": 5, "enabled": "on", "categories": "[]"}  # fmt: skip
+    form["config"] = "[" * 100_000
+    answer = admin_client.post("/admin/fanout/downstreamsystem/add/", form)
+    assert (
+        answer.status_code == 200 and "Give the configuration as JSON." in answer.content.decode()
+    )
+    assert not DownstreamSystem.objects.exists()
