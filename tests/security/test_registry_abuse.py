@@ -215,8 +215,12 @@ def test_a_rejected_change_leaves_the_approved_configuration_running(api_as, sta
     assert (system.settings["url"], system.pending_config) == ("http://127.0.0.1:9100/", "")
     rotated = {"config": {"url": "http://127.0.0.1:9100/", "secret": "t" * 20}}
     assert as_first.patch(f"{URL}{system.pk}/", rotated, format="json").status_code == 200
-    system.refresh_from_db()  # a new secret alone needs no second admin
-    assert (system.settings["secret"], system.awaits_approval) == ("t" * 20, False)
+    system.refresh_from_db()  # a new secret could sign callbacks: it waits for a second admin
+    assert (system.settings["secret"], system.awaits_approval) == ("s" * 20, True)
+    timeout = {"timeout_seconds": 3}
+    assert as_second.patch(f"{URL}{system.pk}/", timeout, format="json").status_code == 200
+    system.refresh_from_db()  # a timeout changes neither where it points nor who it trusts
+    assert (system.timeout_seconds, system.settings["secret"]) == (3, "s" * 20)
 
 
 def test_the_admin_form_hides_secrets_and_keeps_them_when_untouched(admin_client):

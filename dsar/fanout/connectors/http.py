@@ -129,7 +129,8 @@ def fields(config: dict) -> set[str]:
 class Http(Connector):
     kind, label = "http", "HTTP service"
     actions = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
-    guarded = ("url",)
+    # The secret too: whoever holds it can sign "done" callbacks for the system's tasks.
+    guarded = ("url", "secret")
     finishes_later = CALLBACK
 
     def config_errors(self, config: dict) -> list[str]:
