@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from dsar.api.errors import Conflict
 from dsar.api.parsers import parse_json
-from dsar.fanout import services
+from dsar.fanout import outcomes
 from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import FanoutTask
 
@@ -53,9 +53,9 @@ class CallbackView(APIView):
         data.is_valid(raise_exception=True)
         if str(data.validated_data["idempotency_key"]) != str(task.idempotency_key):
             raise Conflict("This callback is for another task.")
-        if task.status not in services.CALLBACK_AWAITING:
+        if task.status not in outcomes.CALLBACK_AWAITING:
             raise Conflict("This task is not waiting for a callback.")
-        status = services.accept_callback(
+        status = outcomes.accept_callback(
             task=task,
             ok=data.validated_data["status"] == "done",
             detail=data.validated_data.get("detail", ""),

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class FanoutConfig(AppConfig):
     name = "dsar.fanout"
     verbose_name = "Downstream fan-out"
+
+    def ready(self):
+        # Registers the Celery tasks with the app: the services publish them by name
+        # (``publishing``) without importing this module, which imports the services.
+        from dsar.fanout import tasks  # noqa: F401

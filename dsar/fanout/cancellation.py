@@ -17,6 +17,7 @@ from django.utils import timezone
 from dsar.audit.services import Actor
 from dsar.fanout.plan import recheck
 from dsar.notifications.services import queue_email
+from dsar.verification.notices import status_url
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -29,8 +30,6 @@ def start_cooling_off(request: RightsRequest, *, frm: str, to: str, now) -> list
 
 def tell_subject(request: RightsRequest) -> None:
     """Email the verified channel: the account closes on a date; withdraw before then."""
-    from dsar.verification.notices import status_url
-
     if request.email:
         queue_email(
             to=request.email,

@@ -10,6 +10,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.fanout.connectors import DONE, ROTATION, Call, SubjectKeys, connector_for
 from dsar.fanout.connectors import kinds_finishing_by as kinds
 from dsar.fanout.models import Action, DeletionLedger, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.outcomes import accept_callback
 
 
 def writer(system: DownstreamSystem):
@@ -32,8 +33,6 @@ def writer(system: DownstreamSystem):
 
 def release_backups(*, now: dt.datetime) -> int:
     """Finish backup tasks whose retention window has passed: no backup holds the subject."""
-    from dsar.fanout.services import accept_callback
-
     released = DeletionLedger.objects.filter(releases_at__lte=now).values("idempotency_key")
     waiting = FanoutTask.objects.filter(
         status=TaskStatus.WAITING, system__kind__in=kinds(ROTATION), idempotency_key__in=released

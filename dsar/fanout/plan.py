@@ -20,6 +20,9 @@ from django.utils import timezone
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import lifecycle
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.publishing import publish
+from dsar.fanout.routing import concerns
+from dsar.legal.retention import excluded_categories
 from dsar.workflow.models import RequestType, RightsRequest
 
 STAGES = {
@@ -37,8 +40,6 @@ def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
     Returns the ids of rows created now (to publish after commit) and whether every stage is
     settled, i.e. the request may complete. Call with the request row locked.
     """
-    from dsar.legal.retention import excluded_categories
-
     work = request.fanout_tasks.exclude(action=Action.CHECK)
     rows = list(work.values_list("action", "status"))
     for actions in STAGES[request.type]:
@@ -58,8 +59,6 @@ def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
 
 def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[str]:
     """The missing rows of one action, in one INSERT (the request row is locked)."""
-    from dsar.fanout.services import concerns
-
     now = timezone.now()
     existing = set(
         request.fanout_tasks.filter(action__in=[action, Action.ANONYMISE]).values_list(
@@ -99,9 +98,6 @@ def delete_category(*, request_id, category: str) -> int:
     Re-opens each ``delete`` that was excluded for this category, once no other category of
     the same system is still kept. Returns how many tasks were re-opened; audited.
     """
-    from dsar.fanout.services import publish
-    from dsar.legal.retention import excluded_categories
-
     request = RightsRequest.objects.get(pk=request_id)
     still_kept = set(excluded_categories(request))
     now = timezone.now()
@@ -137,8 +133,6 @@ def recheck(request: RightsRequest, *, since) -> bool:
     answer must not be replayed from a cache) and returns False; True once all answered.
     Call with the request row locked.
     """
-    from dsar.fanout.services import publish
-
     now = timezone.now()
     started, settled = [], True
     for system in DownstreamSystem.objects.runnable():

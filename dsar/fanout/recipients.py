@@ -18,7 +18,9 @@ from dsar.fanout.connectors import (
     connector_for,
     kinds_finishing_by,
 )
+from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.fanout.outcomes import record_outcome
 from dsar.notifications.links import emailed_link
 
 CONFIRM_SALT = "dsar.fanout.notify-confirm"
@@ -44,8 +46,6 @@ def confirm_url(task: FanoutTask) -> str:
 
 def remind_recipients(*, now: dt.datetime) -> int:
     """Remind third parties who have not confirmed; fail the task after the cutoff."""
-    from dsar.fanout.services import record_outcome, subject_keys
-
     reminded = 0
     waiting = FanoutTask.objects.filter(
         status=TaskStatus.WAITING, system__kind__in=kinds_finishing_by(CONFIRMATION)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dsar.fanout import recipients, services
+from dsar.fanout import outcomes, recipients
 from dsar.fanout.models import TaskStatus
 from dsar.notifications.links import fragment_of, secret_from
 
@@ -25,7 +25,7 @@ def confirm(request):
         return render(request, "fanout/confirm.html", {"ask": True, "invalid": True}, status=404)
     confirmed = task.status == TaskStatus.DONE
     if task.status == TaskStatus.WAITING:
-        confirmed = services.accept_callback(task=task, ok=True, detail="recipient confirmed") == (
+        confirmed = outcomes.accept_callback(task=task, ok=True, detail="recipient confirmed") == (
             TaskStatus.DONE
         )
     return render(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.fanout import services
+from dsar.fanout import reconciler
 from dsar.fanout.models import DeletionLedger, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -62,9 +62,9 @@ def test_restore_then_replay_deletes_the_subject_again(shop_dsn, tmp_path):
     assert shop_rows(shop_dsn, "SELECT email FROM customers") == [("han.mei@example.com",)]
     assert shop_rows(shop_dsn, "SELECT count(*) FROM orders") == [(1,)]
 
-    services.reconcile(now=start + dt.timedelta(days=29))
+    reconciler.reconcile(now=start + dt.timedelta(days=29))
     assert FanoutTask.objects.get(pk=backup.pk).status == TaskStatus.WAITING
-    services.reconcile(now=start + dt.timedelta(days=30, minutes=1))
+    reconciler.reconcile(now=start + dt.timedelta(days=30, minutes=1))
     assert FanoutTask.objects.get(pk=backup.pk).status == TaskStatus.DONE
     assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
 

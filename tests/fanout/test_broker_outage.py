@@ -18,7 +18,7 @@ from django.utils import timezone
 from config.celery import app
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.fanout import services
+from dsar.fanout import reconciler
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
@@ -117,9 +117,9 @@ def test_redis_restart_mid_batch_loses_nothing(downstream, broker):
             approve(i)  # publishing fails; the rows are written all the same
         assert FanoutTask.objects.count() == 16
         broker.start()  # empty: every message it held is gone
-        later = timezone.now() + services.STUCK_AFTER + dt.timedelta(seconds=1)
+        later = timezone.now() + reconciler.STUCK_AFTER + dt.timedelta(seconds=1)
         with time_machine.travel(later, tick=True):
-            services.reconcile()
+            reconciler.reconcile()
         until(
             lambda: FanoutTask.objects.exclude(status=TaskStatus.DONE).count() == 0,
             120,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from config.celery import app
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.fanout import services
+from dsar.fanout import reconciler
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -96,9 +96,9 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published):
     try:
         # Tasks the killed worker held are stuck "running" and their messages went with it;
         # the reconciler (beat, every minute) re-drives them once they are stuck long enough.
-        later = timezone.now() + services.STUCK_AFTER + dt.timedelta(seconds=1)
+        later = timezone.now() + reconciler.STUCK_AFTER + dt.timedelta(seconds=1)
         with time_machine.travel(later, tick=True):
-            services.reconcile()
+            reconciler.reconcile()
         until(
             lambda: FanoutTask.objects.exclude(status=TaskStatus.DONE).count() == 0,
             120,

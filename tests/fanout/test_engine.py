@@ -12,7 +12,7 @@ import time_machine
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.fanout import services
+from dsar.fanout import reconciler, services
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import Outcome, RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -95,9 +95,9 @@ def test_http_500_then_200_is_retried_with_backoff(downstream):
         assert (task.status, task.attempts, task.last_error) == (TaskStatus.PENDING, 1, "HTTP 500")
         assert start + dt.timedelta(seconds=15) <= task.next_attempt_at
         assert task.next_attempt_at <= start + dt.timedelta(seconds=30)
-        assert services.reconcile() == 0  # not due yet
+        assert reconciler.reconcile() == 0  # not due yet
         clock.shift(dt.timedelta(seconds=31))
-        assert services.reconcile() == 1
+        assert reconciler.reconcile() == 1
     task.refresh_from_db()
     request.refresh_from_db()
     assert (task.status, task.attempts) == (TaskStatus.DONE, 2)
@@ -113,7 +113,7 @@ def test_http_timeouts_are_retried_until_max_attempts_then_fail(downstream):
     with time_machine.travel(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC), tick=True) as clock:
         request = approved_deletion()
         clock.shift(dt.timedelta(minutes=5))
-        services.reconcile()
+        reconciler.reconcile()
     task = FanoutTask.objects.get()
     assert (task.status, task.attempts, task.last_error) == (TaskStatus.FAILED, 2, "timed out")
     assert RightsRequest.objects.get(pk=request.pk).status == Status.PROCESSING
@@ -321,12 +321,12 @@ def test_http_202_without_a_callback_is_sent_again_with_the_same_key(downstream)
     with time_machine.travel(start, tick=True) as clock:
         approved_deletion()
         clock.move_to(start + dt.timedelta(hours=23))
-        services.reconcile()
+        reconciler.reconcile()
         assert FanoutTask.objects.get().status == TaskStatus.WAITING
         clock.move_to(start + dt.timedelta(hours=25))
-        services.reconcile()  # chased: due again after its backoff
+        reconciler.reconcile()  # chased: due again after its backoff
         clock.move_to(start + dt.timedelta(hours=26))
-        services.reconcile()
+        reconciler.reconcile()
     task = FanoutTask.objects.get()
     assert (task.status, task.attempts) == (TaskStatus.WAITING, 2)
     assert [b["idempotency_key"] for b in downstream.received] == [str(task.idempotency_key)] * 2
@@ -339,7 +339,7 @@ def test_http_202_without_a_callback_fails_when_attempts_run_out(downstream):
     with time_machine.travel(start, tick=True) as clock:
         request = approved_deletion()
         clock.move_to(start + dt.timedelta(hours=25))
-        services.reconcile()
+        reconciler.reconcile()
     task = FanoutTask.objects.get()
     assert (task.status, task.last_error) == (TaskStatus.FAILED, "no callback received")
     assert RightsRequest.objects.get(pk=request.pk).status == Status.PROCESSING

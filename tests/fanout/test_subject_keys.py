@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsar.fanout.connectors import SubjectKeys
+from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import Action
-from dsar.fanout.services import subject_keys
 from dsar.legal.reports import record_downstream_check
 from dsar.portal.services import file_request
 from dsar.verification.evidence import submit_evidence

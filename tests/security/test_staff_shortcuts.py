@@ -19,8 +19,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from dsar.audit.models import AuditEvent
+from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import Action, DownstreamSystem, FanoutTask
-from dsar.fanout.services import subject_keys
 from dsar.legal.models import Finding
 from dsar.verification import evidence
 from dsar.verification.models import Challenge, Method, Strength, Verification

@@ -1,0 +1,82 @@
+"""Moving a request in processing on once its tasks settle: the next stage opens, or the
+request completes (``partial`` when a task was excluded or the legal part kept data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from dsar.audit.services import Actor, appended_together
+from dsar.fanout.models import Action, FanoutTask, TaskStatus
+from dsar.fanout.plan import SETTLED, open_stage
+from dsar.fanout.publishing import publish
+from dsar.legal.selectors import completion_outcome
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.transitions import TransitionError, transition
+
+log = logging.getLogger(__name__)
+
+# How long a request or a running task may sit untouched before the reconciler acts on it.
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+def complete_if_done(request_id) -> str | None:
+    """Move a request in processing on: open its next stage, or complete it once every
+    task is done or excluded; return the completion outcome, or None if it did not complete.
+
+    A failed task keeps the request in processing, flagged for staff, who can retry the
+    system. The outcome is ``partial`` when a task was excluded or the legal part kept data.
+    """
+    # No savepoint of its own: a caller inside a transaction that goes on after a failure
+    # (``move_on``) takes one.
+    with transaction.atomic(savepoint=False):
+        request = RightsRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or request.status != Status.PROCESSING:
+            return None
+        ids, settled = open_stage(request)
+        if not settled:
+            transaction.on_commit(lambda: publish(ids))
+            return None
+        outcome = completion_outcome(request)
+        if request.fanout_tasks.filter(status=TaskStatus.EXCLUDED).exists():
+            outcome = "partial"
+        try:
+            transition(request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome)
+        except TransitionError:  # a guard refused it: the request stays for staff
+            return None
+    return outcome
+
+
+def move_on(request_id: str) -> None:
+    """Inside the outcomes' transaction: open the request's next stage or complete it, if
+    nothing of it is open any more.
+
+    Race-free without waiting for commit: the request's row lock orders two batches of the
+    same request, and the second to take it sees the first one's committed outcomes. If this
+    step fails, the outcomes are still recorded; the reconciler (``complete_settled``) moves
+    the request on later.
+    """
+    try:
+        with transaction.atomic(), appended_together():
+            complete_if_done(request_id)
+    except Exception:
+        log.exception("could not move request %s on; the reconciler will", request_id)
+
+
+def complete_settled(*, now: dt.datetime) -> int:
+    """Requests left in processing although all their tasks are settled (their completion
+    step was lost with a worker) are moved on: the next stage opens or the request completes.
+    Requests with a failed task wait for staff. Returns how many were moved on."""
+    open_work = FanoutTask.objects.filter(request=OuterRef("pk")).exclude(action=Action.CHECK)
+    settled = list(
+        RightsRequest.objects.filter(status=Status.PROCESSING, updated_at__lt=now - STUCK_AFTER)
+        .filter(Exists(open_work))
+        .exclude(Exists(open_work.exclude(status__in=SETTLED)))
+        .values_list("pk", flat=True)[:500]
+    )
+    for request_id in settled:
+        complete_if_done(str(request_id))
+    return len(settled)

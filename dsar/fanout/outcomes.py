@@ -1,0 +1,180 @@
+"""Recording what a downstream system's attempt gave: the task's new state, its audit event,
+the follow-up it sets off (a retry after backoff, a dry run's report to the legal checks, an
+export part stored), and the request moved on once its tasks settle.
+
+Outcomes arrive from a worker's attempt, from a verified callback or confirmation, and from
+the reconciler's chases; all of them go through :func:`record_outcomes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsar.audit.services import Actor, Event, appended_together, record_events
+from dsar.exports.services import store_part
+from dsar.fanout import lifecycle
+from dsar.fanout.completion import move_on
+from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome
+from dsar.fanout.models import FINAL, Action, FanoutTask, TaskStatus
+from dsar.fanout.publishing import publish_cooling_off_check, publish_retry
+from dsar.legal.reports import record_downstream_check
+from dsar.workflow import identity
+from dsar.workflow.models import RightsRequest
+
+BACKOFF_BASE = dt.timedelta(seconds=30)
+CALLBACK_AWAITING = (TaskStatus.RUNNING, TaskStatus.WAITING)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s, … after each attempt."""
+    ceiling = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return dt.timedelta(seconds=random.uniform(0.5, 1.0) * ceiling.total_seconds())  # noqa: S311
+
+
+def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
+    """Record one running task's outcome; its new status, or ``skipped``."""
+    return record_outcomes([(task, outcome)]).get(str(task.pk), "skipped")
+
+
+def record_outcomes(
+    results: list[tuple[FanoutTask, Outcome]], *, awaiting=(TaskStatus.RUNNING,)
+) -> dict[str, str]:
+    """Record what each running task's attempt gave, in one transaction: one lock, an UPDATE
+    per distinct result (usually one) and one audit append for the whole batch; in the same
+    transaction, move on the requests this batch settled (:func:`completion.move_on`). A task
+    no longer ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the
+    other run records its own outcome."""
+    statuses, events, finished, groups = {}, [], set(), {}
+    now = timezone.now()
+    with transaction.atomic(), appended_together():
+        running = set(
+            FanoutTask.objects.select_for_update()
+            .filter(pk__in=[task.pk for task, _ in results], status__in=awaiting)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for task, outcome in results:
+            if task.pk not in running:
+                statuses[str(task.pk)] = "skipped"
+                continue
+            fields = _record(task, outcome, now=now)
+            # Tasks with the same new fields share one UPDATE (the key is only for grouping).
+            key = json.dumps(fields, sort_keys=True, default=str)
+            groups.setdefault(key, (fields, []))[1].append(task.pk)
+            status = statuses[str(task.pk)] = fields["status"]
+            events.append(_event(task, status))
+            if status in FINAL and task.action != Action.CHECK:
+                finished.add(str(task.request_id))
+        for fields, pks in groups.values():
+            lifecycle.move(pks, frm=awaiting, to=fields["status"],
+                           **{k: v for k, v in fields.items() if k != "status"})  # fmt: skip
+        record_events(events)
+        for request_id in sorted(finished):
+            move_on(request_id)
+    return statuses
+
+
+def _event(task: FanoutTask, status: str) -> Event:
+    return Event(
+        action=f"fanout.{status}",
+        actor=Actor.system(f"downstream:{task.system.name}"[:64]),
+        request_id=task.request_id,
+        payload={"task": str(task.pk), "action": task.action, "attempt": task.attempts},
+    )
+
+
+def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
+    """The fields of one locked running task's new state, and what follows from it written
+    or scheduled; the caller saves the fields."""
+    fields = {"updated_at": now, "last_error": outcome.detail[:300]}
+    if outcome.state == DONE:
+        fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
+    elif outcome.state == ACCEPTED:
+        fields.update(status=TaskStatus.WAITING)
+    elif outcome.state == RETRY and task.attempts < task.system.max_attempts:
+        fields.update(status=TaskStatus.PENDING, next_attempt_at=now + backoff(task.attempts))
+    else:
+        fields.update(status=TaskStatus.FAILED, finished_at=now)
+    status, task_id = fields["status"], str(task.pk)
+    for name, value in fields.items():
+        setattr(task, name, value)
+    if status == TaskStatus.PENDING:
+        delay = (fields["next_attempt_at"] - now).total_seconds()
+        transaction.on_commit(lambda: publish_retry(task_id, delay))
+    if status == TaskStatus.DONE and task.action == Action.CHECK:
+        _report_check(task, outcome.data)
+    if status in FINAL and task.action == Action.CHECK:
+        request_id = str(task.request_id)  # a cancellation may wait for this answer
+        transaction.on_commit(lambda: publish_cooling_off_check(request_id))
+    if status == TaskStatus.DONE and task.action == Action.EXPORT:
+        store_part(task=task, rows=list(outcome.data.get("rows") or []))
+    return fields
+
+
+def _report_check(task: FanoutTask, data: dict) -> None:
+    """Hand a system's dry-run answer to the legal checks, as kinds and keyed hashes only.
+
+    An ``http`` system answers ``{"obligations": [{"kind": …}], "emails": [...],
+    "phones": [...], "categories": [...]}``; an ``sql`` system's check statement returns rows
+    with any of the columns ``obligation``, ``email``, ``phone``, ``category``.
+    """
+    rows = data.get("rows") or [data]
+    obligations, hashes, categories = [], set(), set()
+    for row in rows:
+        obligations += [o for o in row.get("obligations", []) if isinstance(o, dict)]
+        if row.get("obligation"):
+            obligations.append({"kind": row["obligation"]})
+        hashes |= _identity_hashes(row)
+        categories |= {row["category"]} if row.get("category") else set()
+        categories |= set(row.get("categories", []))
+    record_downstream_check(
+        request=RightsRequest.objects.get(pk=task.request_id),
+        system=task.system.name,
+        obligations=obligations,
+        identity_hashes=sorted(hashes),
+        categories=sorted(categories),
+    )
+
+
+def _identity_hashes(row: dict) -> set[str]:
+    """The keyed hashes of the addresses and phones one row of a dry-run answer names."""
+    hashes = set()
+    for values, normalise, digest in (
+        ([row.get("email"), *row.get("emails", [])], identity.normalise_email,
+         identity.email_hash),
+        ([row.get("phone"), *row.get("phones", [])], identity.normalise_phone,
+         identity.phone_hash),
+    ):  # fmt: skip
+        for value in filter(None, values):
+            try:
+                hashes.add(digest(normalise(str(value))))
+            except identity.InvalidIdentity:
+                continue  # a malformed address downstream proves nothing
+    return hashes
+
+
+def _summary(data: dict) -> dict:
+    """What is kept of a system's answer on the task row: counts, never the data itself."""
+    rows = data.get("rows") if isinstance(data, dict) else None
+    summary = {"affected": data.get("affected")} if isinstance(data, dict) else {}
+    if rows is not None:
+        summary["rows"] = len(rows)
+    return {k: v for k, v in summary.items() if v is not None}
+
+
+def accept_callback(*, task: FanoutTask, ok: bool, detail: str = "", data: dict | None = None):
+    """Finish a task a system had accepted (202), from its verified callback; None if the task
+    is not waiting for one (a replay, or already finished).
+
+    A fast system may call back before our worker has recorded its 202: a task still
+    ``running`` is finished the same way, and the 202 recorded after it is skipped.
+    """
+    outcome = Outcome(DONE if ok else FAILED, detail, data or {})
+    task = FanoutTask.objects.select_related("system", "request").get(pk=task.pk)
+    status = record_outcomes([(task, outcome)], awaiting=CALLBACK_AWAITING)[str(task.pk)]
+    return None if status == "skipped" else status

@@ -1,0 +1,66 @@
+"""The beat's watchdog over the fan-out: the database is the truth, Celery the transport.
+
+It re-drives tasks whose message was lost or whose worker died, moves on requests whose
+completion step was lost, chases systems that never called back, releases backup deletions
+whose rotation has passed, and reminds third-party recipients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from dsar.fanout import lifecycle
+from dsar.fanout.completion import STUCK_AFTER, complete_settled
+from dsar.fanout.connectors import CALLBACK, RETRY, Outcome, kinds_finishing_by
+from dsar.fanout.dispatch import run_tasks
+from dsar.fanout.ledger import release_backups
+from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.fanout.outcomes import record_outcome
+from dsar.fanout.publishing import PUBLISH_CHUNK
+from dsar.fanout.recipients import remind_recipients
+
+
+def reconcile(*, now: dt.datetime | None = None) -> int:
+    """Beat: re-drive work whose message was lost or whose worker died mid-task; returns how
+    many due tasks were run."""
+    now = now or timezone.now()
+    lifecycle.move(
+        FanoutTask.objects.filter(updated_at__lt=now - STUCK_AFTER),
+        frm={TaskStatus.RUNNING}, to=TaskStatus.PENDING, next_attempt_at=now, updated_at=now,
+    )  # fmt: skip
+    due = list(
+        FanoutTask.objects.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for first in range(0, len(due), PUBLISH_CHUNK):
+        run_tasks(due[first : first + PUBLISH_CHUNK])
+    complete_settled(now=now)
+    chase_callbacks(now=now)
+    release_backups(now=now)
+    remind_recipients(now=now)
+    return len(due)
+
+
+def chase_callbacks(*, now: dt.datetime) -> int:
+    """An ``http`` system that accepted work (202) but never called back within its
+    ``callback_hours`` (default 24) gets the same request again — same idempotency key — until
+    its attempts run out; then the task fails for staff. Returns how many were chased."""
+    chased = 0
+    waiting = FanoutTask.objects.filter(
+        status=TaskStatus.WAITING, system__kind__in=kinds_finishing_by(CALLBACK)
+    )
+    for task in waiting.select_related("system"):
+        hours = float(task.system.settings.get("callback_hours", 24))
+        if now - task.updated_at < dt.timedelta(hours=hours):
+            continue
+        if not lifecycle.move(
+            [task.pk], frm={TaskStatus.WAITING}, to=TaskStatus.RUNNING, updated_at=now
+        ):
+            continue  # the callback arrived meanwhile
+        task.refresh_from_db()
+        record_outcome(task, Outcome(RETRY, "no callback received"))
+        chased += 1
+    return chased
