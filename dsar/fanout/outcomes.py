@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, Event, appended_together, record_events
+from dsar.backoff import backoff
 from dsar.exports.services import store_part
 from dsar.fanout import lifecycle
 from dsar.fanout.completion import move_on
@@ -28,12 +28,6 @@ from dsar.workflow.models import RightsRequest
 
 BACKOFF_BASE = dt.timedelta(seconds=30)
 CALLBACK_AWAITING = (TaskStatus.RUNNING, TaskStatus.WAITING)
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """Exponential backoff with full jitter: up to 30 s, 60 s, 120 s, … after each attempt."""
-    ceiling = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
-    return dt.timedelta(seconds=random.uniform(0.5, 1.0) * ceiling.total_seconds())  # noqa: S311
 
 
 def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
@@ -97,7 +91,10 @@ def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
     elif outcome.state == ACCEPTED:
         fields.update(status=TaskStatus.WAITING)
     elif outcome.state == RETRY and task.attempts < task.system.max_attempts:
-        fields.update(status=TaskStatus.PENDING, next_attempt_at=now + backoff(task.attempts))
+        fields.update(
+            status=TaskStatus.PENDING,
+            next_attempt_at=now + backoff(task.attempts, base=BACKOFF_BASE, jitter=True),
+        )
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=now)
     status, task_id = fields["status"], str(task.pk)

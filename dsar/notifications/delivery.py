@@ -10,15 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
+from dsar.backoff import backoff
 from dsar.notifications.models import EmailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(seconds=30)
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    return BACKOFF_BASE * (2 ** max(attempts - 1, 0))
 
 
 def deliver(email_id) -> str:
@@ -39,7 +36,7 @@ def deliver(email_id) -> str:
             if email.attempts >= MAX_ATTEMPTS:
                 email.status = EmailStatus.FAILED
             else:
-                email.next_attempt_at = timezone.now() + backoff(email.attempts)
+                email.next_attempt_at = timezone.now() + backoff(email.attempts, base=BACKOFF_BASE)
             log.warning("email %s attempt %s failed", email.pk, email.attempts)
         else:
             email.status = EmailStatus.SENT
