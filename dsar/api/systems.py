@@ -84,7 +84,7 @@ class SystemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         ("list", "retrieve", "create", "partial_update", "approve", "reject"), "systems"
     )
     serializer_class = SystemSerializer
-    queryset = DownstreamSystem.objects.order_by("name")
+    queryset = DownstreamSystem.objects.select_related("pending_by").order_by("name")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     @extend_schema(request=SystemInputSerializer, responses={201: SystemSerializer})

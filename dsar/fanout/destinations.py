@@ -181,6 +181,14 @@ def require_statement_shape(action: str, statement) -> None:
         raise Refused(f"A {action} statement must start with {allowed}.")
 
 
+def require_sql(config: dict, statements=None) -> None:
+    """An ``sql`` configuration's DSN and its statements (all of them, or the (action,
+    statement) pairs given) pass the rules above; else ``Refused``."""
+    require_dsn(config.get("dsn"))
+    for action, statement in statements_of(config) if statements is None else statements:
+        require_statement_shape(action, statement)
+
+
 def statements_of(config: dict):
     """(action, statement) for every statement of an ``sql`` configuration."""
     for action, entry in (config.get("statements") or {}).items():

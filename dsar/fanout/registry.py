@@ -131,14 +131,7 @@ def approve_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
     validate({"kind": system.kind, "actions": system.actions, "config": config})
     system.config = json.dumps(config)
     system.approved_at = system.approved_at or timezone.now()
-    system.pending_config, system.pending_by, system.pending_at = "", None, None
-    system.save()
-    record_event(
-        action="fanout.system_change_approved",
-        actor=Actor.staff(user),
-        payload={**_facts(system.kind, config), "system": system.name},
-    )
-    return system
+    return _settle(system, user=user, config=config, action="fanout.system_change_approved")
 
 
 @transaction.atomic
@@ -149,11 +142,16 @@ def reject_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
     if not system.pending_config:
         raise ValidationError("No change of this system waits for approval.")
     proposed = system.pending_settings
+    return _settle(system, user=user, config=proposed, action="fanout.system_change_rejected")
+
+
+def _settle(system: DownstreamSystem, *, user, config: dict, action: str) -> DownstreamSystem:
+    """Nothing waits any more: save the system and audit the decision on ``config``."""
     system.pending_config, system.pending_by, system.pending_at = "", None, None
     system.save()
     record_event(
-        action="fanout.system_change_rejected",
+        action=action,
         actor=Actor.staff(user),
-        payload={**_facts(system.kind, proposed), "system": system.name},
+        payload={**_facts(system.kind, config), "system": system.name},
     )
     return system

@@ -18,8 +18,6 @@ from dsar.workflow.models import RightsRequest
 from dsar.workflow.transitions import TransitionError
 
 ENGINE = Actor.system("legal-checks")
-# Verified and not yet closed: the statuses whose findings are kept current.
-LIVE_STATUSES = transitions.LIVE_STATUSES
 
 
 def _collect(request: RightsRequest) -> dict[tuple[str, str], Result]:
@@ -118,14 +116,14 @@ def recheck_open_requests(*, hashes: set[str]) -> int:
     hashes = {h for h in hashes if h}
     if not hashes:
         return 0
-    ids = RightsRequest.objects.filter(status__in=LIVE_STATUSES).filter(
+    ids = RightsRequest.objects.filter(status__in=transitions.LIVE_STATUSES).filter(
         Q(email_hash__in=hashes) | Q(phone_hash__in=hashes)
     )
     count = 0
     for pk in ids.values_list("pk", flat=True):
         with transaction.atomic():
             request = RightsRequest.objects.select_for_update().get(pk=pk)
-            if request.status in LIVE_STATUSES:
+            if request.status in transitions.LIVE_STATUSES:
                 run_checks(request, stage="recheck")
                 count += 1
     return count

@@ -11,6 +11,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.legal import engine
 from dsar.legal.models import DownstreamReport
 from dsar.workflow.models import RightsRequest
+from dsar.workflow.transitions import LIVE_STATUSES
 
 
 def record_downstream_check(
@@ -48,6 +49,6 @@ def record_downstream_check(
             },
         )
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
-        if locked.status in engine.LIVE_STATUSES:
+        if locked.status in LIVE_STATUSES:
             engine.run_checks(locked, stage="downstream_report")
     return report

@@ -58,19 +58,14 @@ def check(*limits: Limit) -> None:
 def hit(*limits: Limit) -> None:
     """Count one use against each of ``limits``."""
     for limit in limits:
-        _, remaining, key = limit.window()
-        # add() creates the counter with its expiry; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=remaining + 60)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=remaining + 60)
+        _count(limit)
 
 
 def _count(limit: Limit) -> tuple[bool, int]:
     """Count one use of ``limit`` (atomic: Redis ``INCR``); whether it was within the limit,
     and the seconds left in its window."""
     allowed, remaining, key = limit.window()
+    # add() creates the counter with its expiry; incr() is atomic in Redis.
     cache.add(key, 0, timeout=remaining + 60)
     try:
         used = cache.incr(key)

@@ -34,9 +34,7 @@ class Sql(Connector):
         if not isinstance(config.get("statements"), dict):
             return ['Give "statements", an object of SQL statements per action.']
         try:
-            destinations.require_dsn(config["dsn"])
-            for action, statement in destinations.statements_of(config):
-                destinations.require_statement_shape(action, statement)
+            destinations.require_sql(config)
         except destinations.Refused as exc:
             return [str(exc)]
         return []
@@ -98,9 +96,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def _refusal(config: dict, statements: list[tuple[str, str]]) -> Outcome | None:
     try:
-        destinations.require_dsn(config.get("dsn"))
-        for action, statement in statements:
-            destinations.require_statement_shape(action, statement)
+        destinations.require_sql(config, statements)
     except destinations.Refused as exc:
         return Outcome(FAILED, f"refused: {exc}")
     return None
