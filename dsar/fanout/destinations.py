@@ -28,12 +28,17 @@ from urllib.parse import urlsplit
 import psycopg
 from django.conf import settings
 from django.db import connections
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dsar.datamap import engines
 
 READ_ACTIONS = frozenset({"check", "export"})
 _READ_VERBS = ("select", "with")
 _WRITE_VERBS = ("delete", "update", "insert", "with")
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _PG_REFUSED_PARAMS = ("service", "servicefile", "passfile", "sslkey", "sslcert", "sslrootcert")
+_MYSQL_ALLOWED_PARAMS = ("charset", "ssl_mode")  # no local files, sockets or init commands
 LOOPBACK = "loopback"
 
 
@@ -107,28 +112,68 @@ def _machine(host: str) -> set[str]:
     return {LOOPBACK if (ip := _as_ip(a)) is not None and ip.is_loopback else a for a in addresses}
 
 
+_DEFAULT_PORTS = {engines.POSTGRES: "5432", engines.MYSQL: "3306"}
+
+
 def _own_databases():
-    """(machine, port, name) of each PostgreSQL database and the path of each SQLite file the
-    product itself uses."""
-    postgres, files = [], set()
+    """(family, machine, port, name) of each server database and the path of each SQLite file
+    the product itself uses."""
+    servers, files = [], set()
     for alias in connections:
         conf = connections[alias].settings_dict
         if "sqlite" in conf["ENGINE"]:
             files.add(str(Path(conf["NAME"]).resolve()))
-        elif "postgresql" in conf["ENGINE"]:
-            host = conf.get("HOST") or "localhost"
-            port = str(conf.get("PORT") or 5432)
-            postgres.append((_machine(host), port, conf["NAME"]))
-    return postgres, files
+            continue
+        kind = engines.POSTGRES if "postgresql" in conf["ENGINE"] else engines.MYSQL
+        host = conf.get("HOST") or "localhost"
+        port = str(conf.get("PORT") or _DEFAULT_PORTS[kind])
+        servers.append((kind, _machine(host), port, conf["NAME"]))
+    return servers, files
 
 
 def require_dsn(dsn: str) -> None:
     """Raise ``Refused`` unless ``dsn`` reaches an allowed database that is not our own."""
     if not isinstance(dsn, str) or not dsn:
         raise Refused('Give "dsn", the database to connect to.')
-    if dsn.startswith("sqlite:///"):
+    try:
+        kind = engines.family(dsn)
+    except engines.UnknownDatabase:
+        raise Refused("Give a postgres://, mysql:// (or mariadb://) or sqlite:/// DSN.") from None
+    if kind == engines.SQLITE:
+        if not dsn.startswith("sqlite:///"):
+            raise Refused("Give a SQLite file as sqlite:///path.")
         _require_sqlite_path(dsn.removeprefix("sqlite:///"))
         return
+    if kind == engines.MYSQL:
+        hosts, port, name = _mysql_destination(dsn)
+    else:
+        hosts, port, name = _postgres_destination(dsn)
+    for host in hosts:
+        require_host(host)
+    own, _ = _own_databases()
+    for host in hosts:
+        machine = _machine(host)
+        for own_kind, own_machine, own_port, own_name in own:
+            same = own_kind == kind and port == own_port and name == own_name
+            if same and machine & own_machine:
+                raise Refused("This DSN reaches the product's own database; that is refused.")
+
+
+def _mysql_destination(dsn: str) -> tuple[list[str], str, str]:
+    try:
+        url = make_url(dsn)
+    except ArgumentError:
+        raise Refused("This DSN cannot be read; give mysql://user:password@host/db.") from None
+    if refused := sorted(set(url.query) - set(_MYSQL_ALLOWED_PARAMS)):
+        raise Refused(f"These DSN options are not allowed: {', '.join(refused)}.")
+    if not url.host:
+        raise Refused("Name the database's host in the DSN.")
+    if not url.database:
+        raise Refused("Name the database in the DSN (mysql://user:password@host/db).")
+    return [url.host], str(url.port or 3306), url.database
+
+
+def _postgres_destination(dsn: str) -> tuple[list[str], str, str]:
     try:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
@@ -139,16 +184,7 @@ def require_dsn(dsn: str) -> None:
     hosts += [h for h in str(params.get("hostaddr", "")).split(",") if h]
     if not hosts:
         raise Refused("Name the database's host in the DSN.")
-    for host in hosts:
-        require_host(host)
-    port = str(params.get("port") or 5432)
-    name = params.get("dbname") or params.get("user") or ""
-    own, _ = _own_databases()
-    for host in hosts:
-        machine = _machine(host)
-        for own_machine, own_port, own_name in own:
-            if machine & own_machine and port == own_port and name == own_name:
-                raise Refused("This DSN reaches the product's own database; that is refused.")
+    return hosts, str(params.get("port") or 5432), params.get("dbname") or params.get("user") or ""
 
 
 def _require_sqlite_path(raw: str) -> None:
@@ -207,6 +243,12 @@ def describe_dsn(dsn: str) -> str:
     """A DSN without its credentials."""
     if dsn.startswith("sqlite:///"):
         return dsn
+    if dsn.split("://", 1)[0].lower() in ("mysql", "mariadb"):
+        try:
+            url = make_url(dsn)
+        except ArgumentError:
+            return "(unreadable DSN)"
+        return f"mysql://{url.host or ''}:{url.port or 3306}/{url.database or ''}"
     try:
         params = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:

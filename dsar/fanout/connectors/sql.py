@@ -1,42 +1,65 @@
-"""``sql``: parameterised statements per action against a database DSN.
+"""``sql``: a database described by a data map, or hand-written statements, or both.
 
-Configuration: ``{"dsn": "postgres://…", "statements": {"delete": ["DELETE … WHERE email =
-%(email)s", …]}}``. The subject's keys are bound as parameters by the driver, never formatted
-into the SQL. All statements of an action run in one transaction. PostgreSQL DSNs go through
-psycopg; ``sqlite:///path`` (the demo's shop, which needs no server) through ``sqlite3``, with
-the same ``%(name)s`` placeholders.
+Configuration: ``{"dsn": "postgres://…" | "mysql://…" | "sqlite:///path", "map": {…},
+"statements": {"delete": ["DELETE … WHERE email = %(email)s", …]}, "chunk_rows": 1000}``.
 
+- With a ``map`` (``dsar.datamap.document``), every action is generated from it
+  (``dsar.datamap.queries``): check, export, delete, anonymise, correct (the fields the map
+  names) and close_account (when the map names the account's status column).
+- A hand-written statement list for an action wins over the generated one (the odd case a
+  map cannot say). The subject's keys are bound as parameters by the driver, never formatted
+  into the SQL; all statements of an action run in one transaction.
+- After a delete or anonymise, the map's queries run again for the same keys (the proof of
+  erasure): the task is done only if nothing but retained columns remains; otherwise it
+  fails, naming the tables that still match.
+
+PostgreSQL, MySQL/MariaDB and SQLite go through one code path (SQLAlchemy, ``engines``).
 Before connecting, the DSN and every statement pass ``destinations`` again (a system stored
 before a rule changed cannot slip through). A ``check`` or ``export`` runs in a read-only
 transaction, so a statement that slipped past the shape rule still cannot write.
 """
 
 import re
-import sqlite3
-from contextlib import contextmanager
-from pathlib import Path
+from functools import partial
 
-import psycopg
+import sqlalchemy as sa
+from django.apps import apps
+from sqlalchemy import exc
 
+from dsar.datamap import document, engines
+from dsar.datamap.queries import Queries
 from dsar.fanout import destinations
 from dsar.fanout.connectors.base import DONE, FAILED, RETRY, Call, Connector, Outcome, SubjectKeys
 
 ALL_ACTIONS = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
+ERASING = frozenset({"delete", "anonymise"})
+DEFAULT_CHUNK = 1000
 
 
 class Sql(Connector):
     kind, label, actions = "sql", "SQL database", ALL_ACTIONS
-    guarded = ("dsn", "statements")
+    guarded = ("dsn", "statements", "map")
 
     def config_errors(self, config: dict) -> list[str]:
         if not isinstance(config.get("dsn"), str) or not config["dsn"]:
             return ['Give "dsn", the database to connect to.']
-        if not isinstance(config.get("statements"), dict):
-            return ['Give "statements", an object of SQL statements per action.']
+        has_map, statements = "map" in config, config.get("statements")
+        if not has_map and not isinstance(statements, dict):
+            return ['Give "map", the data map, or "statements", SQL statements per action.']
+        if statements is not None and not isinstance(statements, dict):
+            return ['Give "statements" as an object of SQL statements per action.']
+        chunk = config.get("chunk_rows", DEFAULT_CHUNK)
+        if not isinstance(chunk, int) or isinstance(chunk, bool) or not 1 <= chunk <= 100_000:
+            return ['Give "chunk_rows" as a whole number from 1 to 100000.']
         try:
             destinations.require_sql(config)
         except destinations.Refused as exc:
             return [str(exc)]
+        if has_map:
+            try:
+                document.parse(config["map"], retention_categories=retention_categories())
+            except document.MapError as error:
+                return error.messages()
         return []
 
     def fields(self, config: dict) -> set[str]:
@@ -52,6 +75,13 @@ class Sql(Connector):
         )  # fmt: skip
 
 
+def retention_categories() -> list[str]:
+    """The categories the legal retention table keeps (a map's ``retain`` must name one).
+    Read through the app registry: this module loads before the models do."""
+    model = apps.get_model("legal", "RetentionRule")
+    return list(model.objects.values_list("category", flat=True))
+
+
 def run(
     *,
     config: dict,
@@ -61,37 +91,110 @@ def run(
     timeout: int,
     changes: list[dict] | None = None,
 ):
-    statements = config.get("statements", {}).get(action)
-    if action == "correct":
-        return _correct(config, statements or {}, keys, idempotency_key, timeout, changes or [])
-    if not statements:
-        return Outcome(FAILED, f"No statements configured for {action}.")
+    statements = (config.get("statements") or {}).get(action)
     if isinstance(statements, str):
         statements = [statements]
-    if refused := _refusal(config, [(action, statement) for statement in statements]):
+    try:
+        datamap = document.parse(config["map"]) if "map" in config else None
+    except document.MapError as error:
+        return Outcome(FAILED, f"refused: the data map is not valid: {error}")
+    if not statements and not _generated(datamap, action):
+        return Outcome(FAILED, f"No statements configured for {action}.")
+    pairs = [(action, s) for s in (statements.values() if isinstance(statements, dict)
+                                   else statements or [])]  # fmt: skip
+    if refused := _refusal(config, pairs):
         return refused
     params = {**keys.as_params(), "idempotency_key": idempotency_key}
-    read_only = action in destinations.READ_ACTIONS
+    engine = engines.engine_for(config["dsn"], timeout=timeout)
+    begin = partial(engines.transaction, engine)
     try:
-        with _database(config["dsn"], timeout, read_only=read_only) as execute:
-            affected, rows = 0, []
-            for statement in statements:
-                cursor = execute(statement, params)
-                if cursor.description:  # a SELECT (export, check): return its rows
-                    names = [column[0] for column in cursor.description]
-                    rows += [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-                else:
-                    affected += max(cursor.rowcount, 0)
-    except UNAVAILABLE as exc:
-        return Outcome(RETRY, f"database unavailable: {type(exc).__name__}")
-    except BROKEN as exc:
-        return Outcome(FAILED, f"statement failed: {type(exc).__name__}")
-    return Outcome(DONE, data={"affected": affected, "rows": rows})
+        if statements and action == "correct":
+            data = {"affected": _correct_by_hand(begin, statements, params, changes or [])}
+        elif statements:
+            data = _by_hand(begin, action, statements, params)
+        else:
+            queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
+            data = _generated_run(begin, queries, action, changes or [], config)
+        if datamap is not None and action in ERASING:
+            queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
+            with begin(read_only=True) as conn:
+                left = queries.leftovers(conn, anonymise=action == "anonymise")
+            if left:
+                tables = ", ".join(f"{name} ({count})" for name, count in sorted(left.items()))
+                return Outcome(FAILED, f"proof of erasure: rows remain in {tables}")
+            data["verified"] = {"rows_left": 0}
+    except exc.DBAPIError as error:
+        if engines.unavailable(error):
+            return Outcome(RETRY, f"database unavailable: {type(error.orig).__name__}")
+        return Outcome(FAILED, f"statement failed: {type(error.orig).__name__}")
+    except exc.SQLAlchemyError as error:
+        return Outcome(FAILED, f"statement failed: {type(error).__name__}")
+    finally:
+        engine.dispose()
+    return Outcome(DONE, data=data)
 
 
-UNAVAILABLE = (psycopg.OperationalError, sqlite3.OperationalError)  # retried
-BROKEN = (psycopg.Error, sqlite3.Error)  # a statement the database refuses: fails the task
+def _generated(datamap, action: str) -> bool:
+    """True if the map can run ``action`` by itself."""
+    if datamap is None:
+        return False
+    if action == "correct":
+        return bool(datamap.correct)
+    if action == "close_account":
+        return datamap.account is not None
+    return action in ALL_ACTIONS
+
+
+def _generated_run(begin, queries: Queries, action: str, changes: list, config: dict) -> dict:
+    chunk = config.get("chunk_rows", DEFAULT_CHUNK)
+    if action in ("check", "export"):
+        with begin(read_only=True) as conn:
+            rows = queries.check(conn) if action == "check" else list(queries.export(conn))
+        return {"rows": rows}
+    if action in ERASING:
+        return queries.erase(begin, chunk=chunk, anonymise=action == "anonymise").as_data()
+    with begin() as conn:
+        if action == "correct":
+            return {"affected": queries.correct(conn, changes)}
+        return {"affected": queries.close_account(conn)}
+
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _text(statement: str) -> sa.TextClause:
+    """A hand-written statement with ``%(name)s`` placeholders as a bound text clause: any
+    other colon is escaped first, so only our placeholders become parameters."""
+    escaped = statement.replace(":", "\\:")
+    return sa.text(_PLACEHOLDER.sub(r":\1", escaped).replace("%%", "%"))
+
+
+def _by_hand(begin, action: str, statements: list[str], params: dict) -> dict:
+    read_only = action in destinations.READ_ACTIONS
+    affected, rows = 0, []
+    with begin(read_only=read_only) as conn:
+        for statement in statements:
+            clause = _text(statement)
+            result = conn.execute(clause, params)
+            if result.returns_rows:  # a SELECT (export, check): return its rows
+                rows += [dict(row) for row in result.mappings()]
+            else:
+                affected += max(result.rowcount, 0)
+    return {"affected": affected, "rows": rows}
+
+
+def _correct_by_hand(begin, statements: dict, params: dict, changes: list[dict]) -> int:
+    """``statements["correct"]`` maps a field to its UPDATE, with ``%(value)s`` bound."""
+    affected = 0
+    with begin() as conn:
+        for change in changes:
+            statement = statements.get(change["field"])
+            if not statement:
+                continue
+            clause = _text(statement)
+            result = conn.execute(clause, {**params, "value": change["value"]})
+            affected += max(result.rowcount, 0)
+    return affected
 
 
 def _refusal(config: dict, statements: list[tuple[str, str]]) -> Outcome | None:
@@ -102,53 +205,8 @@ def _refusal(config: dict, statements: list[tuple[str, str]]) -> Outcome | None:
     return None
 
 
-@contextmanager
-def _database(dsn: str, timeout: int, *, read_only: bool = False):
-    """Yield ``execute(statement, params)`` on one transaction, committed if no error."""
-    if not dsn.startswith("sqlite:///"):
-        with psycopg.connect(dsn, connect_timeout=timeout) as conn:
-            conn.read_only = read_only  # BEGIN READ ONLY for every transaction it opens
-            yield conn.execute
-        return
-    # mode=rw: open an existing file, never create one; no other file may be attached.
-    uri = Path(dsn.removeprefix("sqlite:///")).resolve().as_uri() + "?mode=rw"
-    conn = sqlite3.connect(uri, uri=True, timeout=timeout)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    if read_only:
-        conn.execute("PRAGMA query_only = ON")
-    try:
-        with conn:  # commits, or rolls back on an exception
-
-            def execute(statement: str, params: dict):
-                statement = _PLACEHOLDER.sub(r":\1", statement).replace("%%", "%")
-                return conn.execute(statement, params)
-
-            yield execute
-    finally:
-        conn.close()
-
-
-def _correct(config, statements: dict, keys, idempotency_key, timeout, changes) -> Outcome:
-    """``statements["correct"]`` maps a field to its UPDATE, with ``%(value)s`` bound."""
-    if refused := _refusal(config, [("correct", s) for s in statements.values()]):
-        return refused
-    try:
-        with _database(config["dsn"], timeout) as execute:
-            affected = 0
-            for change in changes:
-                statement = statements.get(change["field"])
-                if not statement:
-                    continue
-                params = {**keys.as_params(), "value": change["value"],
-                          "idempotency_key": idempotency_key}  # fmt: skip
-                affected += max(execute(statement, params).rowcount, 0)
-    except UNAVAILABLE as exc:
-        return Outcome(RETRY, f"database unavailable: {type(exc).__name__}")
-    except BROKEN as exc:
-        return Outcome(FAILED, f"statement failed: {type(exc).__name__}")
-    return Outcome(DONE, data={"affected": affected})
-
-
 def fields(config: dict) -> set[str]:
-    correct = config.get("statements", {}).get("correct")
-    return set(correct) if isinstance(correct, dict) else set()
+    correct = (config.get("statements") or {}).get("correct")
+    by_hand = set(correct) if isinstance(correct, dict) else set()
+    mapped = config.get("map", {}).get("correct") if isinstance(config.get("map"), dict) else None
+    return by_hand | (set(mapped) if isinstance(mapped, dict) else set())
