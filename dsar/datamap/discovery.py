@@ -10,7 +10,8 @@ Sampled values live in local variables while a table's columns are tested and no
 else: not in the draft, not in an evidence string, not in a log line or an exception.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -215,6 +216,23 @@ def _row_estimates(engine: sa.Engine, schema: str | None) -> dict[str, int]:
 # --- sampling --------------------------------------------------------------------------
 
 
+@contextmanager
+def read_only(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in a read-only transaction (PostgreSQL, MySQL and MariaDB refuse any
+    write in it; SQLite answers ``query_only``), rolled back at the end."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+        try:
+            _begin_read_only(connection)
+            yield connection
+            connection.rollback()
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA query_only = OFF")
+
+
 def _begin_read_only(connection: sa.Connection) -> None:
     if connection.dialect.name in ("postgresql", "mysql", "mariadb"):
         connection.execute(sa.text("SET TRANSACTION READ ONLY"))
@@ -224,32 +242,23 @@ def _sample_all(engine, found: Schema, sa_types: dict, schema, sample_size: int)
     """Sampled values by (table, column), for the columns worth testing, and the tables that
     could not be read."""
     sampled, unsampled = {}, []
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA query_only = ON")
-        try:
-            _begin_read_only(connection)
-            for table in found.tables:
-                names = [c.name for c in table.columns if _worth_sampling(table, c, sa_types)]
-                if not names or sample_size <= 0:
-                    continue
-                query = _sample_query(table, names, sa_types, schema, sample_size)
-                try:
-                    rows = _fetch_unlogged(connection, query)
-                except connection.dialect.loaded_dbapi.Error:
-                    unsampled.append(table.name)
-                    connection.rollback()  # PostgreSQL refuses more work in a failed one
-                    _begin_read_only(connection)
-                    continue
-                values = list(zip(*rows, strict=True)) or [() for _ in names]
-                sampled.update(
-                    ((table.name, name), v) for name, v in zip(names, values, strict=True)
-                )
-            connection.rollback()
-        finally:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA query_only = OFF")
+    if sample_size <= 0:
+        return sampled, unsampled
+    with read_only(engine) as connection:
+        for table in found.tables:
+            names = [c.name for c in table.columns if _worth_sampling(table, c, sa_types)]
+            if not names:
+                continue
+            query = _sample_query(table, names, sa_types, schema, sample_size)
+            try:
+                rows = _fetch_unlogged(connection, query)
+            except connection.dialect.loaded_dbapi.Error:
+                unsampled.append(table.name)
+                connection.rollback()  # PostgreSQL refuses more work in a failed transaction
+                _begin_read_only(connection)
+                continue
+            values = list(zip(*rows, strict=True)) or [() for _ in names]
+            sampled.update(((table.name, name), v) for name, v in zip(names, values, strict=True))
     return sampled, unsampled
 
 
@@ -367,7 +376,9 @@ def _propose(table: Table, column: Column, sa_type, values, pointer) -> Proposal
     if not evidence:
         return None
     doubt = 1.0
-    if keyword and not finding and _contradicted(keyword[0][0].identity, values):
+    against = _contradiction(keyword[0][0].identity, values) if keyword and not finding else None
+    if against:
+        evidence.append(against)
         doubt = 0.6  # named like a phone, yet the sampled values are something else
     confidence = 1.0
     for strength in strengths:
@@ -395,18 +406,20 @@ def _keyword(table: Table, column: Column, kind: str) -> list:
 
 
 _SHAPE_OF = {
-    "email": detectors.is_email,
-    "phone": detectors.is_cn_mobile,
-    "id_card": detectors.is_resident_id,
+    "email": detectors.VALUE_RULES[0],
+    "phone": detectors.VALUE_RULES[1],
+    "id_card": detectors.VALUE_RULES[2],
 }
 
 
-def _contradicted(identity: str, values) -> bool:
-    test = _SHAPE_OF.get(identity)
-    if test is None or not values:
-        return False
-    texts = [str(value).strip() for value in values if value is not None and str(value).strip()]
-    return len(texts) >= 5 and not any(test(text) for text in texts)
+def _contradiction(identity: str, values) -> str | None:
+    """Evidence against a name: none of five or more sampled values has the named shape."""
+    rule = _SHAPE_OF.get(identity)
+    texts = [str(value).strip() for value in values or () if value is not None]
+    texts = [text for text in texts if text]
+    if rule is None or len(texts) < 5 or any(rule.test(text) for text in texts):
+        return None
+    return f"values: 0 of {len(texts)} sampled look like {rule.label}"
 
 
 def _fields(item) -> dict:
