@@ -380,9 +380,9 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(token.lower() for token in _NON_WORD.split(_CAMEL.sub("_", name)) if token)
 
 
-def _contains(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    size = len(phrase)
-    return any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
+def _phrases(tokens: tuple[str, ...]) -> set[tuple[str, ...]]:
+    """Every run of one to three consecutive tokens: what a rule's spelling is looked up in."""
+    return {tokens[i : i + size] for size in (1, 2, 3) for i in range(len(tokens) - size + 1)}
 
 
 @dataclass(frozen=True)
@@ -398,11 +398,12 @@ def match_name(name: str) -> KeywordMatch | None:
     if THING_TOKENS.intersection(tokens):
         return None
     about = bool(ABOUT_TOKENS.intersection(tokens))
+    phrases = _phrases(tokens)
     for rule in KEYWORD_RULES:
         if about and rule.category != "basic_profile":
             continue
         for phrase in rule.names:
-            if _contains(tokens, phrase):
+            if phrase in phrases:
                 return KeywordMatch(rule.identity, rule.category, f"name: {'_'.join(phrase)}")
     return None
 

@@ -325,8 +325,15 @@ def _value_finding(values) -> tuple[detectors.ValueRule, str, float] | None:
     texts = [text for text in texts if text]
     if not texts:
         return None
+    allowed_misses = int(len(texts) * (1 - MIN_RATIO) + 1e-9)
     for rule in detectors.VALUE_RULES:
-        hits = sum(1 for text in texts if rule.test(text))
+        misses = 0
+        for text in texts:
+            if not rule.test(text):
+                misses += 1
+                if misses > allowed_misses:
+                    break  # this shape cannot reach the ratio any more
+        hits = len(texts) - misses
         ratio = hits / len(texts)
         if ratio >= MIN_RATIO and hits >= min(3, len(texts)):
             evidence = f"values: {hits} of {len(texts)} sampled look like {rule.label}"
