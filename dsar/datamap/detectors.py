@@ -233,7 +233,7 @@ KEYWORD_RULES: tuple[KeywordRule, ...] = (
             "location",
             "geohash",
         ),
-        ("经度", "纬度", "经纬度", "定位", "坐标", "GPS"),
+        ("经纬度", "经度", "纬度", "定位", "坐标", "GPS"),
     ),
     KeywordRule(
         "",
