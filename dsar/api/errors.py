@@ -4,8 +4,9 @@
 
 ``fields`` is present only for input errors. Domain errors map to status codes here, so views
 never build error bodies by hand: the domain ``Conflict`` (``TransitionError`` and the
-other state conflicts) 409, a failed code 400 on ``code``, ``PermissionDenied`` 403 (with the
-refusal's own ``code`` when it has one), ``RateLimited`` 429, Django's ``ValidationError`` 400.
+other state conflicts) 409, ``Unavailable`` 503 with ``Retry-After``, a failed code 400 on
+``code``, ``PermissionDenied`` 403 (with the refusal's own ``code`` when it has one),
+``RateLimited`` 429, Django's ``ValidationError`` 400.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,7 @@ from rest_framework.views import exception_handler
 from dsar.verification.limits import RateLimited
 from dsar.verification.services import VerificationFailed
 from dsar.workflow.errors import Conflict as DomainConflict
+from dsar.workflow.errors import Unavailable
 
 
 class Conflict(exceptions.APIException):
@@ -35,8 +37,13 @@ def _message(detail) -> str:
 
 
 def handle(exc, context):
+    unavailable = False
     if isinstance(exc, DomainConflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, Unavailable):
+        exc = exceptions.APIException(str(exc))
+        exc.status_code, exc.default_code = status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable"
+        unavailable = True
     elif isinstance(exc, VerificationFailed):  # a wrong, used or locked code
         exc = exceptions.ValidationError({"code": [str(exc)]})
     elif isinstance(exc, Http404):
@@ -67,4 +74,7 @@ def handle(exc, context):
                 body["message"] = non_field[0]
     elif isinstance(exc, exceptions.APIException):
         body["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else body["code"]
-    return Response({"error": body}, status=response.status_code, headers=response.headers)
+    headers = dict(response.headers)
+    if unavailable:
+        headers["Retry-After"] = "30"
+    return Response({"error": body}, status=response.status_code, headers=headers)

@@ -4,9 +4,11 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.html import format_html_join
 
-from dsar.fanout import registry
+from dsar.fanout import datamaps, registry
 from dsar.fanout.models import DownstreamSystem, FanoutTask
+from dsar.workflow.errors import Unavailable
 
 MASK = "********"
 SECRET_KEYS = ("secret",)
@@ -76,7 +78,63 @@ class DownstreamSystemAdmin(admin.ModelAdmin):
     form = DownstreamSystemForm
     list_display = ["name", "kind", "enabled", "awaits_approval", "max_attempts"]
     list_filter = ["kind", "enabled"]
-    actions = ["approve_change", "reject_change"]
+    actions = ["approve_change", "reject_change", "discover", "accept_discovery"]
+    readonly_fields = ["map_version", "coverage"]
+
+    @admin.display(description="Data map version")
+    def map_version(self, obj):
+        latest = obj.map_versions.order_by("-number").first() if obj.pk else None
+        return f"v{latest.number} ({latest.digest[:12]}…)" if latest else "—"
+
+    @admin.display(description="Personal columns the map does not cover")
+    def coverage(self, obj):
+        """What the latest discovery found that the running map misses (names only)."""
+        if not obj.pk or obj.kind != "sql":
+            return "—"
+        found = datamaps.coverage(obj)
+        if found["discovered_at"] is None:
+            return "No discovery has run; use the action “Discover personal data”."
+        if not found["uncovered"]:
+            return f"None (discovery of {found['discovered_at']:%Y-%m-%d %H:%M})."
+        return format_html_join(
+            ", ",
+            "{}.{} ({})",
+            ((u["table"], u["column"], u["category"]) for u in found["uncovered"]),
+        )
+
+    @admin.action(description="Discover personal data (read the schema, propose a map)")
+    def discover(self, request, queryset):
+        for system in queryset:
+            try:
+                found = datamaps.run_discovery(user=request.user, system=system)
+            except (PermissionDenied, ValidationError, Unavailable) as exc:
+                text = "; ".join(getattr(exc, "messages", [str(exc)]))
+                messages.error(request, f"{system.name}: {text}")
+            else:
+                messages.success(
+                    request,
+                    f"{system.name}: {len(found.proposals)} personal columns proposed; accept "
+                    "or reject them over the staff API, or accept them all with the next action.",
+                )
+
+    @admin.action(description="Accept every proposal of the latest discovery and propose the map")
+    def accept_discovery(self, request, queryset):
+        for system in queryset:
+            found = datamaps.latest_discovery(system)
+            try:
+                if found is None:
+                    raise ValidationError("Run discovery first.")
+                decisions = [{"table": p["table"], "column": p["column"], "decision": "accept"}
+                             for p in found.proposals]  # fmt: skip
+                decisions += [{"reference": f"{r['from']}->{r['to']}", "decision": "accept"}
+                              for r in found.references]  # fmt: skip
+                datamaps.decide(user=request.user, discovery=found, decisions=decisions)
+                datamaps.propose_map(user=request.user, system=system)
+            except (PermissionDenied, ValidationError) as exc:
+                text = "; ".join(getattr(exc, "messages", [str(exc)]))
+                messages.error(request, f"{system.name}: {text}")
+            else:
+                messages.warning(request, f"{system.name}: the map waits for a second admin.")
 
     @admin.display(boolean=True, description="Awaits approval")
     def awaits_approval(self, obj):

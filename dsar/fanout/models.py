@@ -139,3 +139,63 @@ class DeletionLedger(models.Model):
 
     def __str__(self):
         return f"ledger {self.recorded_at:%Y-%m-%d} ({self.system_id})"
+
+
+class DataMapVersion(models.Model):
+    """Each data map a system has run with, numbered: a changed map is a new version, written
+    when the change goes to work (approved by a second admin). Names only, never values."""
+
+    system = models.ForeignKey(
+        DownstreamSystem, on_delete=models.CASCADE, related_name="map_versions"
+    )
+    number = models.PositiveIntegerField()
+    document = models.JSONField()
+    digest = models.CharField(max_length=64)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["system", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "number"], name="map_version_once")
+        ]
+
+    def __str__(self):
+        return f"{self.system_id} map v{self.number}"
+
+
+class ProposalDecision(models.TextChoices):
+    PENDING = "pending", "Not decided"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Discovery(models.Model):
+    """What discovery read of a system's schema and proposed for its map, and what staff
+    decided for each proposal. Holds names, types, comments, evidence and confidence; the
+    sampled values are never stored (``dsar.datamap.discovery``)."""
+
+    system = models.ForeignKey(
+        DownstreamSystem, on_delete=models.CASCADE, related_name="discoveries"
+    )
+    run_at = models.DateTimeField(default=timezone.now)
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    schema = models.JSONField(default=dict)
+    # [{"table", "column", "identity", "category", "evidence", "confidence", "decision"}]
+    proposals = models.JSONField(default=list)
+    # [{"from": "t.c", "to": "t.c", "declared": false, "decision": "pending"}]
+    references = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["system", "-run_at"]
+        get_latest_by = "run_at"
+
+    def __str__(self):
+        return f"discovery of {self.system_id} at {self.run_at:%Y-%m-%d %H:%M}"

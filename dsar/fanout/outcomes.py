@@ -19,7 +19,8 @@ from dsar.backoff import backoff
 from dsar.exports.services import store_part
 from dsar.fanout import lifecycle
 from dsar.fanout.completion import move_on
-from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome
+from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome, connector_for
+from dsar.fanout.datamaps import coverage
 from dsar.fanout.models import FINAL, Action, FanoutTask, TaskStatus
 from dsar.fanout.publishing import publish_cooling_off_check, publish_retry
 from dsar.legal.reports import record_downstream_check
@@ -74,11 +75,17 @@ def record_outcomes(
 
 
 def _event(task: FanoutTask, status: str) -> Event:
+    payload = {"task": str(task.pk), "action": task.action, "attempt": task.attempts}
+    verified = (task.result or {}).get("verified")
+    proven = isinstance(verified, dict) and isinstance(verified.get("rows_left"), int)
+    if status == TaskStatus.DONE and proven and connector_for(task.system.kind).proves_erasure:
+        # The proof of erasure: the map's queries found nothing left but retained columns.
+        payload["verified"] = f"{verified['rows_left']} rows"
     return Event(
         action=f"fanout.{status}",
         actor=Actor.system(f"downstream:{task.system.name}"[:64]),
         request_id=task.request_id,
-        payload={"task": str(task.pk), "action": task.action, "attempt": task.attempts},
+        payload=payload,
     )
 
 
@@ -129,12 +136,14 @@ def _report_check(task: FanoutTask, data: dict) -> None:
         hashes |= _identity_hashes(row)
         categories |= {row["category"]} if row.get("category") else set()
         categories |= set(row.get("categories", []))
+    uncovered = {entry["table"] for entry in coverage(task.system)["uncovered"]}
     record_downstream_check(
         request=RightsRequest.objects.get(pk=task.request_id),
         system=task.system.name,
         obligations=obligations,
         identity_hashes=sorted(hashes),
         categories=sorted(categories),
+        uncovered=sorted(uncovered),
     )
 
 
@@ -157,10 +166,14 @@ def _identity_hashes(row: dict) -> set[str]:
 
 def _summary(data: dict) -> dict:
     """What is kept of a system's answer on the task row: counts, never the data itself."""
-    rows = data.get("rows") if isinstance(data, dict) else None
-    summary = {"affected": data.get("affected")} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    rows = data.get("rows")
+    summary = {name: data.get(name) for name in ("affected", "deleted", "masked", "verified")}
     if rows is not None:
         summary["rows"] = len(rows)
+    if data.get("retained"):  # "table.column (category)": names, never values
+        summary["retained"] = [str(name) for name in data["retained"]][:50]
     return {k: v for k, v in summary.items() if v is not None}
 
 

@@ -11,6 +11,7 @@ run until a second admin approves it. Until then the system keeps its approved c
 and a newly registered system of such a kind is not called at all.
 """
 
+import hashlib
 import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +22,7 @@ from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import destinations
 from dsar.fanout.connectors import KINDS
-from dsar.fanout.models import DownstreamSystem
+from dsar.fanout.models import DataMapVersion, DownstreamSystem
 
 FIELDS = ("name", "kind", "actions", "config", "timeout_seconds", "max_attempts", "enabled",
           "categories")  # fmt: skip
@@ -107,10 +108,13 @@ def _guarded_change(current: dict, fields: dict) -> bool:
 
 
 def _facts(kind: str, config: dict) -> dict:
-    """What an audit event says of a configuration: where it points and a digest of its SQL."""
+    """What an audit event says of a configuration: where it points, a digest of its SQL and
+    of its data map."""
     facts = {"destination": KINDS[kind].describe(config)}
-    if digest := destinations.statements_digest(config):
-        facts["statements_digest"] = digest
+    if statements := destinations.statements_digest(config):
+        facts["statements_digest"] = statements
+    if isinstance(config.get("map"), dict):
+        facts["map_digest"] = digest(config["map"])
     return facts
 
 
@@ -131,7 +135,13 @@ def approve_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
     validate({"kind": system.kind, "actions": system.actions, "config": config})
     system.config = json.dumps(config)
     system.approved_at = system.approved_at or timezone.now()
-    return _settle(system, user=user, config=config, action="fanout.system_change_approved")
+    version = record_map_version(
+        system=system, config=config, proposed_by=system.pending_by, approved_by=user
+    )
+    extra = {"map_version": version.number, "map_digest": version.digest} if version else {}
+    return _settle(
+        system, user=user, config=config, action="fanout.system_change_approved", extra=extra
+    )
 
 
 @transaction.atomic
@@ -145,13 +155,40 @@ def reject_change(*, user, system: DownstreamSystem) -> DownstreamSystem:
     return _settle(system, user=user, config=proposed, action="fanout.system_change_rejected")
 
 
-def _settle(system: DownstreamSystem, *, user, config: dict, action: str) -> DownstreamSystem:
+def _settle(
+    system: DownstreamSystem, *, user, config: dict, action: str, extra: dict | None = None
+) -> DownstreamSystem:
     """Nothing waits any more: save the system and audit the decision on ``config``."""
     system.pending_config, system.pending_by, system.pending_at = "", None, None
     system.save()
     record_event(
         action=action,
         actor=Actor.staff(user),
-        payload={**_facts(system.kind, config), "system": system.name},
+        payload={**_facts(system.kind, config), "system": system.name, **(extra or {})},
     )
     return system
+
+
+def digest(datamap: dict) -> str:
+    canonical = json.dumps(datamap, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_map_version(*, system: DownstreamSystem, config: dict, proposed_by, approved_by):
+    """Number the map ``config`` carries if it differs from the last one that ran."""
+    datamap = config.get("map")
+    if datamap is None:
+        return None
+    latest = system.map_versions.order_by("-number").first()
+    map_digest = digest(datamap)
+    if latest is not None and latest.digest == map_digest:
+        return latest
+    return DataMapVersion.objects.create(
+        system=system,
+        number=(latest.number + 1) if latest else 1,
+        document=datamap,
+        digest=map_digest,
+        proposed_by=proposed_by,
+        approved_by=approved_by,
+        created_at=timezone.now(),
+    )

@@ -139,6 +139,26 @@ def verification_strength(request: RightsRequest) -> list[Result]:
     return [Result(Severity.BLOCKING, reference, message, key="not_held")]
 
 
+def map_coverage(request: RightsRequest) -> list[Result]:
+    """A deletion reaching a system whose data map misses personal columns may leave data."""
+    if request.type not in ERASING_TYPES:
+        return []
+    return [
+        Result(
+            Severity.ADVISORY,
+            "PIPL Art. 47; GB/T 35273-2020 §8.3",
+            gettext_noop(
+                "The data map of %(system)s does not cover personal columns that discovery "
+                "found in %(tables)s: a deletion there may leave data behind. Review the map "
+                "before approving."
+            ),
+            {"system": system, "tables": ", ".join(tables)},
+            key=f"coverage:{system}",
+        )
+        for system, tables in sources.uncovered_tables(request).items()
+    ]
+
+
 # The registered checks, in the order their findings are shown.
 CHECKS: list[Callable[[RightsRequest], list[Result]]] = [
     legal_hold,
@@ -146,4 +166,5 @@ CHECKS: list[Callable[[RightsRequest], list[Result]]] = [
     repeated_requests,
     open_obligations,
     verification_strength,
+    map_coverage,
 ]

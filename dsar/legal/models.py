@@ -175,6 +175,8 @@ class DownstreamReport(models.Model):
     obligations = models.JSONField(default=list, blank=True)
     identity_hashes = models.JSONField(default=list, blank=True)
     categories = models.JSONField(default=list, blank=True)
+    # Tables with personal columns that the system's data map does not cover (names only).
+    uncovered = models.JSONField(default=list, blank=True)
     reported_at = models.DateTimeField()
 
     class Meta:

@@ -21,11 +21,13 @@ def record_downstream_check(
     obligations: list[dict] = (),
     identity_hashes: list[str] = (),
     categories: list[str] = (),
+    uncovered: list[str] = (),
 ) -> DownstreamReport:
     """Store what ``system``'s ``check`` reported for ``request``, replacing its previous
     report. ``obligations`` are ``{"kind": "balance" | "open_order" | "dispute" | ...}``;
     ``identity_hashes`` are keyed hashes (``dsar.workflow.identity``) of the emails and
-    phones the system holds for the account; ``categories`` name retention categories.
+    phones the system holds for the account; ``categories`` name retention categories;
+    ``uncovered`` names tables holding personal columns the system's data map misses.
     The request's checks re-run at once while it is open and verified."""
     with transaction.atomic():
         report, _ = DownstreamReport.objects.update_or_create(
@@ -35,6 +37,7 @@ def record_downstream_check(
                 "obligations": [{"kind": str(o.get("kind", "other"))} for o in obligations],
                 "identity_hashes": sorted(set(identity_hashes)),
                 "categories": sorted(set(categories)),
+                "uncovered": sorted(set(uncovered)),
                 "reported_at": timezone.now(),
             },
         )
@@ -46,6 +49,7 @@ def record_downstream_check(
                 "system": system,
                 "obligations": [o["kind"] for o in report.obligations],
                 "categories": report.categories,
+                "uncovered_tables": len(report.uncovered),
             },
         )
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)

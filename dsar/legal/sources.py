@@ -91,3 +91,8 @@ def held_categories(request: RightsRequest) -> set[str] | None:
     if not reports:
         return None
     return {c for report in reports for c in report.categories}
+
+
+def uncovered_tables(request: RightsRequest) -> dict[str, list[str]]:
+    """Per reporting system, the tables with personal columns its data map does not cover."""
+    return {r.system: r.uncovered for r in _reports(request) if r.uncovered}

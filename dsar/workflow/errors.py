@@ -7,3 +7,8 @@ maps it to 409 in one place (``dsar/api/errors.py``).
 
 class Conflict(Exception):
     """Not allowed in the current state; nothing was changed."""
+
+
+class Unavailable(Exception):
+    """Something this needs (a downstream database, the broker) cannot be reached now; nothing
+    was changed, and asking again later may succeed."""

@@ -64,6 +64,9 @@ class Connector:
     # admin (``registry``).
     guarded: ClassVar[tuple[str, ...]] = ()
     finishes_later: ClassVar[str] = ""  # "", CALLBACK, CONFIRMATION or ROTATION
+    # True for a kind that checks its own erasures (reports ``{"verified": {"rows_left": 0}}``
+    # only after reading the data again); the audit trail then records the proof.
+    proves_erasure: ClassVar[bool] = False
 
     def config_errors(self, config: dict) -> list[str]:
         """Messages for a configuration this kind could never run with; empty when fine."""

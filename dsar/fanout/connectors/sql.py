@@ -39,6 +39,7 @@ DEFAULT_CHUNK = 1000
 class Sql(Connector):
     kind, label, actions = "sql", "SQL database", ALL_ACTIONS
     guarded = ("dsn", "statements", "map")
+    proves_erasure = True  # with a map: see ``run``
 
     def config_errors(self, config: dict) -> list[str]:
         if not isinstance(config.get("dsn"), str) or not config["dsn"]:
