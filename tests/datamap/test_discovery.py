@@ -3,13 +3,23 @@ MariaDB (every test here runs on both), no declared foreign keys, Chinese commen
 
 import json
 import logging
+import os
 
 import pytest
 import sqlalchemy as sa
 
 from dsar.datamap.categories import CATEGORIES
-from dsar.datamap.discovery import Draft, discover, inspect_schema, read_only
-from tests.datamap.conftest import INFERRED, NOT_PERSONAL, PERSONAL, TABLES, personal_values
+from dsar.datamap.discovery import Draft, Reference, discover, inspect_schema, read_only
+from tests.datamap.conftest import (
+    INFERRED,
+    NOT_PERSONAL,
+    PERSONAL,
+    SERVERS,
+    TABLES,
+    create_database,
+    drop_database,
+    personal_values,
+)
 
 IDENTITIES = {"", "email", "phone", "account_id", "id_card", "open_id", "device_id"}
 
@@ -131,3 +141,56 @@ def test_discovery_reads_in_a_read_only_transaction(downstream):
     with downstream.engine.connect() as connection:
         mobiles = connection.execute(sa.text("SELECT mobile FROM users WHERE id = 1")).scalar()
     assert mobiles == downstream.rows["users"][0]["mobile"]
+
+
+@pytest.fixture(scope="module")
+def crm():
+    """PostgreSQL only: a ``crm`` schema with a declared foreign key, and a role that may
+    read two of its three tables."""
+    name, role = f"dsar_disc_crm_{os.getpid()}", f"dsar_disc_reader_{os.getpid()}"
+    engine = create_database("postgresql", name)
+    mobiles = ", ".join(f"({n}, '1390000{n:04d}', '1380000{n:04d}')" for n in range(1, 21))
+    with engine.begin() as connection:
+        for statement in (
+            "CREATE SCHEMA crm",
+            "CREATE TABLE crm.clients (id int PRIMARY KEY, phone varchar(20))",
+            "CREATE TABLE crm.calls (id int PRIMARY KEY, client_id int REFERENCES crm.clients,"
+            " minutes int)",
+            "CREATE TABLE crm.secrets (id int PRIMARY KEY, mobile varchar(20), memo varchar(20))",
+            f"INSERT INTO crm.secrets VALUES {mobiles}",
+            "INSERT INTO crm.clients SELECT id, mobile FROM crm.secrets",
+            f"CREATE ROLE {role} LOGIN PASSWORD 'reader'",
+            f"GRANT USAGE ON SCHEMA crm TO {role}",
+            f"GRANT SELECT ON crm.clients, crm.calls TO {role}",
+        ):
+            connection.execute(sa.text(statement))
+    reader = sa.create_engine(f"postgresql+psycopg://{role}:reader@127.0.0.1:5432/{name}")
+    yield engine, reader
+    reader.dispose()
+    engine.dispose()
+    drop_database("postgresql", name)
+    admin = sa.create_engine(SERVERS["postgresql"].format("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP ROLE {role}"))
+    admin.dispose()
+
+
+def test_a_declared_foreign_key_is_kept_and_not_inferred_again(crm):
+    draft = discover(crm[0], schema="crm")
+    calls = draft.schema.table("calls")
+    assert calls.references == (Reference("calls", ("client_id",), "clients", ("id",), True),)
+    assert draft.inferred_references == ()
+    client = proposed(draft)[("calls", "client_id")]
+    assert (client.identity, client.evidence) == (
+        "account_id",
+        ("reference: declared, to clients.id",),
+    )
+
+
+def test_a_table_it_may_not_read_is_named_and_judged_by_its_names_only(crm):
+    draft = discover(crm[1], schema="crm")
+    assert draft.unsampled == ("secrets",)
+    found = proposed(draft)
+    assert found[("secrets", "mobile")].evidence == ("name: mobile",)
+    assert ("secrets", "memo") not in found  # only its values could have told
+    assert found[("clients", "phone")].evidence[-1].startswith("values: 20 of 20")
