@@ -155,7 +155,10 @@ def _reflect(engine: sa.Engine, schema: str | None) -> tuple[Schema, dict]:
     columns = inspector.get_multi_columns(schema=schema)
     keys = inspector.get_multi_pk_constraint(schema=schema)
     foreign = inspector.get_multi_foreign_keys(schema=schema)
-    comments = inspector.get_multi_table_comment(schema=schema)
+    try:
+        comments = inspector.get_multi_table_comment(schema=schema)
+    except NotImplementedError:  # SQLite keeps no comments
+        comments = {}
     estimates = _row_estimates(engine, schema or inspector.default_schema_name)
     tables, sa_types = [], {}
     for key in sorted(columns, key=lambda key: key[1]):
@@ -402,6 +405,11 @@ def _keyword(table: Table, column: Column, kind: str) -> list:
     bare_name = detectors.name_tokens(column.name) == ("name",)
     if by_name is None and bare_name and is_people_table(table):
         by_name = detectors.KeywordMatch("", "basic_profile", "name: name, in a people table")
+    if by_name is None and not column.name.isascii():  # a Chinese name reads like a comment
+        found = detectors.match_comment(column.name)
+        if found is not None:
+            evidence = found.evidence.replace("comment:", "name:", 1)
+            by_name = detectors.KeywordMatch(found.identity, found.category, evidence)
     by_comment = detectors.match_comment(column.comment)
     for match in (by_name, by_comment):
         if match is None:

@@ -1,6 +1,7 @@
 """Downstream systems for the demo (`make run`), which really run on this machine.
 
-- ``demo-shop`` (``sql``): a SQLite database of customers and orders (``var/demo_shop.sqlite3``).
+- ``demo-shop`` (``sql``): a SQLite database of customers, orders and deliveries
+  (``var/demo_shop.sqlite3``), run through a data map drafted by discovery.
 - ``demo-crm`` (``http``): a small signed-JSON service on 127.0.0.1 (``manage.py
   demo_downstream``) over its own SQLite contacts table; it answers deletions with 202 and
   reports the end of the work through our signed callback, as a real CRM might.
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import urllib3
 
+from dsar.fanout import datamaps, registry
 from dsar.fanout.connectors.http import sign
-from dsar.fanout.models import DownstreamSystem
+from dsar.fanout.models import Discovery, DownstreamSystem, ProposalDecision
 
 PEOPLE = [  # (email, account, name, city)
     ("li.lei@example.com", "acct-1001", "李雷", "Beijing"),
@@ -34,19 +36,13 @@ PEOPLE = [  # (email, account, name, city)
     ("liu.yang@example.com", "acct-1005", "刘洋", "Chengdu"),
     ("bystander@example.com", "acct-1999", "王芳", "Wuhan"),
 ]
-SHOP_STATEMENTS = {
-    "check": "SELECT email FROM customers WHERE account = %(account_id)s AND account <> ''",
-    "export": [
-        "SELECT name, email, account, city, status FROM customers WHERE email = %(email)s",
-        "SELECT id AS order_id, total, placed_on FROM orders WHERE email = %(email)s",
-    ],
-    "delete": [
-        "DELETE FROM orders WHERE email = %(email)s",
-        "DELETE FROM customers WHERE email = %(email)s",
-    ],
-    "close_account": "UPDATE customers SET status = 'closed' WHERE email = %(email)s",
-    "correct": {"name": "UPDATE customers SET name = %(value)s WHERE email = %(email)s"},
-}
+# The demo shop runs on a data map: discovery reads its schema when the demo is seeded, every
+# proposal is accepted (as an admin would in the admin or over the API), and the demo adds
+# what discovery cannot know: where deliveries point (no foreign key is declared), which
+# column closes the account and which field a correction may change.
+SHOP_REFERENCE = {"from": "deliveries.order_id", "to": "orders.id"}
+SHOP_ACCOUNT = {"table": "customers", "column": "status", "closed": "closed"}
+SHOP_CORRECT = {"name": "customers.name"}
 
 
 def create_databases(var_dir: Path) -> tuple[Path, Path]:
@@ -60,6 +56,17 @@ def create_databases(var_dir: Path) -> tuple[Path, Path]:
         )
         conn.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, email TEXT, "
                      "total INTEGER, placed_on TEXT)")  # fmt: skip
+        # SQLite keeps no column comments: the Chinese is in the column names here (the
+        # PostgreSQL and MariaDB tests read Chinese comments).
+        conn.execute("CREATE TABLE IF NOT EXISTS deliveries (id INTEGER PRIMARY KEY, order_id "
+                     "INTEGER, 收件人手机号 TEXT, 收件地址 TEXT, courier TEXT)")  # fmt: skip
+        if not conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]:
+            conn.executemany(
+                "INSERT INTO deliveries (order_id, 收件人手机号, 收件地址, courier) "
+                "VALUES (?, ?, ?, ?)",
+                [(i + 1, f"1391234{5670 + i:04d}", f"{p[3]}市人民路{10 + i}号", "SF")
+                 for i, p in enumerate(PEOPLE)],
+            )  # fmt: skip
         if not conn.execute("SELECT count(*) FROM customers").fetchone()[0]:
             conn.executemany(
                 "INSERT INTO customers (email, account, name, city) VALUES (?, ?, ?, ?)", PEOPLE
@@ -86,7 +93,7 @@ def register(*, var_dir: Path, crm_port: int) -> list[str]:
     secret = (crm.settings.get("secret") if crm else None) or secrets.token_urlsafe(24)
     systems = {
         "demo-shop": ("sql", ["check", "export", "delete", "close_account", "correct"],
-                      {"dsn": f"sqlite:///{shop.resolve()}", "statements": SHOP_STATEMENTS}),
+                      {"dsn": f"sqlite:///{shop.resolve()}"}),
         "demo-crm": ("http", ["check", "export", "delete", "close_account"],
                      {"url": f"http://127.0.0.1:{crm_port}/", "secret": secret}),
         "demo-partner": ("notify", ["delete"],
@@ -101,7 +108,45 @@ def register(*, var_dir: Path, crm_port: int) -> list[str]:
             defaults={"kind": kind, "actions": actions, "config": json.dumps(config),
                       "timeout_seconds": 5},
         )  # fmt: skip
+    map_shop(DownstreamSystem.objects.get(name="demo-shop"))
     return list(systems)
+
+
+def map_shop(system: DownstreamSystem) -> Discovery:
+    """Discover the demo shop and put the accepted draft to work as its map (version 1, or
+    the next one when the schema changed)."""
+    found = datamaps.run_discovery(user=None, system=system)
+    for proposal in found.proposals:
+        proposal["decision"] = ProposalDecision.ACCEPTED
+    for reference in found.references:
+        reference["decision"] = ProposalDecision.ACCEPTED
+    if not any(r["from"] == SHOP_REFERENCE["from"] for r in found.references):
+        found.references.append({**SHOP_REFERENCE, "declared": False, "added": True,
+                                 "decision": ProposalDecision.ACCEPTED})  # fmt: skip
+    found.save(update_fields=["proposals", "references"])
+    draft = datamaps.draft_from(found, None)
+    draft.update(account=SHOP_ACCOUNT, correct=SHOP_CORRECT)
+    read = found.schema["tables"]["customers"]["columns"]["status"]
+    draft["tables"]["customers"]["columns"].setdefault("status", {"type": read["type"]})
+    config = {**system.settings, "map": draft}
+    registry.validate({"kind": system.kind, "actions": system.actions, "config": config})
+    system.config = json.dumps(config)
+    system.save(update_fields=["config"])
+    registry.record_map_version(system=system, config=config, proposed_by=None, approved_by=None)
+    return found
+
+
+def shop_map_summary() -> list[str]:
+    """What the demo shop's running map says, one line per table (for the seed's output)."""
+    system = DownstreamSystem.objects.get(name="demo-shop")
+    version = system.map_versions.order_by("-number").first()
+    lines = [f"Demo shop data map v{version.number} (discovered, accepted):"]
+    for table, spec in sorted(version.document["tables"].items()):
+        personal = [f"{name} ({c['category']})" for name, c in spec["columns"].items()
+                    if c.get("category")]  # fmt: skip
+        lines.append(f"  {table}: {', '.join(personal) or 'keys only'}")
+    lines += [f"  reference {r['from']} -> {r['to']}" for r in version.document["references"]]
+    return lines
 
 
 class _Crm(BaseHTTPRequestHandler):

@@ -65,6 +65,9 @@ def test_a_demo_deletion_fans_out_to_every_demo_system(demo_systems):
     assert SUBJECT not in emails(shop, "SELECT email FROM customers")
     assert SUBJECT not in emails(shop, "SELECT email FROM orders")
     assert BYSTANDER in emails(shop, "SELECT email FROM customers")
+    # The deliveries table has no email: its rows hang off the orders through the map's
+    # reference, and went with them; the bystander's delivery (order 6) is still there.
+    assert emails(shop, "SELECT order_id FROM deliveries") == {1, 2, 3, 5, 6}
     contacts = emails(demo_systems / "demo_crm.sqlite3", "SELECT email FROM contacts")
     assert SUBJECT not in contacts and BYSTANDER in contacts
     assert DeletionLedger.objects.filter(system__name="demo-backups").count() == 1

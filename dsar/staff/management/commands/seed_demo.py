@@ -63,6 +63,8 @@ class Command(BaseCommand):
         if downstream_port is not None:
             names = demo.register(var_dir=settings.VAR_DIR, crm_port=downstream_port)
             self.stdout.write(f"Demo downstream systems: {', '.join(names)}.")
+            for line in demo.shop_map_summary():
+                self.stdout.write(line)
         logins = self._seed_staff()
         created = self._seed_requests(agent=get_user_model().objects.get(username="agent"))
         self.stdout.write(f"Demo requests: {created} created, {len(DEMO_REQUESTS) - created} kept.")
