@@ -108,6 +108,20 @@ def transaction(engine: sa.Engine, *, read_only: bool = False):
             yield conn
 
 
+@contextmanager
+def one_connection(engine: sa.Engine):
+    """Yield ``begin()``, which opens a transaction on one connection kept for the whole
+    block: an erasure's chunks each commit on their own without connecting again."""
+    with engine.connect() as conn:
+
+        @contextmanager
+        def begin():
+            with conn.begin():
+                yield conn
+
+        yield begin
+
+
 def unavailable(error: exc.DBAPIError) -> bool:
     """True when ``error`` says the database is unreachable or busy (retry later) rather
     than that it refused the statement (fail the task)."""

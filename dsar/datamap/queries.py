@@ -20,6 +20,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import UserDefinedType
 
 from dsar.crypto.keys import keyed_hash
 from dsar.datamap.document import DELETE, MASK, MASK_HASH, MASK_NULL, Column, DataMap, Table
@@ -49,6 +51,7 @@ class Report:
     retained: list[str] = field(default_factory=list)  # "table.column (retention category)"
     statements: int = 0
     longest_ms: float = 0.0
+    longest_write_ms: float = 0.0  # the longest DELETE or UPDATE: how long rows stay locked
 
     def as_data(self) -> dict:
         return {
@@ -57,6 +60,7 @@ class Report:
             "masked": self.masked,
             "retained": self.retained,
             "longest_statement_ms": round(self.longest_ms, 1),
+            "longest_write_ms": round(self.longest_write_ms, 1),
         }
 
 
@@ -179,8 +183,11 @@ class Queries:
     def _timed(self, conn: sa.Connection, statement, report: Report, *params):
         started = time.perf_counter()
         result = conn.execute(statement, *params)
+        took = (time.perf_counter() - started) * 1000
         report.statements += 1
-        report.longest_ms = max(report.longest_ms, (time.perf_counter() - started) * 1000)
+        report.longest_ms = max(report.longest_ms, took)
+        if not isinstance(statement, sa.Select):
+            report.longest_write_ms = max(report.longest_write_ms, took)
         return result
 
     def _row_ids(self, spec: Table) -> list | None:
@@ -188,13 +195,18 @@ class Queries:
         table = self.table(spec.name)
         if spec.key:
             return [table.c[k] for k in spec.key]
-        if self.dialect == "postgresql":  # compared as text: drivers send no tid values
+        if self.dialect == "postgresql":  # read as text: drivers send no tid values
             return [sa.cast(sa.literal_column("ctid"), sa.Text)]
         if self.dialect == "sqlite":
             return [sa.literal_column("rowid")]
         return None  # MySQL without a key: DELETE … LIMIT
 
     def _matching(self, ids: list, values: list):
+        if self.dialect == "postgresql" and isinstance(ids[0], sa.Cast):
+            # Row positions back as tids, so PostgreSQL fetches the rows by position instead
+            # of scanning the table: ctid = ANY('{…}'::text[]::tid[]).
+            positions = sa.cast(sa.cast([v[0] for v in values], ARRAY(sa.Text)), _TidArray())
+            return sa.literal_column("ctid") == sa.any_(positions)
         return ids[0].in_([v[0] for v in values]) if len(ids) == 1 else sa.tuple_(*ids).in_(values)
 
     def _delete_rows(self, begin, spec: Table, chunk: int, report: Report) -> None:
@@ -283,6 +295,15 @@ class Queries:
         account = self.map.account
         statement = sa.update(self.table(account.table)).where(self.where(account.table))
         return max(conn.execute(statement.values({account.column: account.closed})).rowcount, 0)
+
+
+class _TidArray(UserDefinedType):
+    """PostgreSQL's ``tid[]``, the type of a list of row positions."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "tid[]"
 
 
 def _masked_columns(spec: Table, anonymise: bool) -> list[Column]:

@@ -115,7 +115,7 @@ def run(
             data = _by_hand(begin, action, statements, params)
         else:
             queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
-            data = _generated_run(begin, queries, action, changes or [], config)
+            data = _generated_run(engine, queries, action, changes or [], config)
         if datamap is not None and action in ERASING:
             queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
             with begin(read_only=True) as conn:
@@ -146,14 +146,17 @@ def _generated(datamap, action: str) -> bool:
     return action in ALL_ACTIONS
 
 
-def _generated_run(begin, queries: Queries, action: str, changes: list, config: dict) -> dict:
+def _generated_run(engine, queries: Queries, action: str, changes: list, config: dict) -> dict:
     chunk = config.get("chunk_rows", DEFAULT_CHUNK)
+    begin = partial(engines.transaction, engine)
     if action in ("check", "export"):
         with begin(read_only=True) as conn:
             rows = queries.check(conn) if action == "check" else list(queries.export(conn))
         return {"rows": rows}
     if action in ERASING:
-        return queries.erase(begin, chunk=chunk, anonymise=action == "anonymise").as_data()
+        with engines.one_connection(engine) as chunk_begin:
+            report = queries.erase(chunk_begin, chunk=chunk, anonymise=action == "anonymise")
+        return report.as_data()
     with begin() as conn:
         if action == "correct":
             return {"affected": queries.correct(conn, changes)}
