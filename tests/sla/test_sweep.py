@@ -194,4 +194,5 @@ def test_warning_names_the_last_day_of_the_period(make_request, staff):
     mail.outbox.clear()
     services.sweep(now=WARN)
     [email] = mail.outbox
-    assert "须在 2026-03-17 结束前答复" in email.body  # the supervisor reads Chinese by default
+    # The supervisor reads Chinese by default.
+    assert "须在 2026年3月17日 24:00（北京时间，UTC+8）前答复" in email.body

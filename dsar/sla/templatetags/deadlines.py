@@ -1,18 +1,16 @@
-"""Show a deadline the way people read one: the last day, until 24:00 local time."""
+"""``{{ due_at|deadline }}``: a deadline shown the one way the product shows it.
 
-import datetime as dt
+Pages and emails in any part load it (it calls ``clock.format_deadline``); it renders in the
+active language, which for an email is the recipient's.
+"""
 
 from django import template
-from django.utils import timezone
+
+from dsar.sla import clock
 
 register = template.Library()
 
 
 @register.filter
 def deadline(value):
-    if not value:
-        return "—"
-    local = timezone.localtime(value)
-    if local.time() == dt.time.min:  # the end of the previous day
-        return (local - dt.timedelta(days=1)).strftime("%Y-%m-%d 24:00")
-    return local.strftime("%Y-%m-%d %H:%M")
+    return clock.format_deadline(value or None)
