@@ -127,6 +127,9 @@ class StatusSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField()
     verified_at = serializers.DateTimeField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
+    due_display = serializers.CharField(
+        allow_null=True, help_text="The deadline as the status page shows it, with its time zone."
+    )
     closed_at = serializers.DateTimeField(allow_null=True)
     can_withdraw = serializers.BooleanField()
     can_reply = serializers.BooleanField()

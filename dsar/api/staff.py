@@ -20,6 +20,7 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
+from dsar.sla import clock
 from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff.filters import QueueFilter
@@ -41,16 +42,21 @@ class RequestListSerializer(serializers.ModelSerializer):
     assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     sla_state = serializers.CharField()
     days_left = serializers.SerializerMethodField()
+    due_display = serializers.SerializerMethodField()
 
     class Meta:
         model = RightsRequest
         fields = [
             "id", "reference", "type", "status", "outcome", "sla_state", "days_left",
-            "received_at", "verified_at", "due_at", "closed_at", "assignee",
+            "received_at", "verified_at", "due_at", "due_display", "closed_at", "assignee",
         ]  # fmt: skip
 
     def get_days_left(self, obj) -> int | None:
-        return selectors.days_left(obj, now=self.context["now"])
+        return clock.days_left(obj, now=self.context["now"])
+
+    def get_due_display(self, obj) -> str | None:
+        """The deadline as pages show it, in the caller's language, with its time zone."""
+        return clock.format_deadline(obj.due_at) if obj.due_at else None
 
 
 class TimelineEventSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 from dsar.audit.models import AuditEvent
 from dsar.corrections.models import Correction
 from dsar.portal.models import SubjectReply
-from dsar.verification.notices import last_day
+from dsar.sla import clock
 from dsar.verification.tokens import InvalidStatusToken, read_status_token
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 
@@ -54,7 +54,7 @@ def public_status(request: RightsRequest) -> dict:
         "received_at": request.received_at,
         "verified_at": request.verified_at,
         "due_at": request.due_at,
-        "due_date": last_day(request.due_at),
+        "due_display": clock.format_deadline(request.due_at) if request.due_at else None,
         "closed_at": request.closed_at,
         "can_withdraw": request.status not in TERMINAL_STATUSES,
         "can_reply": request.status == Status.AWAITING_SUBJECT,

@@ -1,7 +1,8 @@
 """The SLA clock as the rest of the product asks it: settings and calendar data applied.
 
-Every part that needs a deadline calls this module; the arithmetic itself is in
-:mod:`dsar.sla.deadlines`.
+Every part that needs a deadline, its last day, the days left, the warning window, whether a
+closed request met it, how long the clock ran, or the deadline written out for people calls
+this module; the arithmetic itself is in :mod:`dsar.sla.deadlines`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import F, Q
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
+from dsar.sla import deadlines
 from dsar.sla.calendars import WorkCalendar
-from dsar.sla.deadlines import compute_due_at, end_of_day, last_day
 from dsar.sla.models import CalendarOverride
 
 
@@ -28,7 +33,7 @@ def current_calendar() -> WorkCalendar:
 
 def due_at_for(*, verified_at: dt.datetime) -> dt.datetime:
     """The deadline of a request verified at ``verified_at`` under the configured policy."""
-    return compute_due_at(
+    return deadlines.compute_due_at(
         verified_at=verified_at,
         days=settings.DSAR_SLA_DAYS,
         mode=settings.DSAR_SLA_CALENDAR,
@@ -37,14 +42,29 @@ def due_at_for(*, verified_at: dt.datetime) -> dt.datetime:
     )
 
 
-def resumed_due_at(*, due_at: dt.datetime, paused_at: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """The deadline after a pause from ``paused_at`` to ``now``: moved by the paused time."""
-    return due_at + max(now - paused_at, dt.timedelta(0))
+def resumed_due_at(
+    *, due_at: dt.datetime, paused_before: dt.timedelta, paused_after: dt.timedelta
+) -> dt.datetime:
+    """The deadline once the request's total paused time grew from ``paused_before`` to
+    ``paused_after``: moved by the whole days that growth completed (see ``deadlines``)."""
+    days = deadlines.whole_days(paused_after) - deadlines.whole_days(paused_before)
+    return deadlines.moved_due_at(due_at, days=days, calendar=current_calendar(), tz=local_tz())
+
+
+def paused_so_far(request, *, now: dt.datetime) -> dt.timedelta:
+    """The request's total paused time, the pause under way (if any) included."""
+    current = now - request.paused_at if request.paused_at is not None else dt.timedelta(0)
+    return request.paused_total + max(current, dt.timedelta(0))
+
+
+def warn_window() -> dt.timedelta:
+    """How long before its deadline a request is "due soon"."""
+    return dt.timedelta(days=settings.DSAR_SLA_WARN_DAYS)
 
 
 def warn_at(due_at: dt.datetime) -> dt.datetime:
     """When a request becomes "due soon"."""
-    return due_at - dt.timedelta(days=settings.DSAR_SLA_WARN_DAYS)
+    return due_at - warn_window()
 
 
 def next_check_at(request, *, now: dt.datetime) -> dt.datetime | None:
@@ -67,8 +87,96 @@ def extended_due_at(*, due_at: dt.datetime, days: int) -> dt.datetime:
     last day on a rest day rolls to the next working day in ``calendar`` mode.
     """
     tz = local_tz()
-    current_last = (due_at.astimezone(tz) - dt.timedelta(microseconds=1)).date()
-    new_last = last_day(
-        current_last, days=days, mode=settings.DSAR_SLA_CALENDAR, calendar=current_calendar()
+    new_last = deadlines.last_day(
+        deadlines.deadline_day(due_at, tz),
+        days=days,
+        mode=settings.DSAR_SLA_CALENDAR,
+        calendar=current_calendar(),
     )
-    return end_of_day(new_last, tz)
+    return deadlines.end_of_day(new_last, tz)
+
+
+def last_day(due_at: dt.datetime | None) -> dt.date | None:
+    """The local date a deadline falls on (deadlines are stored as the midnight after it)."""
+    return None if due_at is None else deadlines.deadline_day(due_at, local_tz())
+
+
+def days_left(request, *, now: dt.datetime) -> int | None:
+    """Days until the deadline, today and the last day counted (negative once breached);
+    frozen while paused; ``None`` without a running or stopped clock (unverified, closed)."""
+    if request.due_at is None or not request.is_open:
+        return None
+    return deadlines.days_left(request.due_at, now=request.paused_at or now, tz=local_tz())
+
+
+def met(request) -> bool:
+    """A closed request met its deadline when it closed by it (the deadline already moved by
+    the time it waited for the subject). The database form is :func:`met_q`."""
+    return request.closed_at is not None and request.closed_at <= request.due_at
+
+
+def met_q() -> Q:
+    """:func:`met` as a filter, for counting in the database."""
+    return Q(closed_at__lte=F("due_at"))
+
+
+def missed_q() -> Q:
+    return Q(closed_at__gt=F("due_at"))
+
+
+def breached_q(*, now: dt.datetime) -> Q:
+    """Requests whose deadline had passed by ``now`` without a reply: closed after it, or
+    still open past it. A request paused before its deadline is not breached: its deadline
+    moves when it resumes."""
+    still_open = Q(closed_at__isnull=True) & (
+        Q(paused_at__isnull=True) | Q(due_at__lte=F("paused_at"))
+    )
+    return Q(due_at__lte=now) & (still_open | missed_q())
+
+
+def running_time(
+    *, verified_at: dt.datetime, closed_at: dt.datetime, paused_total: dt.timedelta
+) -> dt.timedelta:
+    """How long the clock ran for a closed request: verification to closure, pauses left out."""
+    return deadlines.running_time(verified_at=verified_at, closed_at=closed_at, paused=paused_total)
+
+
+# Zones people know by a name; any other zone is shown by its identifier.
+_ZONE_NAMES = {
+    "Asia/Shanghai": gettext_lazy("China Standard Time"),
+    "Asia/Chongqing": gettext_lazy("China Standard Time"),
+    "PRC": gettext_lazy("China Standard Time"),
+}
+
+
+def _utc_offset(instant: dt.datetime) -> str:
+    minutes = int(instant.utcoffset().total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def format_deadline(due_at: dt.datetime | None) -> str:
+    """A deadline written out for people, in the active language, with its time zone:
+    "17 Dec 2026, end of day (China Standard Time, UTC+8)", "2026年12月17日 24:00（北京时间，
+    UTC+8）". Every page, email and API field that shows a deadline uses this.
+
+    A deadline that does not end a day (one moved by the exact paused time, before pauses
+    were counted in whole days) shows its local time instead of "end of day".
+    """
+    if due_at is None:
+        return "—"
+    tz = local_tz()
+    date_format = pgettext("deadline date", "j M Y")
+    parts = {
+        "zone": str(_ZONE_NAMES.get(tz.key, tz.key)),
+        # The offset of the last day itself (the same but across a change of offset).
+        "offset": _utc_offset((due_at - dt.timedelta(microseconds=1)).astimezone(tz)),
+    }
+    if deadlines.ends_a_day(due_at, tz):
+        parts["date"] = dateformat.format(deadlines.deadline_day(due_at, tz), date_format)
+        return _("%(date)s, end of day (%(zone)s, %(offset)s)") % parts
+    local = due_at.astimezone(tz)
+    parts["date"] = dateformat.format(local, date_format)
+    parts["time"] = local.strftime("%H:%M")
+    return _("%(date)s, %(time)s (%(zone)s, %(offset)s)") % parts

@@ -1,7 +1,7 @@
 """What a request's move does to its SLA clock (registered in ``dsar.effects``).
 
 The clock starts when the identity is verified, stops while staff wait for the subject (the
-deadline then moves by the time waited), and ``sla_next_check_at`` is recomputed after every
+deadline then moves by the whole days waited), and ``sla_next_check_at`` is recomputed after every
 move, so the sweep looks only at requests that cross a threshold.
 """
 
@@ -19,12 +19,15 @@ def enter(request: RightsRequest, *, frm: str, to: str, now) -> list[str]:
         request.due_at = clock.due_at_for(verified_at=now)
         changed += ["verified_at", "due_at"]
     if frm == Status.AWAITING_SUBJECT and request.paused_at is not None:
-        # Time spent waiting for the subject does not count: the deadline moves by it.
+        # Time spent waiting for the subject does not count: it is added to the total, and the
+        # deadline moves by the whole days that completes (docs/architecture.md, SLA clock).
+        paused_after = clock.paused_so_far(request, now=now)
         request.due_at = clock.resumed_due_at(
-            due_at=request.due_at, paused_at=request.paused_at, now=now
+            due_at=request.due_at, paused_before=request.paused_total, paused_after=paused_after
         )
+        request.paused_total = paused_after
         request.paused_at = None
-        changed += ["due_at", "paused_at"]
+        changed += ["due_at", "paused_at", "paused_total"]
     if to == Status.AWAITING_SUBJECT:
         request.paused_at = now
         changed.append("paused_at")

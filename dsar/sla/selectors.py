@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,21 +38,16 @@ class SlaState:
     ]
 
 
-def _warn_window() -> dt.timedelta:
-    return dt.timedelta(days=settings.DSAR_SLA_WARN_DAYS)
-
-
 def sla_state(request: RightsRequest, *, now: dt.datetime) -> str:
     if request.due_at is None:
         return SlaState.NOT_STARTED
     if request.status in TERMINAL_STATUSES:
-        met = request.closed_at is not None and request.closed_at <= request.due_at
-        return SlaState.MET if met else SlaState.MISSED
+        return SlaState.MET if clock.met(request) else SlaState.MISSED
     if request.paused_at is not None:
         return SlaState.PAUSED
     if request.due_at <= now:
         return SlaState.BREACHED
-    if request.due_at <= now + _warn_window():
+    if request.due_at <= now + clock.warn_window():
         return SlaState.DUE_SOON
     return SlaState.ON_TRACK
 
@@ -63,11 +58,11 @@ def with_sla_state(queryset: QuerySet, *, now: dt.datetime) -> QuerySet:
     return queryset.annotate(
         sla_state=Case(
             When(due_at__isnull=True, then=Value(SlaState.NOT_STARTED)),
-            When(closed & Q(closed_at__lte=F("due_at")), then=Value(SlaState.MET)),
+            When(closed & clock.met_q(), then=Value(SlaState.MET)),
             When(closed, then=Value(SlaState.MISSED)),
             When(paused_at__isnull=False, then=Value(SlaState.PAUSED)),
             When(due_at__lte=now, then=Value(SlaState.BREACHED)),
-            When(due_at__lte=now + _warn_window(), then=Value(SlaState.DUE_SOON)),
+            When(due_at__lte=now + clock.warn_window(), then=Value(SlaState.DUE_SOON)),
             default=Value(SlaState.ON_TRACK),
             output_field=CharField(),
         )

@@ -85,7 +85,7 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
                 template="sla_extended",
                 context={
                     "reference": locked.reference,
-                    "due_date": locked.due_at - dt.timedelta(microseconds=1),
+                    "due_at": locked.due_at,
                     "reason": reason,
                 },
                 language=locked.language,
@@ -219,7 +219,6 @@ def _notify_staff(request: RightsRequest, kind: str) -> None:
     context = {
         "reference": request.reference,
         "due_at": request.due_at,
-        "last_day": request.due_at - dt.timedelta(microseconds=1),
         "link": staff_link(request.pk),
         "kind": kind,
     }

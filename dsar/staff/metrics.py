@@ -1,8 +1,9 @@
 """Figures for the dashboard and ``/api/v1/staff/metrics/``: counted in the database.
 
-SLA compliance counts closed requests by the ISO week they closed in: ``met`` when closed by
-their deadline, ``missed`` otherwise. Days to close run from verification (when the clock
-starts) to closure, so they compare with the 15-day promise.
+SLA compliance counts closed requests by the ISO week they closed in, ``met`` or ``missed`` as
+the SLA clock decides (``sla.clock.met_q``). Days to close are the days the clock ran: from
+verification (when it starts) to closure, without the time spent waiting for the subject, so
+they compare with the 15-day promise.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear, TruncWeek
 
+from dsar.sla import clock
 from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 WEEKS = 12
+DAY = dt.timedelta(days=1)
 
 
 def open_by_status_and_type() -> dict[str, dict[str, int]]:
@@ -40,13 +43,12 @@ def weekly_compliance(*, now: dt.datetime, weeks: int = WEEKS) -> list[dict]:
         .annotate(week=TruncWeek("closed_at"))
         .values("week")
         .annotate(
-            met=Count("pk", filter=Q(closed_at__lte=F("due_at"))),
-            missed=Count("pk", filter=Q(closed_at__gt=F("due_at"))),
+            met=Count("pk", filter=clock.met_q()),
+            missed=Count("pk", filter=clock.missed_q()),
         )
     )
     breaches = (
-        RightsRequest.objects.filter(due_at__gte=since, due_at__lte=now)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=F("due_at")))
+        RightsRequest.objects.filter(clock.breached_q(now=now), due_at__gte=since)
         .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
         .annotate(week=TruncWeek("due_at"))
         .values("week")
@@ -78,7 +80,7 @@ def _week(value) -> dt.date:
 
 
 def days_to_close(*, since: dt.datetime | None = None, filters: Q | None = None) -> dict:
-    """Median and 90th percentile of days from verification to closure."""
+    """Median and 90th percentile of the days the clock ran, verification to closure."""
     qs = RightsRequest.objects.filter(
         status__in=[Status.COMPLETED, Status.DENIED], verified_at__isnull=False
     )
@@ -86,9 +88,9 @@ def days_to_close(*, since: dt.datetime | None = None, filters: Q | None = None)
         qs = qs.filter(closed_at__gte=since)
     if filters is not None:
         qs = qs.filter(filters)
+    rows = qs.values_list("verified_at", "closed_at", "paused_total")
     days = sorted(
-        (closed - verified).total_seconds() / 86400
-        for verified, closed in qs.values_list("verified_at", "closed_at")
+        clock.running_time(verified_at=v, closed_at=c, paused_total=p) / DAY for v, c, p in rows
     )
     if not days:
         return {"count": 0, "median": None, "p90": None}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from django.db.models import Prefetch, QuerySet
 
 from dsar.access import permissions
@@ -13,7 +11,7 @@ from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
 from dsar.staff.models import Note
 from dsar.verification.selectors import current_challenge, latest_verification, pending_evidence
-from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import LIVE_STATUSES, OPEN_STATUSES, staff_sources
 
 # Staff actions offered on the request page, by the statuses where they make sense.
@@ -55,14 +53,6 @@ def detail(*, now) -> QuerySet:
     return queue(now=now).prefetch_related(
         Prefetch("notes", queryset=Note.objects.select_related("author"))
     )
-
-
-def days_left(request: RightsRequest, *, now) -> int | None:
-    """Whole days until the deadline (negative once breached); frozen while paused."""
-    if request.due_at is None or request.status in TERMINAL_STATUSES:
-        return None
-    reference = request.paused_at or now
-    return math.ceil((request.due_at - reference).total_seconds() / 86400)
 
 
 def masked_identity(request: RightsRequest) -> dict:

@@ -27,6 +27,7 @@ from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Finding, LegalHold
 from dsar.portal.selectors import corrections_for
+from dsar.sla import clock
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import duties, metrics, selectors, services
@@ -68,7 +69,7 @@ def queue(request):
         params["status"] = ""  # the default queue: everything, most urgent first
     flt = QueueFilter(params, queryset=selectors.queue_list(now=now), request=request)
     page = CappedPaginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(r, selectors.days_left(r, now=now)) for r in page.object_list]
+    rows = [(r, clock.days_left(r, now=now)) for r in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -96,7 +97,7 @@ def request_detail(request, pk, revealed=None):
         "staff/request.html",
         {
             "req": obj,
-            "days_left": selectors.days_left(obj, now=now),
+            "days_left": clock.days_left(obj, now=now),
             "identity": selectors.masked_identity(obj),
             "revealed": revealed,
             "timeline": selectors.timeline(obj),

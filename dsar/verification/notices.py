@@ -4,23 +4,13 @@ Only the address stored at intake is ever written to; a subject who gave only a 
 number receives codes by SMS and follows the rest on the status page.
 """
 
-import datetime as dt
-
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
 from dsar.notifications.links import emailed_link
 from dsar.notifications.services import queue_email
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, RightsRequest
-
-
-def last_day(due_at: dt.datetime | None) -> dt.date | None:
-    """The local date a deadline falls on (deadlines are stored as the midnight after it)."""
-    if due_at is None:
-        return None
-    return timezone.localtime(due_at - dt.timedelta(microseconds=1)).date()
 
 
 def status_url(request: RightsRequest) -> str:
@@ -44,7 +34,7 @@ def notify(request: RightsRequest, template: str, **extra) -> None:
         "type_label": RequestType(request.type).label,
         "status_url": status_url(request),
         "portal_url": portal_url(),
-        "due_date": last_day(request.due_at),
+        "due_at": request.due_at,  # shown with the ``deadline`` filter (sla/templatetags)
         **extra,
     }
     queue_email(

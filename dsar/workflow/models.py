@@ -1,5 +1,6 @@
 """The rights request: who asked for what, where it stands, and when it is due."""
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -75,6 +76,8 @@ class RightsRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # SLA bookkeeping, maintained by dsar.sla (see dsar/sla/clock.py).
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Every finished pause added up exactly: the time the clock did not run.
+    paused_total = models.DurationField(default=dt.timedelta(0), editable=False)
     extended_at = models.DateTimeField(null=True, blank=True, editable=False)
     extension_reason = models.TextField(blank=True, editable=False)
     sla_next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)

@@ -1,6 +1,7 @@
 """Public API, the happy paths: file, verify by code, follow, withdraw, reply."""
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from dsar.notifications.models import OutboundEmail
@@ -66,9 +67,10 @@ def test_verified_email_gives_the_due_date(api):
     )
     verified = OutboundEmail.objects.get(request_id=body["id"], template="verified")
     request = RightsRequest.objects.get(pk=body["id"])
-    from dsar.verification.notices import last_day
-
-    assert last_day(request.due_at).isoformat() in verified.body
+    with translation.override("en"):
+        shown = clock.format_deadline(request.due_at)
+    assert f"We will reply by {shown}." in verified.body
+    assert shown.endswith(", end of day (China Standard Time, UTC+8)")
 
 
 def test_code_verification_is_recorded_with_channel_and_strength(api):

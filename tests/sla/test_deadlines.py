@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dsar.sla import deadlines
 from dsar.sla.calendars import WorkCalendar
 from dsar.sla.deadlines import compute_due_at, last_day
 
@@ -129,3 +130,76 @@ def test_unknown_mode_and_naive_time_are_refused():
             calendar=WorkCalendar(),
             tz=SHANGHAI,
         )
+
+
+@pytest.mark.parametrize(
+    "due_at, day",
+    [
+        (end_of(2026, 12, 17), dt.date(2026, 12, 17)),  # 00:00 on 18 Dec is 24:00 on 17 Dec
+        (end_of(2026, 12, 17) + dt.timedelta(minutes=1), dt.date(2026, 12, 18)),
+        (end_of(2026, 12, 17) - dt.timedelta(minutes=1), dt.date(2026, 12, 17)),
+    ],
+)
+def test_the_last_day_of_a_deadline(due_at, day):
+    assert deadlines.deadline_day(due_at, SHANGHAI) == day
+
+
+def test_only_local_midnight_ends_a_day():
+    assert deadlines.ends_a_day(end_of(2026, 12, 17), SHANGHAI)
+    assert not deadlines.ends_a_day(end_of(2026, 12, 17) + dt.timedelta(minutes=1), SHANGHAI)
+    assert not deadlines.ends_a_day(dt.datetime(2026, 12, 18, 0, tzinfo=UTC), SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    "paused, days",
+    [
+        (dt.timedelta(minutes=1), 0),
+        (dt.timedelta(hours=23, minutes=59, seconds=59), 0),
+        (dt.timedelta(days=1), 1),
+        (dt.timedelta(days=2, hours=23), 2),
+        (dt.timedelta(seconds=-5), 0),  # a clock that went backwards moves nothing
+    ],
+)
+def test_paused_time_counts_in_whole_days(paused, days):
+    assert deadlines.whole_days(paused) == days
+
+
+@pytest.mark.parametrize(
+    "why, due_at, days, moved",
+    [
+        ("no whole day: unchanged", end_of(2026, 3, 17), 0, end_of(2026, 3, 17)),
+        ("a working day", end_of(2026, 3, 17), 3, end_of(2026, 3, 20)),
+        ("onto Saturday: Monday", end_of(2026, 3, 17), 4, end_of(2026, 3, 23)),
+        ("onto National Day: 8 Oct", end_of(2026, 9, 29), 2, end_of(2026, 10, 8)),
+        ("onto the working Sat 10 Oct", end_of(2026, 10, 9), 1, end_of(2026, 10, 10)),
+        ("a deadline at 00:01 (old exact pause)", end_of(2026, 3, 17) + dt.timedelta(minutes=1),
+         1, end_of(2026, 3, 19)),
+    ],
+)  # fmt: skip
+def test_a_pause_moves_the_last_day_and_rolls_off_rest_days(why, due_at, days, moved):
+    assert (
+        deadlines.moved_due_at(due_at, days=days, calendar=WorkCalendar(), tz=SHANGHAI) == moved
+    ), why
+
+
+@pytest.mark.parametrize(
+    "now, left",
+    [
+        (local(2026, 3, 2), 16),
+        (local(2026, 3, 14, 23, 59), 4),
+        (local(2026, 3, 15, 0, 0), 3),  # the warning window starts: three days left
+        (local(2026, 3, 17, 0, 0), 1),
+        (local(2026, 3, 17, 23, 59), 1),  # the last day itself
+        (local(2026, 3, 18, 0, 0), 0),  # passed
+        (local(2026, 3, 20, 9, 0), -2),
+    ],
+)
+def test_days_left_count_today_and_the_last_day(now, left):
+    assert deadlines.days_left(end_of(2026, 3, 17), now=now, tz=SHANGHAI) == left
+
+
+def test_the_running_time_leaves_out_the_pauses():
+    ran = deadlines.running_time(
+        verified_at=local(2026, 3, 2), closed_at=local(2026, 3, 25), paused=dt.timedelta(days=10)
+    )
+    assert ran == dt.timedelta(days=13)

@@ -31,7 +31,7 @@ def test_extension_before_the_deadline_moves_it_and_tells_the_subject(verified, 
     assert verified.extension_reason == "Two systems"
     assert AuditEvent.objects.filter(action="sla.extended").count() == 1
     [email] = [m for m in mail.outbox if m.to == [verified.email]]
-    assert "2026-04-16" in email.body and "Two systems" in email.body
+    assert "2026年4月16日 24:00（北京时间，UTC+8）" in email.body and "Two systems" in email.body
 
 
 @pytest.mark.django_db

@@ -194,4 +194,18 @@ def test_warning_names_the_last_day_of_the_period(make_request, staff):
     mail.outbox.clear()
     services.sweep(now=WARN)
     [email] = mail.outbox
-    assert "须在 2026-03-17 结束前答复" in email.body  # the supervisor reads Chinese by default
+    # The supervisor reads Chinese by default.
+    assert "须在 2026年3月17日 24:00（北京时间，UTC+8）前答复" in email.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_breach_and_digest_show_the_deadline_as_the_end_of_its_last_day(make_request, staff):
+    verified_requests(make_request, 1)
+    services.sweep(now=WARN)
+    mail.outbox.clear()
+    services.sweep(now=DUE)
+    services.send_daily_digest(now=DUE + dt.timedelta(hours=1))
+    breach, digest = [m for m in mail.outbox if m.to == ["boss@corp.example"]]
+    for email in (breach, digest):
+        assert "2026年3月17日 24:00（北京时间，UTC+8）" in email.body
+        assert "2026-03-18 00:00" not in email.body and "2026-03-17 24:00" not in email.body

@@ -87,7 +87,9 @@ def test_time_awaiting_the_subject_moves_the_deadline():
         clock.shift(dt.timedelta(days=4, hours=3))
         transition(request, to=Status.IN_REVIEW, actor=subject)
     assert request.paused_at is None
-    assert request.due_at == due + dt.timedelta(days=4, hours=3)
+    assert request.paused_total == dt.timedelta(days=4, hours=3)
+    # Four whole days: Tue 17 March + 4 = Sat 21 March, a rest day, so the end of Mon 23 March.
+    assert request.due_at == dt.datetime(2026, 3, 23, 16, 0, tzinfo=dt.UTC)
     assert RightsRequest.objects.get(pk=request.pk).due_at == request.due_at
 
 
