@@ -99,7 +99,7 @@ class DownstreamSystemAdmin(admin.ModelAdmin):
         return format_html_join(
             ", ",
             "{}.{} ({})",
-            ((u["table"], u["column"], u["category"]) for u in found["uncovered"]),
+            ((u["table"], u["column"], u["category_label"]) for u in found["uncovered"]),
         )
 
     @admin.action(description="Discover personal data (read the schema, propose a map)")

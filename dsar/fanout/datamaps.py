@@ -20,6 +20,7 @@ from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.datamap import discovery as discovering
 from dsar.datamap import document, drafting, engines
+from dsar.datamap.categories import CATEGORIES
 from dsar.fanout import destinations, registry
 from dsar.fanout.models import Discovery, DownstreamSystem, ProposalDecision
 from dsar.workflow.errors import Unavailable
@@ -215,7 +216,12 @@ def coverage(system: DownstreamSystem, *, discovery: Discovery | None = None) ->
     except document.MapError:
         covered = set()
     uncovered = [
-        {"table": p["table"], "column": p["column"], "category": p["category"]}
+        {
+            "table": p["table"],
+            "column": p["column"],
+            "category": p["category"],
+            "category_label": str(CATEGORIES.get(p["category"], p["category"])),
+        }
         for p in discovery.proposals
         if p["decision"] != ProposalDecision.REJECTED and (p["table"], p["column"]) not in covered
     ]

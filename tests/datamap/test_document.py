@@ -120,3 +120,16 @@ def test_unknown_categories_identities_and_shapes_are_refused_together():
 def test_messages_name_their_path_for_the_registry():
     error = document.MapError({"tables.orders": ["Bad."]})
     assert error.messages() == ["map.tables.orders: Bad."]
+
+
+def test_every_data_category_is_labelled_in_both_languages():
+    from django.utils import translation
+
+    from dsar.datamap.categories import CATEGORIES
+
+    with translation.override("en"):
+        english = {key: str(label) for key, label in CATEGORIES.items()}
+    with translation.override("zh-hans"):
+        chinese = {key: str(label) for key, label in CATEGORIES.items()}
+    assert all(chinese[key] != english[key] for key in CATEGORIES)
+    assert chinese["location"].startswith("个人位置信息")
