@@ -168,3 +168,35 @@ def test_a_map_missing_a_personal_table_warns_review_and_the_deletion_is_proven(
     assert [r for r in after["newsletter_signups"] if r[0] == LI["email"]] == [
         r for r in before["newsletter_signups"] if r[0] == LI["email"]
     ]  # the map left it: this is what the advisory finding warned of
+
+
+def test_the_discover_command_prints_proposals_and_evidence_never_values(shop, capsys):
+    from django.core.management import call_command
+
+    DownstreamSystem.objects.create(
+        name="shop",
+        kind="sql",
+        actions=["delete"],
+        config=json.dumps({"dsn": shop, "map": SHOP_MAP}),
+    )
+    call_command("discover", "shop")
+    printed = capsys.readouterr().out
+    assert "shop: 5 tables read." in printed
+    assert "newsletter_signups.email: contact identity=email" in printed
+    assert LI["email"] not in printed and "Li Lei" not in printed and "13912345678" not in printed
+
+
+def test_a_read_only_transaction_refuses_writes_on_each_database(shop):
+    """What a check or export runs in: the database itself refuses a write."""
+    import sqlalchemy as sa
+
+    from dsar.datamap import engines
+
+    before = dump(shop)
+    engine = engines.engine_for(shop)
+    with pytest.raises(sa.exc.DBAPIError), engines.transaction(engine, read_only=True) as conn:
+        conn.exec_driver_sql("DELETE FROM newsletter_signups")
+    assert dump(shop) == before
+    with engines.transaction(engine) as conn:  # and the next transaction may write again
+        conn.exec_driver_sql("DELETE FROM newsletter_signups WHERE topic = 'deals'")
+    assert len(dump(shop)["newsletter_signups"]) == 1
