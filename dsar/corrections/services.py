@@ -14,7 +14,7 @@ from django.utils import timezone
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.corrections.models import Correction
-from dsar.notifications.services import queue_email
+from dsar.verification import notices
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -60,15 +60,9 @@ def decide(
             request_id=request.pk,
             payload={"position": correction.position, "field": correction.target_field},
         )
-        if accept and correction.target_field in CONTACT_FIELDS and request.email:
+        if accept and correction.target_field in CONTACT_FIELDS:
             # The old, verified channel hears of it; the new value never verifies anything.
-            queue_email(
-                to=request.email,
-                template="contact_changing",
-                context={"reference": request.reference, "field": correction.target_field},
-                language=request.language,
-                request_id=request.pk,
-            )
+            notices.notify(request, "contact_changing", field=correction.target_field)
     return correction
 
 
@@ -90,19 +84,12 @@ def require_all_decided(request: RightsRequest) -> None:
 
 def tell_subject(request: RightsRequest) -> None:
     """After completion: what was changed, and what was refused and why."""
-    if not request.email:
-        return
     items = list(Correction.objects.filter(request=request))
-    queue_email(
-        to=request.email,
-        template="correction_done",
-        context={
-            "reference": request.reference,
-            "changed": [c for c in items if c.decision == "accepted"],
-            "refused": [c for c in items if c.decision == "refused"],
-        },
-        language=request.language,
-        request_id=request.pk,
+    notices.notify(
+        request,
+        "correction_done",
+        changed=[c for c in items if c.decision == "accepted"],
+        refused=[c for c in items if c.decision == "refused"],
     )
 
 

@@ -21,7 +21,7 @@ from dsar.crypto import keys
 from dsar.exports.models import ExportPart, Package
 from dsar.exports.package import SystemData, build_zip
 from dsar.notifications.links import emailed_link
-from dsar.notifications.services import queue_email
+from dsar.verification import notices
 
 # Never exported, whatever a system returns (SPEC §6); systems may add more with "exclude".
 DEFAULT_EXCLUDED = frozenset(
@@ -57,7 +57,7 @@ def export_dir() -> Path:
 
 
 def build_package(request) -> Package:
-    """Zip every stored part of ``request``, encrypt it, and email the subject the link."""
+    """Zip every stored part of ``request``, encrypt it, and send the subject the link."""
     parts = ExportPart.objects.filter(task__request=request).select_related("task__system")
     systems = [
         SystemData(
@@ -84,19 +84,13 @@ def build_package(request) -> Package:
         request_id=request.pk,
         payload={"package": str(package.pk), "systems": len(systems)},
     )
-    if request.email:
-        queue_email(
-            to=request.email,
-            template="export_ready",
-            context={
-                "reference": request.reference,
-                "link": emailed_link(reverse("export-download"), t=download_token(package)),
-                "expires_at": package.expires_at,
-                "downloads": package.downloads_left,
-            },
-            language=request.language,
-            request_id=request.pk,
-        )
+    notices.notify(
+        request,
+        "export_ready",
+        link=emailed_link(reverse("export-download"), t=download_token(package)),
+        expires_at=package.expires_at,
+        downloads=package.downloads_left,
+    )
     return package
 
 

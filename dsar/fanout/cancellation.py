@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from dsar.audit.services import Actor
 from dsar.fanout.plan import recheck
-from dsar.notifications.services import queue_email
-from dsar.verification.notices import status_url
+from dsar.verification import notices
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -29,19 +28,8 @@ def start_cooling_off(request: RightsRequest, *, frm: str, to: str, now) -> list
 
 
 def tell_subject(request: RightsRequest) -> None:
-    """Email the verified channel: the account closes on a date; withdraw before then."""
-    if request.email:
-        queue_email(
-            to=request.email,
-            template="cooling_off",
-            context={
-                "reference": request.reference,
-                "ends_at": request.cooling_off_ends_at,
-                "status_url": status_url(request),
-            },
-            language=request.language,
-            request_id=request.pk,
-        )
+    """Tell the verified channel: the account closes on a date; withdraw before then."""
+    notices.notify(request, "cooling_off", ends_at=request.cooling_off_ends_at)
 
 
 def end_cooling_off(*, now=None) -> int:

@@ -18,8 +18,8 @@ from dsar.audit.services import Actor, record_event
 from dsar.legal import selectors
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import CLOSURE_REASONS, Basis, Decision, DecisionKind, Finding, Severity
-from dsar.notifications.services import queue_email
-from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
+from dsar.verification import notices
+from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
 PARTIAL_STATUSES = frozenset({Status.IN_REVIEW, Status.COOLING_OFF, Status.PROCESSING})
@@ -36,27 +36,20 @@ def _validate(basis: str, explanation: str, basis_detail: str) -> None:
         raise LegalInputError.on("explanation", "Write the explanation the subject will receive.")
 
 
-def _email_subject(request: RightsRequest, template: str, decision: Decision, **extra) -> None:
-    """Tell the subject, in their language, what was decided and how to contest it. A subject
-    who gave only a phone number reads it on their status page."""
-    if not request.email:
-        return
-    queue_email(
-        to=request.email,
-        template=template,
-        context={
-            "reference": request.reference,
-            "type_label": RequestType(request.type).label,
-            "basis_label": Basis(decision.basis).label,
-            "basis_detail": decision.basis_detail,
-            "is_closure": decision.basis in CLOSURE_REASONS,
-            "explanation": decision.explanation,
-            "excluded": decision.excluded,
-            "complaint_contact": settings.DSAR_COMPLAINT_CONTACT,
-            **extra,
-        },
-        language=request.language,
-        request_id=request.pk,
+def _tell_subject(request: RightsRequest, template: str, decision: Decision, **extra) -> None:
+    """Tell the subject, in their language, what was decided and how to contest it: by
+    email, or by a short SMS pointing to the status page for a subject who gave only a
+    phone number."""
+    notices.notify(
+        request,
+        template,
+        basis_label=Basis(decision.basis).label,
+        basis_detail=decision.basis_detail,
+        is_closure=decision.basis in CLOSURE_REASONS,
+        explanation=decision.explanation,
+        excluded=decision.excluded,
+        complaint_contact=settings.DSAR_COMPLAINT_CONTACT,
+        **extra,
     )
 
 
@@ -89,7 +82,7 @@ def deny_request(
             decided_by=user,
             decided_at=timezone.now(),
         )
-        _email_subject(request, "decision_denied", decision)
+        _tell_subject(request, "decision_denied", decision)
     return decision
 
 
@@ -152,7 +145,7 @@ def tell_partial_outcome(request: RightsRequest) -> None:
         {"name": d.name, "legal_basis": d.legal_basis, "until": timezone.localdate(d.due_at)}
         for d in selectors.deferred_deletions_for(request)
     ]
-    _email_subject(request, "decision_partial", decision, kept=kept)
+    _tell_subject(request, "decision_partial", decision, kept=kept)
 
 
 def override_finding(*, finding: Finding, user, reason: str) -> Finding:

@@ -3,7 +3,8 @@
 Each function answers ``None`` when the part it reads is not present or has said nothing
 yet ("unknown"), so a check can tell "no problem" from "cannot tell".
 
-- Verification: ``latest_verification`` reads ``dsar.verification.selectors``.
+- Verification: ``latest_verification`` reads ``dsar.verification.selectors``,
+  ``verified_hashes`` asks ``dsar.verification.proof``.
 - Downstream systems: their ``check`` (dry run) results are stored here as
   ``DownstreamReport`` rows through ``reports.record_downstream_check``; the fan-out engine calls it
   after each ``check`` action (see ``dsar.legal.reports``).
@@ -12,6 +13,7 @@ yet ("unknown"), so a check can tell "no problem" from "cannot tell".
 from dataclasses import dataclass
 
 from dsar.legal.models import DownstreamReport
+from dsar.verification.proof import proven_hashes
 from dsar.verification.selectors import latest_verification as latest
 from dsar.workflow.models import RightsRequest
 
@@ -44,18 +46,11 @@ def subject_hashes(request: RightsRequest) -> set[str]:
     return {h for h in (request.email_hash, request.phone_hash) if h}
 
 
-_UNREAD = object()
-
-
-def verified_hashes(request: RightsRequest, *, facts=_UNREAD) -> set[str]:
+def verified_hashes(request: RightsRequest) -> set[str]:
     """The hashes the subject proved they control: the verified address when a code or link
-    proved one, otherwise (staff review, or unknown) the request's own hashes. Pass
-    ``facts`` when ``latest_verification`` was already read."""
-    if facts is _UNREAD:
-        facts = latest_verification(request)
-    if facts is not None and facts.identity_hash:
-        return {facts.identity_hash}
-    return subject_hashes(request)
+    proved one, otherwise (staff review, or unknown) the request's own hashes. Verification
+    answers it (``dsar.verification.proof``)."""
+    return proven_hashes(request)
 
 
 def _reports(request: RightsRequest) -> list[DownstreamReport]:

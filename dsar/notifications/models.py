@@ -1,4 +1,5 @@
-"""The outbox: every email the product sends is a row first, then a delivery attempt.
+"""The outbox: every email and text message the product sends is a row first, then a
+delivery attempt.
 
 A row is written in the same database transaction as the change it reports, so an email is
 never lost (the change committed → the row exists) and never sent for a change that rolled
@@ -19,8 +20,19 @@ class EmailStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
 class OutboundEmail(models.Model):
+    """One queued message. Named for email, which it held first; ``channel`` says whether it
+    goes by email or as a text message (``to`` a phone in E.164, ``subject`` empty)."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.CharField(
+        max_length=8, choices=MessageChannel.choices, default=MessageChannel.EMAIL
+    )
     template = models.CharField(max_length=64)
     language = models.CharField(max_length=8)
     # Recipient, subject line and body may carry personal data: encrypted at rest.
@@ -42,4 +54,4 @@ class OutboundEmail(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
     def __str__(self):
-        return f"{self.template} ({self.status})"
+        return f"{self.template} by {self.channel} ({self.status})"

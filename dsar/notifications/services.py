@@ -1,4 +1,6 @@
-"""Queue and deliver the product's emails. Callers use ``queue_email`` and nothing else."""
+"""Queue and deliver the product's emails and text messages. Callers use ``queue_email`` and
+``queue_sms``; messages to a subject about their request go through ``dsar.notifications.
+subject.notify_subject``, which picks between the two."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from dsar.notifications.models import OutboundEmail
+from dsar.notifications.models import MessageChannel, OutboundEmail
 from dsar.notifications.tasks import deliver_emails
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,14 @@ def render(template: str, context: dict, language: str) -> tuple[str, str]:
     return " ".join(subject.split()), body.strip() + "\n"
 
 
+def render_sms(template: str, context: dict, language: str) -> str:
+    """The text of ``templates/sms/<template>.txt`` in ``language``, without blank lines
+    (a text has no room for them)."""
+    with translation.override(language):
+        text = render_to_string(f"sms/{template}.txt", context)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def queue_email(
     *,
     to: str,
@@ -35,7 +45,26 @@ def queue_email(
 ) -> OutboundEmail:
     """Render an email now, store it, and deliver it after the surrounding commit."""
     subject, body = render(template, context, language)
-    email = OutboundEmail.objects.create(
+    return _store(MessageChannel.EMAIL, to, template, language, subject, body, request_id)
+
+
+def queue_sms(
+    *,
+    to: str,
+    text: str,
+    template: str,
+    language: str,
+    request_id: uuid.UUID | None = None,
+) -> OutboundEmail:
+    """Store a text message for the phone ``to`` (E.164) and deliver it after the surrounding
+    commit, exactly once and with the emails' retries. ``template`` names it in the outbox
+    and the audit trail; render ``text`` with ``render_sms``."""
+    return _store(MessageChannel.SMS, to, template, language, "", text, request_id)
+
+
+def _store(channel, to, template, language, subject, body, request_id) -> OutboundEmail:
+    message = OutboundEmail.objects.create(
+        channel=channel,
         template=template,
         language=language,
         to=to,
@@ -44,13 +73,13 @@ def queue_email(
         request_id=request_id,
         next_attempt_at=timezone.now(),
     )
-    _deliver_after_commit(str(email.pk))
-    return email
+    _deliver_after_commit(str(message.pk))
+    return message
 
 
-# The emails queued on this thread since the last publish. Every queued email registers a
+# The messages queued on this thread since the last publish. Every queued one registers a
 # commit callback; the first to run publishes them all in one message and the rest find the
-# list empty. Ids of emails whose transaction (or savepoint) rolled back may ride along with a
+# list empty. Ids of messages whose transaction (or savepoint) rolled back may ride along with a
 # later publish: ``deliver`` finds no row for them and skips them.
 _queued = threading.local()
 
@@ -69,10 +98,10 @@ def _publish_queued() -> None:
     try:
         deliver_emails.delay(ids)
     except Exception:  # broker down: the rows stay pending and redrive_outbox sends them
-        log.warning("could not publish %d emails; they will be redriven", len(ids),
+        log.warning("could not publish %d messages; they will be redriven", len(ids),
                     exc_info=True)  # fmt: skip
 
 
 def anonymise(request, *, now: dt.datetime) -> None:
-    """Record retention: emails queued for a closed request (their bodies name the subject)."""
+    """Record retention: messages queued for a closed request (their bodies name the subject)."""
     OutboundEmail.objects.filter(request_id=request.pk).delete()

@@ -23,6 +23,7 @@ from dsar.notifications.services import queue_email
 from dsar.sla import clock
 from dsar.sla.models import DigestRun, NoticeKind, SlaNotice
 from dsar.sla.selectors import open_breached
+from dsar.verification import notices
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest
 from dsar.workflow.transitions import TransitionError
 
@@ -79,18 +80,7 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
             request_id=locked.pk,
             payload={"days": days, "from": old_due.isoformat(), "to": locked.due_at.isoformat()},
         )
-        if locked.email:  # the verified channel; phone-only subjects see it on the status page
-            queue_email(
-                to=locked.email,
-                template="sla_extended",
-                context={
-                    "reference": locked.reference,
-                    "due_at": locked.due_at,
-                    "reason": reason,
-                },
-                language=locked.language,
-                request_id=locked.pk,
-            )
+        notices.notify(locked, "sla_extended", reason=reason)  # due_at: the new deadline
     request.refresh_from_db()
     return request
 

@@ -12,10 +12,9 @@ from django.db import transaction
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
-from dsar.notifications.services import queue_email
 from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
-from dsar.verification.notices import status_url
+from dsar.verification import notices
 from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -157,19 +156,12 @@ def _send_message(*, request: RightsRequest, user, body: str) -> StaffMessage:
         request_id=request.pk,
         payload={"message_id": str(message.pk)},
     )
-    if request.email:  # the verified channel; phone-only subjects read it on the status page
-        queue_email(
-            to=request.email,
-            template="staff_message",
-            context={
-                "reference": request.reference,
-                "body": body,
-                "status_url": status_url(request),
-                "awaiting": request.status == Status.AWAITING_SUBJECT,
-            },
-            language=request.language,
-            request_id=request.pk,
-        )
+    notices.notify(
+        request,
+        "staff_message",
+        body=body,
+        awaiting=request.status == Status.AWAITING_SUBJECT,
+    )
     return message
 
 

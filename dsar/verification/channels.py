@@ -1,23 +1,15 @@
 """Where a verification code goes: the email address or the mobile number given at intake.
 
-Both channels have one method, ``send_code``, and both deliver only after the surrounding
-transaction commits. The address always comes from the stored request, never from input.
+Both channels have one method, ``send_code``; both queue the message in the outbox, which
+delivers it once after the surrounding transaction commits. The address always comes from
+the stored request, never from input.
 ``template`` names the message: ``code`` (the subject's own code and link) or ``staff_code``
 (a code staff sent for the subject to read back to them).
 """
 
-import logging
-
-from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import translation
-
-from dsar.notifications.services import queue_email
-from dsar.verification import sms
+from dsar.notifications.services import queue_email, queue_sms, render_sms
 from dsar.verification.models import Channel
 from dsar.workflow.models import RightsRequest
-
-log = logging.getLogger(__name__)
 
 
 class EmailChannel:
@@ -37,18 +29,13 @@ class SmsChannel:
     name = Channel.PHONE
 
     def send_code(self, *, request: RightsRequest, context: dict, template: str = "code") -> None:
-        with translation.override(request.language):
-            text = render_to_string(f"sms/{template}.txt", context).strip()
-        to, request_id = request.phone, request.pk
-
-        def deliver():
-            try:
-                sms.backend().send(to=to, text=text)
-            except Exception as exc:  # the subject can ask for a new code
-                # Only the error's type: a gateway's message may quote the number.
-                log.warning("SMS for request %s not sent: %s", request_id, type(exc).__name__)
-
-        transaction.on_commit(deliver)
+        queue_sms(
+            to=request.phone,
+            text=render_sms(template, context, request.language),
+            template=template,
+            language=request.language,
+            request_id=request.pk,
+        )
 
 
 def channel_for(request: RightsRequest):

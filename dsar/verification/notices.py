@@ -1,14 +1,15 @@
-"""Emails to the subject about their request, with the context every template shares.
+"""Notices to the subject about their request, with the context every template shares and
+the status link, handed to the one notifier (``dsar.notifications.subject``).
 
-Only the address stored at intake is ever written to; a subject who gave only a mobile
-number receives codes by SMS and follows the rest on the status page.
+Only the address stored at intake is ever written to: the email address, or for a subject
+who gave only a mobile number, an SMS to it.
 """
 
 from django.conf import settings
 from django.urls import reverse
 
 from dsar.notifications.links import emailed_link
-from dsar.notifications.services import queue_email
+from dsar.notifications.subject import notify_subject
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RequestType, RightsRequest
 
@@ -25,22 +26,15 @@ def portal_url() -> str:
 
 
 def notify(request: RightsRequest, template: str, **extra) -> None:
-    """Queue ``templates/emails/<template>`` for the subject in their language, if they gave
-    an email address; it is sent after the surrounding transaction commits."""
-    if not request.email:
-        return
+    """Queue the notice ``template`` for the subject in their language: the email
+    ``templates/emails/<template>``, or the text ``sms/<template>.txt`` with the status link
+    for a subject who gave only a phone. ``extra`` adds to (or overrides) the shared context.
+    It is sent after the surrounding transaction commits."""
     context = {
         "reference": request.reference,
         "type_label": RequestType(request.type).label,
-        "status_url": status_url(request),
         "portal_url": portal_url(),
         "due_at": request.due_at,  # shown with the ``deadline`` filter (sla/templatetags)
         **extra,
     }
-    queue_email(
-        to=request.email,
-        template=template,
-        context=context,
-        language=request.language,
-        request_id=request.pk,
-    )
+    notify_subject(request, template, context=context, status_url=status_url(request))

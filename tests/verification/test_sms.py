@@ -41,8 +41,9 @@ def test_phone_only_request_gets_its_code_by_sms_and_verifies(sms_dir):
     body = api.post(
         "/api/v1/requests/", {"type": "access", "phone": "13800138000"}, format="json"
     ).json()
-    [sent] = messages(sms_dir)
-    assert sent["to"] == "+8613800138000" and body["reference"] in sent["text"]
+    receipt, sent = messages(sms_dir)  # the receipt, then the code
+    assert receipt["to"] == sent["to"] == "+8613800138000"
+    assert body["reference"] in sent["text"] and "/confirm/" in sent["text"]
     code = re.search(r"\b\d{6}\b(?!-)", sent["text"].split(body["reference"])[1]).group()
     answer = api.post(f"/api/v1/requests/{body['id']}/verify/", {"code": code}, format="json")
     assert answer.status_code == 200
