@@ -9,6 +9,7 @@ connector, discovery and the generated queries share one code path.
 Where a DSN may point is not decided here: ``dsar.fanout.destinations`` checks it first.
 """
 
+import logging
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,15 @@ _SCHEMES = {
 _DRIVERS = {POSTGRES: "postgresql+psycopg", MYSQL: "mysql+pymysql"}
 # MySQL error numbers that mean "the server is not there right now": retried, not failed.
 _MYSQL_UNAVAILABLE = {1040, 1053, 1205, 1213, 2002, 2003, 2005, 2006, 2013, 2055}
+
+
+class _Quiet(logging.LoggerAdapter):
+    """An engine's logger that lets only warnings through: SQLAlchemy writes statements'
+    parameters and the rows read at INFO and DEBUG, and those are subjects' data. Whatever
+    the log level configured, our engines never log them."""
+
+    def isEnabledFor(self, level):  # noqa: N802 (logging's naming)
+        return level >= logging.WARNING and self.logger.isEnabledFor(level)
 
 
 class UnknownDatabase(ValueError):
@@ -60,7 +70,14 @@ def sqlite_path(dsn: str) -> Path:
 def engine_for(dsn: str, *, timeout: int = 10) -> sa.Engine:
     """An engine for one call: no pool (a worker talks to many systems, rarely), the connect
     and read timeouts of the system, and for SQLite an existing file opened read-write with
-    no other file attachable."""
+    no other file attachable. Its statements' parameters and rows are never logged."""
+    engine = _engine_for(dsn, timeout=timeout)
+    engine.logger = _Quiet(engine.logger, {})
+    return engine
+
+
+def _engine_for(dsn: str, *, timeout: int) -> sa.Engine:
+    """The engine, before its logger is quieted."""
     kind = family(dsn)
     if kind == SQLITE:
         uri = sqlite_path(dsn).as_uri() + "?mode=rw"
@@ -70,7 +87,9 @@ def engine_for(dsn: str, *, timeout: int = 10) -> sa.Engine:
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             return conn
 
-        return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+        return sa.create_engine(
+            "sqlite://", creator=connect, poolclass=NullPool, hide_parameters=True
+        )
     url = url_for(dsn)
     if kind == POSTGRES:
         conninfo = url.query.get("conninfo")
@@ -78,12 +97,13 @@ def engine_for(dsn: str, *, timeout: int = 10) -> sa.Engine:
             return sa.create_engine(
                 f"{_DRIVERS[POSTGRES]}://",
                 poolclass=NullPool,
+                hide_parameters=True,
                 connect_args={"conninfo": conninfo, "connect_timeout": timeout},
             )
         args = {"connect_timeout": timeout}
     else:
         args = {"connect_timeout": timeout, "read_timeout": max(timeout, 30), "charset": "utf8mb4"}
-    return sa.create_engine(url, poolclass=NullPool, connect_args=args)
+    return sa.create_engine(url, poolclass=NullPool, hide_parameters=True, connect_args=args)
 
 
 @contextmanager

@@ -168,3 +168,30 @@ def test_the_same_map_runs_on_sqlite(tmp_path):
     assert [r for r in after["newsletter_signups"] if r[0] == LI["email"]] == []  # by rowid
     with engines.transaction(engine, read_only=True) as conn:
         assert queries.leftovers(conn) == {}
+
+
+def test_no_subject_value_reaches_a_log_even_at_debug(shop):
+    """SQLAlchemy logs parameters and rows at INFO/DEBUG; our engines never do."""
+    import logging
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler, logger = Keep(logging.DEBUG), logging.getLogger("sqlalchemy")
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        queries, engine = queries_for(shop, LI)
+        with engines.transaction(engine, read_only=True) as conn:
+            assert list(queries.export(conn))
+        queries.erase(partial(engines.transaction, engine))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    text = "\n".join(records)
+    for value in (LI["email"], "Li Lei", "13912345678", "Street 0", "Good 0"):
+        assert value not in text
