@@ -60,6 +60,11 @@ def _staff_only(user):
         raise PermissionDenied("This page is for staff.")
 
 
+def _calendar_warnings(user, now) -> list[int]:
+    """Uncovered holiday years, for the staff who can add the overrides (admin) only."""
+    return calendar_warnings(now=now) if permissions.can(user, "operations") else []
+
+
 @login_required
 def queue(request):
     _staff_only(request.user)
@@ -82,7 +87,7 @@ def queue(request):
             "query": query.urlencode(),
             "assign_form": AssignForm(),
             "can_assign": permissions.can(request.user, "assign"),
-            "calendar_warnings": calendar_warnings(now=now),
+            "calendar_warnings": _calendar_warnings(request.user, now),
         },
     )
 
@@ -347,5 +352,9 @@ def dashboard(request):
     return render(
         request,
         "staff/dashboard.html",
-        {"data": data, "charts": charts, "calendar_warnings": calendar_warnings(now=now)},
+        {
+            "data": data,
+            "charts": charts,
+            "calendar_warnings": _calendar_warnings(request.user, now),
+        },
     )

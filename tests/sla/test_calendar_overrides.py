@@ -24,3 +24,24 @@ def test_uncovered_year_warning_until_an_override_covers_it():
     CalendarOverride.objects.create(date=dt.date(2027, 1, 1), is_workday=False)
     assert calendar_warnings(now=now) == []
     assert calendar_warnings(now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_warning_shows_once_and_only_to_those_who_can_add_overrides(
+    client, staff_user, language
+):
+    """Only an admin can add calendar overrides: an agent or supervisor is not asked to."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC), tick=False):
+        for role, expected in (("supervisor", 0), ("agent", 0), ("admin", 1)):
+            client.force_login(staff_user(role))
+            for page in ("/staff/", "/staff/dashboard/"):
+                answer = client.get(page, HTTP_ACCEPT_LANGUAGE=language)
+                if answer.status_code == 403:  # the dashboard is not every role's
+                    continue
+                text = answer.content.decode()
+                word = "2027" if language == "en" else "2027 年"
+                shown = text.count(f"does not cover {word}") + text.count(f"未覆盖 {word}")
+                assert shown == expected, (role, page)
