@@ -44,9 +44,11 @@ run: install
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo --downstream-port $(DEMO_CRM_PORT)
 	@echo
 	@echo "  Subject portal:  http://127.0.0.1:$(PORT)/"
-	@echo "  Staff admin:     http://127.0.0.1:$(PORT)/admin/   (logins above)"
+	@echo "  Staff queue:     http://127.0.0.1:$(PORT)/staff/   (logins above)"
+	@echo "  API docs:        http://127.0.0.1:$(PORT)/api/v1/docs/"
+	@echo "  Admin:           http://127.0.0.1:$(PORT)/admin/"
 	@echo "  Health:          http://127.0.0.1:$(PORT)/healthz"
-	@echo "  Emails:          var/mail/"
+	@echo "  Emails:          var/mail/   (text messages: var/sms/)"
 	@echo "  Demo downstream: demo-shop (var/demo_shop.sqlite3), demo-crm (127.0.0.1:$(DEMO_CRM_PORT)),"
 	@echo "                   demo-partner (its emails in var/mail/), demo-backups (deletion ledger)"
 	@echo
