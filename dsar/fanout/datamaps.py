@@ -123,7 +123,15 @@ def decide(*, user, discovery: Discovery, decisions: list[dict]) -> Discovery:
         raise ValidationError({"decisions": ["Give at least one decision."]})
     for index, entry in enumerate(decisions):
         path = f"decisions.{index}"
-        if not isinstance(entry, dict) or entry.get("decision") not in DECISIONS:
+        names = (
+            [entry.get(k) for k in ("decision", "table", "column", "reference")]
+            if isinstance(entry, dict)
+            else [0]
+        )
+        if not all(isinstance(n, str | None) for n in names):
+            errors[path] = ["Give an object whose decision, table, column and reference are text."]
+            continue
+        if entry.get("decision") not in DECISIONS:
             errors[path] = ['Give "decision": "accept" or "reject".']
             continue
         if "reference" in entry:

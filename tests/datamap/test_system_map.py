@@ -200,3 +200,31 @@ def test_a_read_only_transaction_refuses_writes_on_each_database(shop):
     with engines.transaction(engine) as conn:  # and the next transaction may write again
         conn.exec_driver_sql("DELETE FROM newsletter_signups WHERE topic = 'deals'")
     assert len(dump(shop)["newsletter_signups"]) == 1
+
+
+def test_decisions_of_the_wrong_shape_are_refused_with_a_message_not_a_crash(shop, retention):
+    client = admin("admin-a")
+    system = DownstreamSystem.objects.create(
+        name="shop",
+        kind="sql",
+        actions=["delete"],
+        config=json.dumps({"dsn": shop, "map": SHOP_MAP}),
+    )
+    assert client.post(f"/api/v1/staff/systems/{system.pk}/discover/").status_code == 201
+    for bad in (
+        [{"table": ["customers"], "column": "email", "decision": "accept"}],
+        [{"reference": {"from": "a.b"}, "decision": "accept"}],
+        [{"table": "customers", "column": "email", "decision": ["accept"]}],
+        [{"table": "customers", "column": "email", "decision": "accept", "colour": "red"}],
+        [{"reference": "orders.customer_id->nowhere.id", "decision": "accept"}],
+    ):
+        answer = client.post(
+            f"/api/v1/staff/systems/{system.pk}/decide/", {"decisions": bad}, format="json"
+        )
+        assert answer.status_code == 400, bad
+        assert list(answer.json()["error"]["fields"]) == ["decisions.0"]
+    assert (
+        client.post(f"/api/v1/staff/systems/{system.pk}/decide/", {}, format="json").status_code
+        == 400
+    )
+    assert client.post(f"/api/v1/staff/systems/{system.pk}/propose-map/").status_code == 400
