@@ -87,17 +87,16 @@ class Endpoint:
             page = result if isinstance(result, Page) else Page(rows=result)
             answer = {**echo, "rows": list(page.rows)}
             return 200, {**answer, "next": page.next} if page.next else answer
-        if isinstance(result, Later):
+        if isinstance(result, Later | Accepted) and request.action in READS:
+            # The product takes a 202 to check or export as a failure: the data is the answer.
+            raise TypeError(f"{request.action}() answers at once with its data, not later")
+        if isinstance(result, Later | Accepted):
             accepted = {**echo, "accepted": True}
-            if request.action not in READS:
-                self.store.answer(request.idempotency_key, status=202, body=accepted,
-                                  deferred=True)  # fmt: skip
-            self._start(request, result, secrets)
-            return 202, accepted
-        if isinstance(result, Accepted):
-            accepted = {**echo, "accepted": True}
-            if request.action not in READS:
-                self.store.answer(request.idempotency_key, status=202, body=accepted)
+            deferred = isinstance(result, Later)
+            self.store.answer(request.idempotency_key, status=202, body=accepted,
+                              deferred=deferred)  # fmt: skip
+            if deferred:
+                self._start(request, result, secrets)
             return 202, accepted
         if not isinstance(result, dict):
             raise TypeError(f"{request.action}() returned {type(result).__name__}")
@@ -128,7 +127,7 @@ class Endpoint:
 
     def _call_back(self, request, secrets, outcome, detail, *, settle, thread=True) -> None:
         def send() -> None:
-            if settle and request.action not in READS:
+            if settle:
                 self.store.settle(request.idempotency_key, outcome=outcome, detail=detail)
             if not request.callback_url:
                 log.warning("no callback_url: the product cannot learn how the work ended")

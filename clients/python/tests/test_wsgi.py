@@ -210,3 +210,12 @@ def test_a_repeat_while_the_first_attempt_still_runs_is_asked_to_come_back(serve
     finally:
         release.set()
         first.join()
+
+
+def test_a_check_answered_later_is_a_bug_of_the_service_not_a_202(serve):
+    class Lazy(Rows):
+        def check(self, request):
+            return kit.later(lambda: "checked")
+
+    url = serve(kit.wsgi_app(Lazy(), SECRET))
+    assert send(url, message("check"))[0] == 500  # the product would fail a 202 to check
