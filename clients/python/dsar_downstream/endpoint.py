@@ -74,7 +74,7 @@ class Endpoint:
         try:
             status, answer = self._run(request, secrets)
         except BaseException:
-            self.store.release(key)  # not acted on: the next attempt may act
+            self.store.release(key)  # no answer given: the next attempt may act again
             raise
         if status != 202:
             self.store.answer(key, status=status, body=answer)
