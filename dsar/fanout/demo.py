@@ -3,8 +3,9 @@
 - ``demo-shop`` (``sql``): a SQLite database of customers, orders and deliveries
   (``var/demo_shop.sqlite3``), run through a data map drafted by discovery.
 - ``demo-crm`` (``http``): a small signed-JSON service on 127.0.0.1 (``manage.py
-  demo_downstream``) over its own SQLite contacts table; it answers deletions with 202 and
-  reports the end of the work through our signed callback, as a real CRM might.
+  demo_downstream``) over its own SQLite contacts table, written on the client kit
+  (``clients/python``); it answers deletions with 202 and reports the end of the work
+  through our signed callback, as a real CRM might.
 - ``demo-partner`` (``notify``): a partner that received the data, told by email (the file in
   ``var/mail/``) and done when someone follows its confirmation link.
 - ``demo-backups`` (``backup``): deletions go to the ledger; done when the backups rotate.
@@ -13,19 +14,16 @@ Demo data only: the people below are the demo requests' subjects, and one bystan
 must survive every deletion.
 """
 
-import hmac
 import json
 import secrets
 import sqlite3
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 
-import urllib3
+import dsar_downstream
 
 from dsar.fanout import datamaps, registry
-from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import Discovery, DownstreamSystem, ProposalDecision
 
 PEOPLE = [  # (email, account, name, city)
@@ -78,7 +76,6 @@ def create_databases(var_dir: Path) -> tuple[Path, Path]:
     with sqlite3.connect(crm) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS contacts (email TEXT, account TEXT, "
                      "newsletter INTEGER)")  # fmt: skip
-        conn.execute("CREATE TABLE IF NOT EXISTS handled (idempotency_key TEXT PRIMARY KEY)")
         if not conn.execute("SELECT count(*) FROM contacts").fetchone()[0]:
             conn.executemany(
                 "INSERT INTO contacts VALUES (?, ?, 1)", [(p[0], p[1]) for p in PEOPLE]
@@ -149,80 +146,51 @@ def shop_map_summary() -> list[str]:
     return lines
 
 
-class _Crm(BaseHTTPRequestHandler):
-    secret: str = ""
-    database: Path = Path()
+class DemoCrm(dsar_downstream.Handler):
+    """The demo CRM's side of the protocol, on the client kit: what a service team writes."""
 
-    def do_POST(self):  # noqa: N802
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        expected = sign(self.secret, self.headers.get("X-DSAR-Timestamp", ""), raw)
-        if not hmac.compare_digest(expected, self.headers.get("X-DSAR-Signature", "")):
-            return self._answer(401, {"error": "bad signature"})
-        message = json.loads(raw)
-        action, subject = message["action"], message["subject"]
-        with sqlite3.connect(self.database) as conn:
-            if action == "check":
-                held = conn.execute(
-                    "SELECT email FROM contacts WHERE account = ? AND account <> ''",
-                    [subject["account_id"]],
-                ).fetchall()
-                return self._done(message, {"emails": [row[0] for row in held]})
-            if action == "export":
-                rows = conn.execute(
-                    "SELECT email, account, newsletter FROM contacts WHERE email = ?",
-                    [subject["email"]],
-                ).fetchall()
-                keys = ("email", "account", "newsletter")
-                return self._done(
-                    message, {"rows": [dict(zip(keys, r, strict=True)) for r in rows]}
-                )
-            first_time = conn.execute(
-                "INSERT OR IGNORE INTO handled VALUES (?)", [message["idempotency_key"]]
-            ).rowcount
-            if first_time and action == "delete":
-                conn.execute("DELETE FROM contacts WHERE email = ?", [subject["email"]])
-            elif first_time:
-                conn.execute("UPDATE contacts SET newsletter = 0 WHERE email = ?",
-                             [subject["email"]])  # fmt: skip
-        self._answer(202, {"accepted": True})
-        threading.Thread(target=self._call_back, args=(message,), daemon=True).start()
+    def __init__(self, database: Path):
+        self.database = database
 
-    def _call_back(self, message: dict) -> None:
-        body = json.dumps({"idempotency_key": message["idempotency_key"], "status": "done",
-                           "detail": "handled by the demo CRM"}).encode()  # fmt: skip
-        timestamp = str(int(time.time()))
-        # "Connection: close": one callback, then the web server's thread (and its database
-        # connection) is let go rather than kept for a next request that never comes.
-        headers = {"Content-Type": "application/json", "X-DSAR-Timestamp": timestamp,
-                   "X-DSAR-Signature": sign(self.secret, timestamp, body),
-                   "Connection": "close"}  # fmt: skip
-        for _ in range(3):  # the web server may still be starting
-            try:
-                urllib3.request("POST", message["callback_url"], body=body, headers=headers,
-                                timeout=10, retries=False)  # fmt: skip
-                return
-            except urllib3.exceptions.HTTPError:
-                time.sleep(2)
+    def check(self, request):
+        with closing(sqlite3.connect(self.database)) as conn:
+            held = conn.execute(
+                "SELECT email FROM contacts WHERE account = ? AND account <> ''",
+                [request.subject.account_id],
+            ).fetchall()
+        return {"emails": [row[0] for row in held]}
 
-    def _done(self, message: dict, data: dict) -> None:
-        """A 200 echoes the idempotency key: how we know the answer is about our request."""
-        self._answer(200, {"idempotency_key": message["idempotency_key"], **data})
+    def export(self, request):
+        with closing(sqlite3.connect(self.database)) as conn:
+            rows = conn.execute(
+                "SELECT email, account, newsletter FROM contacts WHERE email = ? AND email <> ''",
+                [request.subject.email],
+            ).fetchall()
+        return [dict(zip(("email", "account", "newsletter"), row, strict=True)) for row in rows]
 
-    def _answer(self, status: int, data: dict) -> None:
-        body = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    # A real CRM queues erasures: the demo answers 202 and calls back once they are done.
+    def delete(self, request):
+        return dsar_downstream.later(partial(self._write, _ERASE, request.subject.email))
 
-    def log_message(self, *args):  # requests carry personal data: log none of them
-        pass
+    def close_account(self, request):
+        return dsar_downstream.later(partial(self._write, _UNSUBSCRIBE, request.subject.email))
+
+    def _write(self, statement: str, email: str) -> str:
+        with closing(sqlite3.connect(self.database)) as conn, conn:
+            conn.execute(statement, [email])
+        return "handled by the demo CRM"
 
 
-def serve_crm(*, port: int, var_dir: Path) -> ThreadingHTTPServer:
-    """The demo CRM on 127.0.0.1:``port``, with the secret registered for ``demo-crm``."""
+_ERASE = "DELETE FROM contacts WHERE email = ? AND email <> ''"
+_UNSUBSCRIBE = "UPDATE contacts SET newsletter = 0 WHERE email = ? AND email <> ''"
+
+
+def serve_crm(*, port: int, var_dir: Path):
+    """The demo CRM on 127.0.0.1:``port``, with the secret registered for ``demo-crm``; it
+    remembers the idempotency keys it acted on in its own database."""
     _, crm = create_databases(var_dir)
     system = DownstreamSystem.objects.get(name="demo-crm")
-    handler = type("Crm", (_Crm,), {"secret": system.settings["secret"], "database": crm})
-    return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    app = dsar_downstream.wsgi_app(
+        DemoCrm(crm), system.settings["secret"], store=dsar_downstream.SqliteStore(crm)
+    )
+    return dsar_downstream.make_server(app, port=port)
