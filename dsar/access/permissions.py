@@ -19,6 +19,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "assign": frozenset({S, M}),
     "verify": frozenset({A, S}),  # staff review of identity evidence
     "approve": frozenset({A, S}),
+    "recheck": frozenset({A, S}),  # ask downstream systems for a fresh dry run (check)
     "request_info": frozenset({A, L, S}),
     "resume": frozenset({A, L, S}),
     "deny": frozenset({L, S}),  # refusals need a legal basis: legal reviewers and supervisors

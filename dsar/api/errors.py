@@ -39,7 +39,8 @@ def _message(detail) -> str:
 def handle(exc, context):
     unavailable = False
     if isinstance(exc, DomainConflict):
-        exc = Conflict(str(exc))
+        # A conflict may name its kind (``code``), e.g. a re-check the approval waits for.
+        exc = Conflict(str(exc), code=getattr(exc, "code", None))
     elif isinstance(exc, Unavailable):
         exc = exceptions.APIException(str(exc))
         exc.status_code, exc.default_code = status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable"

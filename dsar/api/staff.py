@@ -6,28 +6,31 @@ Views parse input, call one service or selector and render; the role table in
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dsar.access import permissions as roles
+from dsar.api.staff_serializers import (
+    FindingSerializer,
+    NoteSerializer,
+    RequestDetailSerializer,
+    RequestListSerializer,
+)
 from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
-from dsar.fanout import selectors as fanout_selectors
+from dsar.fanout import rechecks
 from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
-from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
-from dsar.sla import clock
 from dsar.sla import services as sla_services
 from dsar.staff import metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
 from dsar.verification.models import Channel
-from dsar.workflow.models import RightsRequest
 
 
 class StaffRole(permissions.BasePermission):
@@ -36,96 +39,6 @@ class StaffRole(permissions.BasePermission):
     def has_permission(self, request, view):
         action_name = getattr(view, "role_actions", {}).get(getattr(view, "action", None), "view")
         return roles.can(request.user, action_name)
-
-
-class RequestListSerializer(serializers.ModelSerializer):
-    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
-    sla_state = serializers.CharField()
-    days_left = serializers.SerializerMethodField()
-    due_display = serializers.SerializerMethodField()
-
-    class Meta:
-        model = RightsRequest
-        fields = [
-            "id", "reference", "type", "status", "outcome", "sla_state", "days_left",
-            "received_at", "verified_at", "due_at", "due_display", "closed_at", "assignee",
-        ]  # fmt: skip
-
-    def get_days_left(self, obj) -> int | None:
-        return clock.days_left(obj, now=self.context["now"])
-
-    def get_due_display(self, obj) -> str | None:
-        """The deadline as pages show it, in the caller's language, with its time zone."""
-        return clock.format_deadline(obj.due_at) if obj.due_at else None
-
-
-class TimelineEventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
-    occurred_at = serializers.DateTimeField()
-    actor_kind = serializers.CharField()
-    actor_id = serializers.CharField()
-    action = serializers.CharField()
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
-
-
-class NoteSerializer(serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
-    author = serializers.CharField(source="author.username", default=None, read_only=True)
-    body = serializers.CharField(max_length=5000)
-    created_at = serializers.DateTimeField(read_only=True)
-
-
-class FindingSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    check_name = serializers.CharField()
-    severity = serializers.CharField()
-    legal_reference = serializers.CharField()
-    explanation = serializers.CharField()
-    blocks = serializers.BooleanField()
-    overridden_at = serializers.DateTimeField(allow_null=True)
-    override_reason = serializers.CharField()
-
-
-class RequestDetailSerializer(RequestListSerializer):
-    identity = serializers.SerializerMethodField()
-    verification = serializers.SerializerMethodField()
-    findings = serializers.SerializerMethodField()
-    tasks = serializers.SerializerMethodField()
-    allowed_actions = serializers.SerializerMethodField()
-    timeline = serializers.SerializerMethodField()
-    notes = NoteSerializer(many=True, read_only=True)
-
-    class Meta(RequestListSerializer.Meta):
-        fields = [
-            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
-            "findings", "tasks", "allowed_actions", "timeline", "notes",
-        ]  # fmt: skip
-
-    def get_identity(self, obj) -> dict:
-        return selectors.masked_identity(obj)
-
-    def get_verification(self, obj) -> dict | None:
-        return selectors.verification_record(obj)
-
-    @extend_schema_field(FindingSerializer(many=True))
-    def get_findings(self, obj):
-        return FindingSerializer(legal_selectors.findings_for(obj), many=True).data
-
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
-    def get_tasks(self, obj):
-        return [
-            {"system": t.system.name, "system_id": t.system_id, "action": t.action,
-             "status": t.status, "attempts": t.attempts, "last_error": t.last_error,
-             "next_attempt_at": t.next_attempt_at}
-            for t in fanout_selectors.tasks_for(obj)
-        ]  # fmt: skip
-
-    def get_allowed_actions(self, obj) -> list[str]:
-        return selectors.allowed_actions(obj, user=self.context["request"].user)
-
-    def get_timeline(self, obj) -> list[dict]:
-        return TimelineEventSerializer(selectors.timeline(obj), many=True).data
 
 
 class AssignSerializer(serializers.Serializer):
@@ -189,11 +102,20 @@ class RetrySerializer(serializers.Serializer):
 
 
 class CorrectionDecisionSerializer(serializers.Serializer):
-    correction = serializers.UUIDField()
+    correction = serializers.UUIDField(help_text="The `id` of one of the request's `corrections`.")
     accept = serializers.BooleanField()
     target_field = serializers.CharField(max_length=64, required=False, allow_blank=True)
     value = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class CorrectionDecidedSerializer(serializers.Serializer):
+    correction = serializers.UUIDField()
+    decision = serializers.CharField()
+
+
+class RecheckedSerializer(serializers.Serializer):
+    asked = serializers.IntegerField(help_text="How many systems were asked for a dry run.")
 
 
 class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
@@ -207,6 +129,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "send_code": "verify", "deny": "deny", "override": "override",
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
+        "recheck": "recheck",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -263,8 +186,19 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
+        """Approve fulfilment (a cancellation enters cooling-off). While an open obligation a
+        downstream system reported blocks the request, that system is first asked for a fresh
+        dry run: 409 with code ``recheck_pending`` until it has answered, then approve again."""
         services.approve(request=self.get_object(), user=request.user)
         return self._answer()
+
+    @extend_schema(request=None, responses={202: RecheckedSerializer})
+    @action(detail=True, methods=["post"])
+    def recheck(self, request, pk=None):
+        """Ask every downstream system for a fresh dry run (``check``); the legal checks re-run
+        on the answers, so an obligation resolved downstream stops blocking."""
+        asked = rechecks.recheck(request=self.get_object(), user=request.user)
+        return Response(RecheckedSerializer({"asked": asked}).data, status=202)
 
     @extend_schema(request=ReasonSerializer, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"], url_path="request-info")
@@ -356,10 +290,11 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response({"id": str(sent.pk)}, status=201)
 
-    @extend_schema(request=CorrectionDecisionSerializer, responses={200: dict})
+    @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionDecidedSerializer)
     @action(detail=True, methods=["post"], url_path="decide-correction")
     def decide_correction(self, request, pk=None):
-        """Accept (as proposed or edited) or refuse one proposed correction."""
+        """Accept (as proposed or edited) or refuse one proposed correction, named by its
+        ``id`` in the request's ``corrections``."""
         data = self._input(CorrectionDecisionSerializer)
         item = get_object_or_404(Correction, pk=data["correction"], request=self.get_object())
         item = corrections.decide(

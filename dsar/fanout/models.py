@@ -107,6 +107,9 @@ class FanoutTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A dry run staff asked again (the recheck action, or an approval that found an obligation
+    # answer stale); cleared once an approval has decided on the answer (``rechecks``).
+    recheck_asked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -125,6 +125,18 @@ def delete_category(*, request_id, category: str) -> int:
     return len(ids)
 
 
+def ask_check_again(task: FanoutTask, *, now, **fields) -> bool:
+    """Move a settled dry run (``done`` or ``failed``) back to ``pending`` for a new first
+    attempt, with a fresh idempotency key: a dry run's answer must not be replayed from a
+    cache. Returns whether it moved; the caller publishes it after commit."""
+    moved = lifecycle.move(
+        [task.pk], frm={TaskStatus.DONE, TaskStatus.FAILED}, to=TaskStatus.PENDING,
+        attempts=0, next_attempt_at=now, finished_at=None, last_error="",
+        idempotency_key=uuid.uuid4(), updated_at=now, **fields,
+    )  # fmt: skip
+    return bool(moved)
+
+
 def recheck(request: RightsRequest, *, since) -> bool:
     """Before a cancellation's work starts, every system's ``check`` must have answered
     after ``since`` (the end of cooling-off): an order placed meanwhile still blocks.
@@ -143,11 +155,7 @@ def recheck(request: RightsRequest, *, since) -> bool:
         )
         stale = task.status in FINAL and (task.finished_at is None or task.finished_at < since)
         if stale:
-            lifecycle.move(
-                [task.pk], frm={TaskStatus.DONE, TaskStatus.FAILED}, to=TaskStatus.PENDING,
-                attempts=0, next_attempt_at=now, finished_at=None, last_error="",
-                idempotency_key=uuid.uuid4(), updated_at=now,
-            )  # fmt: skip
+            ask_check_again(task, now=now)
         if new or stale:
             started.append(str(task.pk))
         elif task.status != TaskStatus.DONE:

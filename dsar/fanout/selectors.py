@@ -1,3 +1,5 @@
+from django.db.models import Exists, OuterRef
+
 from dsar.fanout.models import FanoutTask, TaskStatus
 
 
@@ -5,5 +7,7 @@ def tasks_for(request) -> list[FanoutTask]:
     return list(request.fanout_tasks.select_related("system").order_by("created_at"))
 
 
-def needs_attention(request) -> bool:
-    return request.fanout_tasks.filter(status=TaskStatus.FAILED).exists()
+def failed_task_exists() -> Exists:
+    """For a queryset of requests: whether one of the request's tasks failed (any action,
+    the dry run included); staff retry it or decide without it."""
+    return Exists(FanoutTask.objects.filter(request=OuterRef("pk"), status=TaskStatus.FAILED))

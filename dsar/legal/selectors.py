@@ -32,6 +32,18 @@ def unresolved_blocking(request: RightsRequest) -> list[Finding]:
     )
 
 
+def systems_with_blocking_obligations(request: RightsRequest) -> list[str]:
+    """Names of the downstream systems whose reported open obligation blocks the request and
+    has not been overridden: their dry-run answer is what an approval asks again."""
+    findings = Finding.objects.filter(
+        request=request,
+        check_name="open_obligations",
+        severity=Severity.BLOCKING,
+        overridden_at__isnull=True,
+    )
+    return sorted({str(f.params.get("system", "")) for f in findings} - {""})
+
+
 def may_proceed(request: RightsRequest) -> bool:
     """False while an unresolved blocking finding exists (for fan-out to consult before it
     dispatches work, e.g. after a hold was placed on a request already processing)."""

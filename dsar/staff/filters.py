@@ -6,6 +6,7 @@ import django_filters as filters
 from django.db.models import F, Q
 
 from dsar.sla.selectors import SlaState
+from dsar.staff.selectors import failed_tasks_q
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 
@@ -18,6 +19,10 @@ class QueueFilter(filters.FilterSet):
     sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES, distinct=False)
     assignee = filters.CharFilter(
         method="filter_assignee", help_text='"me", "unassigned", or a staff user id'
+    )
+    has_failed_tasks = filters.BooleanFilter(
+        method="filter_failed_tasks",
+        help_text="true: open requests with a failed downstream task; false: the others",
     )
     q = filters.CharFilter(
         method="filter_search",
@@ -40,6 +45,12 @@ class QueueFilter(filters.FilterSet):
         if value.isascii() and value.isdigit():
             return queryset.filter(assignee_id=int(value))
         return queryset.none()
+
+    def filter_failed_tasks(self, queryset, name, value):
+        # The EXISTS itself, not the annotation's CASE: the planner can start from the few
+        # failed tasks instead of testing every request.
+        failed = failed_tasks_q()
+        return queryset.filter(failed) if value else queryset.exclude(failed)
 
     def filter_search(self, queryset, name, value):
         """Exact matches only: identities are searched through their keyed hash."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
 
 from dsar.access import permissions
 from dsar.audit.models import AuditEvent
+from dsar.corrections.models import Correction
+from dsar.fanout.rechecks import RECHECK_STATUSES
+from dsar.fanout.selectors import failed_task_exists
 from dsar.portal.selectors import replies_for
 from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
 from dsar.staff.models import Note
 from dsar.verification.selectors import current_challenge, latest_verification, pending_evidence
-from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import LIVE_STATUSES, OPEN_STATUSES, staff_sources
 
 # Staff actions offered on the request page, by the statuses where they make sense.
@@ -27,6 +30,8 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "deny": staff_sources({_S.DENIED}),
     "extend": LIVE_STATUSES,
     "retry": frozenset({_S.PROCESSING}),  # a fan-out task, not a move of the request
+    "recheck": RECHECK_STATUSES,  # a fresh dry run downstream
+    "decide_correction": frozenset({_S.IN_REVIEW}),  # correction requests only
     "override": OPEN_STATUSES,
     "hold": OPEN_STATUSES,
     "message": OPEN_STATUSES,
@@ -35,10 +40,34 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
 }
 
 
-def queue(*, now) -> QuerySet:
-    """Every request with its assignee and SLA state, ready to filter and sort."""
+# The role-table action behind a page or API action of another name.
+ROLE_ACTIONS = {"decide_correction": "approve"}
 
-    return with_sla_state(RightsRequest.objects.select_related("assignee"), now=now)
+
+def queue(*, now) -> QuerySet:
+    """Every request with its assignee, SLA state and ``has_failed_tasks`` (an open request
+    with a failed downstream task: staff are flagged, SPEC §6), ready to filter and sort."""
+
+    requests = RightsRequest.objects.select_related("assignee")
+    return with_failed_tasks(with_sla_state(requests, now=now))
+
+
+def failed_tasks_q() -> Q:
+    """Open, and one of its downstream tasks failed: staff retry the system or decide
+    without it. A closed request has nothing left to retry."""
+    return Q(failed_task_exists(), status__in=OPEN_STATUSES)
+
+
+def with_failed_tasks(queryset: QuerySet) -> QuerySet:
+    """Annotate ``has_failed_tasks`` (:func:`failed_tasks_q`): one EXISTS in the page's own
+    query, so the cost per page does not grow with the rows."""
+    return queryset.annotate(
+        has_failed_tasks=Case(
+            When(failed_tasks_q(), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
 
 
 # Encrypted fields a list never shows: not loaded, so not decrypted row by row.
@@ -84,7 +113,10 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
     """Actions this user's roles allow on this request in its current state."""
     offered = []
     for action_name, statuses in ACTION_STATUSES.items():
-        if request.status not in statuses or not permissions.can(user, action_name):
+        role_action = ROLE_ACTIONS.get(action_name, action_name)
+        if request.status not in statuses or not permissions.can(user, role_action):
+            continue
+        if action_name == "decide_correction" and request.type != RequestType.CORRECTION:
             continue
         if action_name == "claim" and request.assignee_id is not None:
             continue
@@ -94,6 +126,14 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue  # separation of duties: someone else approves
         offered.append(action_name)
     return offered
+
+
+def corrections(request: RightsRequest) -> list[Correction]:
+    """The changes the subject proposed, in their order, with staff's decisions (no query
+    for a request of another type)."""
+    if request.type != RequestType.CORRECTION:
+        return []
+    return list(Correction.objects.filter(request=request).select_related("decided_by"))
 
 
 def verification_record(request: RightsRequest) -> dict | None:

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
+from dsar.fanout import rechecks
 from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
 from dsar.verification import notices
@@ -119,10 +120,13 @@ def approve(*, request: RightsRequest, user) -> RightsRequest:
     """Approve fulfilment: cancellation enters cooling-off, the other types start processing.
 
     Raises ``SeparationOfDuties`` (a ``PermissionDenied``, audited) when ``user`` verified an
-    access, deletion or cancellation request themselves: someone else approves those.
+    access, deletion or cancellation request themselves: someone else approves those. While
+    an open obligation a downstream system reported blocks it, the system is first asked
+    for a fresh dry run: ``ChecksPending`` (a ``Conflict``) until it has answered.
     """
     permissions.require(user, "approve")
     duties.require_another_approver(request, user)
+    rechecks.refresh_for_approval(request=request, user=user)
     to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
     return transition(request, to=to, actor=Actor.staff(user))
 

@@ -15,12 +15,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
+from dsar.fanout import rechecks
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
@@ -49,6 +51,7 @@ from dsar.verification import evidence
 from dsar.verification import services as verification_services
 from dsar.verification.limits import RateLimited
 from dsar.verification.models import Evidence, EvidenceStatus
+from dsar.workflow.errors import Conflict
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -134,7 +137,7 @@ def _act(request, pk, run):
     obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
     try:
         result = run(obj)
-    except (TransitionError, PermissionDenied, RateLimited) as exc:
+    except (Conflict, PermissionDenied, RateLimited) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -185,6 +188,7 @@ def act(request, pk, action):
             request=r, user=user, system_id=int(request.POST.get("system", "0") or 0)
         )
         and _("The system will be tried again."),
+        "recheck": lambda r: _recheck(request, r),
         "decide-correction": lambda r: _decide_correction(request, r) and _("Decision recorded."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
@@ -203,6 +207,17 @@ def act(request, pk, action):
     if action not in runs:
         raise PermissionDenied("Unknown action.")
     return _act(request, pk, runs[action])
+
+
+def _recheck(request, obj) -> str:
+    asked = rechecks.recheck(request=obj, user=request.user)
+    if not asked:
+        return _("No downstream system runs a dry run (check).")
+    return ngettext(
+        "%(count)d system asked for a fresh dry run; the legal checks update when it answers.",
+        "%(count)d systems asked for a fresh dry run; the legal checks update when they answer.",
+        asked,
+    ) % {"count": asked}
 
 
 def _decide_correction(request, obj):

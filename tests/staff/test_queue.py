@@ -1,6 +1,7 @@
 """The queue: filters and sort return exactly the right rows; query counts stay constant."""
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.services import create_request
@@ -152,3 +154,76 @@ def test_count_stops_at_the_cap(client, staff_user, monkeypatch):
         client.get("/api/v1/staff/requests/", {"q": "DSAR-2099-000001"}).json()["count_is_capped"]
         is False
     )
+
+
+def crm():
+    config = json.dumps({"url": "http://127.0.0.1:9/", "secret": "s" * 20})
+    return DownstreamSystem.objects.get_or_create(
+        name="crm", defaults={"kind": "http", "actions": ["check", "delete"], "config": config}
+    )[0]
+
+
+def task_of(request, status, *, action="delete"):
+    FanoutTask.objects.create(
+        request_id=request.pk, system=crm(), action=action, status=status,
+        next_attempt_at=timezone.now(),
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_open_request_with_a_failed_task_is_flagged_and_filtered(
+    client, staff_user, make_request
+):
+    client.force_login(staff_user("agent"))
+    failed = make_request(status=Status.PROCESSING)
+    fine = make_request(status=Status.PROCESSING)
+    dry_run_failed = make_request(status=Status.IN_REVIEW)
+    withdrawn = make_request(status=Status.WITHDRAWN)  # closed: nothing left for staff to do
+    task_of(failed, TaskStatus.FAILED)
+    task_of(fine, TaskStatus.DONE)
+    task_of(dry_run_failed, TaskStatus.FAILED, action="check")
+    task_of(withdrawn, TaskStatus.FAILED)
+    api = "/api/v1/staff/requests/"
+
+    flags = {row["reference"]: row["has_failed_tasks"] for row in client.get(api).json()["results"]}
+    assert flags == {
+        failed.reference: True, fine.reference: False,
+        dry_run_failed.reference: True, withdrawn.reference: False,
+    }  # fmt: skip
+    assert set(refs(client.get(api, {"has_failed_tasks": "true"}))) == {
+        failed.reference, dry_run_failed.reference,
+    }  # fmt: skip
+    assert set(refs(client.get(api, {"has_failed_tasks": "false"}))) == {
+        fine.reference, withdrawn.reference,
+    }  # fmt: skip
+    assert client.get(f"{api}{failed.pk}/").json()["has_failed_tasks"] is True
+
+    page = client.get("/staff/", {"has_failed_tasks": "true"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert failed.reference in html and fine.reference not in html
+    assert html.count("Task failed") == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/staff/requests/", "/staff/"])
+def test_query_count_with_failed_tasks_does_not_grow_with_the_queue(client, staff_user, path):
+    client.force_login(staff_user("supervisor"))
+    system = crm()
+    counts = []
+    for total in (10, 500):
+        already = RightsRequest.objects.count()
+        bulk_requests(total - already, start=already)
+        FanoutTask.objects.bulk_create(
+            FanoutTask(
+                request=request, system=system, action="delete", next_attempt_at=timezone.now(),
+                status=TaskStatus.FAILED if i % 3 == 0 else TaskStatus.DONE,
+            )
+            for i, request in enumerate(RightsRequest.objects.filter(fanout_tasks__isnull=True))
+        )  # fmt: skip
+        with CaptureQueriesContext(connection) as flagged:
+            response = client.get(path)
+        with CaptureQueriesContext(connection) as filtered:
+            client.get(path, {"has_failed_tasks": "true"})
+        assert response.status_code == 200
+        counts.append((len(flagged.captured_queries), len(filtered.captured_queries)))
+    assert counts[0] == counts[1], counts

@@ -1,0 +1,130 @@
+"""What the staff API answers about requests: the queue's rows and one request in full.
+
+Read shapes only; the actions' small input serializers stay next to their views in
+``dsar.api.staff``.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from dsar.fanout import selectors as fanout_selectors
+from dsar.legal import selectors as legal_selectors
+from dsar.sla import clock
+from dsar.staff import selectors
+from dsar.workflow.models import RightsRequest
+
+
+class RequestListSerializer(serializers.ModelSerializer):
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
+    sla_state = serializers.CharField()
+    days_left = serializers.SerializerMethodField()
+    due_display = serializers.SerializerMethodField()
+    has_failed_tasks = serializers.BooleanField(
+        help_text="Open, and a downstream task failed: retry the system (see `tasks`)."
+    )
+
+    class Meta:
+        model = RightsRequest
+        fields = [
+            "id", "reference", "type", "status", "outcome", "sla_state", "days_left",
+            "received_at", "verified_at", "due_at", "due_display", "closed_at", "assignee",
+            "has_failed_tasks",
+        ]  # fmt: skip
+
+    def get_days_left(self, obj) -> int | None:
+        return clock.days_left(obj, now=self.context["now"])
+
+    def get_due_display(self, obj) -> str | None:
+        """The deadline as pages show it, in the caller's language, with its time zone."""
+        return clock.format_deadline(obj.due_at) if obj.due_at else None
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor_kind = serializers.CharField()
+    actor_id = serializers.CharField()
+    action = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+    body = serializers.CharField(max_length=5000)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class FindingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    check_name = serializers.CharField()
+    severity = serializers.CharField()
+    legal_reference = serializers.CharField()
+    explanation = serializers.CharField()
+    blocks = serializers.BooleanField()
+    overridden_at = serializers.DateTimeField(allow_null=True)
+    override_reason = serializers.CharField()
+
+
+class StaffCorrectionSerializer(serializers.Serializer):
+    """One change the subject proposed; its ``id`` is what ``decide-correction`` takes."""
+
+    id = serializers.UUIDField()
+    position = serializers.IntegerField()
+    field = serializers.CharField(help_text="The field as the subject named it.")
+    current_value = serializers.CharField()
+    proposed_value = serializers.CharField()
+    decision = serializers.CharField(help_text='"accepted", "refused", or "" while undecided.')
+    target_field = serializers.CharField(help_text="The field the systems change (accepted).")
+    final_value = serializers.CharField(help_text="The value the systems receive (accepted).")
+    reason = serializers.CharField(help_text="Why it was refused; the subject is told.")
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class RequestDetailSerializer(RequestListSerializer):
+    identity = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
+    findings = serializers.SerializerMethodField()
+    corrections = serializers.SerializerMethodField()
+    tasks = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    notes = NoteSerializer(many=True, read_only=True)
+
+    class Meta(RequestListSerializer.Meta):
+        fields = [
+            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
+            "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes",
+        ]  # fmt: skip
+
+    def get_identity(self, obj) -> dict:
+        return selectors.masked_identity(obj)
+
+    def get_verification(self, obj) -> dict | None:
+        return selectors.verification_record(obj)
+
+    @extend_schema_field(FindingSerializer(many=True))
+    def get_findings(self, obj):
+        return FindingSerializer(legal_selectors.findings_for(obj), many=True).data
+
+    @extend_schema_field(StaffCorrectionSerializer(many=True))
+    def get_corrections(self, obj):
+        """Correction requests: the proposed changes to decide (empty for other types)."""
+        return StaffCorrectionSerializer(selectors.corrections(obj), many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_tasks(self, obj):
+        return [
+            {"system": t.system.name, "system_id": t.system_id, "action": t.action,
+             "status": t.status, "attempts": t.attempts, "last_error": t.last_error,
+             "next_attempt_at": t.next_attempt_at}
+            for t in fanout_selectors.tasks_for(obj)
+        ]  # fmt: skip
+
+    def get_allowed_actions(self, obj) -> list[str]:
+        return selectors.allowed_actions(obj, user=self.context["request"].user)
+
+    def get_timeline(self, obj) -> list[dict]:
+        return TimelineEventSerializer(selectors.timeline(obj), many=True).data
