@@ -5,7 +5,7 @@ from dsar.corrections.models import Correction
 from dsar.portal.models import SubjectReply
 from dsar.sla import clock
 from dsar.verification.tokens import InvalidStatusToken, read_status_token
-from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RightsRequest, Status
 
 
 def request_for_token(*, request_id, token: str) -> RightsRequest:
@@ -51,6 +51,7 @@ def public_status(request: RightsRequest) -> dict:
         "status": request.status,
         "status_label": Status(request.status).label,
         "outcome": request.outcome,
+        "outcome_label": Outcome(request.outcome).label if request.outcome else "",
         "received_at": request.received_at,
         "verified_at": request.verified_at,
         "due_at": request.due_at,
