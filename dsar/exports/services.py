@@ -108,6 +108,17 @@ def package_for_token(token: str) -> Package | None:
     return Package.objects.filter(pk=package_id).first()
 
 
+def latest_package(request) -> Package | None:
+    """The newest package of ``request`` (for its status page), whatever its state."""
+    return request.export_packages.order_by("-created_at").first()
+
+
+def is_usable(package: Package, *, now: dt.datetime | None = None) -> bool:
+    """Whether the package's link still downloads: not expired, used up or deleted."""
+    now = now or timezone.now()
+    return package.deleted_at is None and package.expires_at > now and package.downloads_left > 0
+
+
 def take_download(package: Package) -> bytes:
     """Count one download and return the ZIP; ``LinkGone`` once expired or used up."""
     now = timezone.now()

@@ -118,7 +118,13 @@ class ReplyForm(forms.Form):
     message = forms.CharField(
         label=_("Your reply"),
         max_length=MAX_LENGTHS["message"],
+        required=False,  # a photo alone is a reply too; the service asks for one or the other
         widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    file = forms.FileField(
+        label=_("A photo or document, if we asked for one (JPEG, PNG or PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
     )
 
 

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.corrections.models import Correction
+from dsar.crypto.keys import fernet
 from dsar.portal.models import SubjectReply
 from dsar.verification import limits, notices
-from dsar.verification.evidence import purge_pending
+from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
@@ -138,15 +139,18 @@ def withdraw_request(*, request: RightsRequest) -> RightsRequest:
     return request
 
 
-def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
-    """Store the subject's answer and resume review (the SLA clock runs again).
+def reply_to_request(*, request: RightsRequest, message: str, upload=None) -> SubjectReply:
+    """Store the subject's answer, with a file if one came (``upload``, a Django
+    ``UploadedFile``), and resume review (the SLA clock runs again).
 
-    Raises ``TransitionError`` unless the request is waiting for the subject, and
-    ``ValidationError`` for an empty message.
+    Raises ``TransitionError`` unless the request is waiting for the subject,
+    ``ValidationError`` for an empty reply or a file that is not an image or PDF, and
+    ``EvidenceTooLarge`` for a file over the limit; nothing is written on any error.
     """
     message = (message or "").strip()
-    if not message:
+    if not message and upload is None:
         raise ValidationError({"message": [_("Write your reply.")]})
+    data, content_type = checked_upload(upload) if upload is not None else (b"", "")
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != Status.AWAITING_SUBJECT:
@@ -155,15 +159,27 @@ def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
                 % {"reference": locked.reference},
                 current=locked.status,
             )
-        reply = SubjectReply.objects.create(request=locked, body=message, created_at=timezone.now())
+        reply = SubjectReply.objects.create(
+            request=locked,
+            body=message,
+            attachment=fernet().encrypt(data) if data else b"",
+            attachment_type=content_type,
+            created_at=timezone.now(),
+        )
         record_event(
             action="subject.replied",
             actor=Actor.subject(),
             request_id=locked.pk,
-            payload={"reply_id": str(reply.pk)},
+            payload={"reply_id": str(reply.pk), "attachment_type": content_type},
         )
         transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     return reply
+
+
+def reply_attachment(reply: SubjectReply) -> bytes:
+    """The decrypted file sent with a reply, for staff; empty when none came."""
+    raw = bytes(reply.attachment or b"")
+    return fernet().decrypt(raw) if raw else b""
 
 
 def anonymise(request, *, now) -> None:

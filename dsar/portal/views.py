@@ -237,6 +237,9 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
         "replies": selectors.replies_for(rights_request),
+        "questions": selectors.questions_for(rights_request),
+        "denial": selectors.denial_for(rights_request),
+        "download": selectors.download_for(rights_request),
         "corrections": selectors.corrections_for(rights_request),
         "notice": request.GET.get("done", ""),
         "error": forms_override.get("error", ""),
@@ -266,17 +269,25 @@ def withdraw(request, rights_request):
 @require_POST
 @opened
 def reply(request, rights_request):
-    form = forms.ReplyForm(request.POST)
+    form = forms.ReplyForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         try:
-            services.reply_to_request(request=rights_request, message=form.cleaned_data["message"])
+            services.reply_to_request(
+                request=rights_request,
+                message=form.cleaned_data["message"],
+                upload=form.cleaned_data["file"],
+            )
+        except evidence_service.EvidenceTooLarge as exc:
+            form.add_error("file", str(exc))
+            status = 413
         except ValidationError as exc:
             _add_errors(form, exc)
         except TransitionError as exc:
             return _status_page(request, rights_request, status=409, error=str(exc))
         else:
             return redirect(_page("portal:status", rights_request, done="replied"))
-    return _status_page(request, rights_request, status=400, reply_form=form)
+    return _status_page(request, rights_request, status=status, reply_form=form)
 
 
 @require_POST
