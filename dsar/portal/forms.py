@@ -128,6 +128,17 @@ class ReplyForm(forms.Form):
     )
 
 
+class LookupForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference"), max_length=32, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "DSAR-2026-000123"}),
+    )  # fmt: skip
+    contact = forms.CharField(
+        label=_("Email address or mobile number"), max_length=MAX_LENGTHS["email"],
+        required=False, help_text=_("The one you gave when you made the request."),
+    )  # fmt: skip
+
+
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, withdraw my request"))
 

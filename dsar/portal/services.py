@@ -129,6 +129,42 @@ def file_request(
     return request
 
 
+def resend_status_link(*, reference: str, contact: str, ip: str = "") -> None:
+    """Send the status link of the request ``reference`` to its own address again, when
+    ``contact`` is that address (the email it was filed with, or the mobile of a phone-only
+    request). Answers the same way, and writes nothing the caller can see, whether or not
+    they match: raises only ``ValidationError`` for empty fields and ``RateLimited`` past
+    ``DSAR_LOOKUP_RATE_IP``. The address's message allowance is spent as for any resend."""
+    reference, contact = (reference or "").strip().upper(), (contact or "").strip()
+    errors = {}
+    if not reference:
+        errors["reference"] = [_("Enter the reference of your request, e.g. DSAR-2026-000123.")]
+    if not contact:
+        errors["contact"] = [_("Enter the email address or mobile number you gave us.")]
+    if errors:
+        raise ValidationError(errors)
+    limits.consume(limits.Limit("lookup-ip", ip or "unknown", settings.DSAR_LOOKUP_RATE_IP))
+    request = RightsRequest.objects.filter(reference=reference).first()
+    if request is None or not _is_its_address(request, contact):
+        return
+    with transaction.atomic():
+        # Rows pointing at the request (audit event, outbox) are written under its lock.
+        request = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if address_may_hear_of(request) and claim_message(request=request):
+            record_event(action="status.link_resent", actor=Actor.subject(), request_id=request.pk)
+            notices.notify(request, "status_link")
+
+
+def _is_its_address(request: RightsRequest, contact: str) -> bool:
+    """Whether ``contact`` is the address the request's messages go to."""
+    try:
+        if request.email:
+            return identity.email_hash(identity.normalise_email(contact)) == request.email_hash
+        return identity.phone_hash(normalise_cn_mobile(contact)) == request.phone_hash
+    except identity.InvalidIdentity:
+        return False
+
+
 def withdraw_request(*, request: RightsRequest) -> RightsRequest:
     """Withdraw the request for the subject; raises ``TransitionError`` once it is closed."""
     with transaction.atomic():
