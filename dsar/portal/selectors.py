@@ -78,7 +78,7 @@ def download_for(request: RightsRequest) -> dict | None:
     usable = exports.is_usable(package)
     return {
         "usable": usable,
-        "token": exports.download_token(package) if usable else "",
+        "token": exports.download_token(package),  # downloads, or asks for a fresh link
         "expires_at": package.expires_at,
         "downloads_left": package.downloads_left,
     }
