@@ -304,6 +304,8 @@ DSAR_VERIFY_MAX_TRIES = env.int("DSAR_VERIFY_MAX_TRIES", default=5)
 DSAR_RESEND_RATE_REQUEST = env("DSAR_RESEND_RATE_REQUEST", default="3/hour")
 DSAR_RESEND_RATE_IP = env("DSAR_RESEND_RATE_IP", default="20/hour")
 DSAR_INTAKE_RATE_IP = env("DSAR_INTAKE_RATE_IP", default="10/hour")
+# Status lookups (reference + address → the status link re-sent) per sending IP.
+DSAR_LOOKUP_RATE_IP = env("DSAR_LOOKUP_RATE_IP", default="10/hour")
 # Verification messages (an intake's receipt and code, or a resent code) to one address or
 # number, whoever asks: bounds flooding without letting strangers spend a subject's intake.
 DSAR_CODE_RATE_ADDRESS = env("DSAR_CODE_RATE_ADDRESS", default="5/hour")
@@ -372,6 +374,7 @@ def _validate_product_settings():
         "DSAR_RESEND_RATE_REQUEST",
         "DSAR_RESEND_RATE_IP",
         "DSAR_INTAKE_RATE_IP",
+        "DSAR_LOOKUP_RATE_IP",
         "DSAR_CODE_RATE_ADDRESS",
         "DSAR_LOGIN_RATE_ACCOUNT",
         "DSAR_LOGIN_RATE_IP",

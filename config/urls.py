@@ -20,6 +20,7 @@ urlpatterns = [
     path("fanout/confirm/", fanout_views.confirm, name="fanout-confirm"),
     path("fanout/confirm/<path:token>", fanout_views.old_link),
     path("exports/", export_views.download, name="export-download"),
+    path("exports/renew/", export_views.renew, name="export-renew"),
     path("exports/<path:token>", export_views.old_link),
     path("api/v1/", include("dsar.api.public_urls")),
     path("", include("dsar.portal.urls")),

@@ -29,6 +29,9 @@ class Correction(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Set when the request completes: whether an accepted change reached a system holding the
+    # field (False: no system holds it, so nothing changed and the outcome is partial).
+    applied = models.BooleanField(null=True, blank=True)
 
     class Meta:
         db_table = "portal_correction"  # the table predates this app

@@ -82,14 +82,39 @@ def require_all_decided(request: RightsRequest) -> None:
         )
 
 
-def tell_subject(request: RightsRequest) -> None:
-    """After completion: what was changed, and what was refused and why."""
+def settle(*, request: RightsRequest, fields_changed: set[str]) -> bool:
+    """At completion: mark each accepted change applied when a system that changed
+    ``fields_changed`` holds its field. Returns True when every proposed change was made (the
+    outcome is ``full``); a refusal or a change no system holds makes it ``partial``."""
     items = list(Correction.objects.filter(request=request))
+    not_applied = []
+    for item in items:
+        if item.decision == "accepted":
+            item.applied = item.target_field in fields_changed
+            item.save(update_fields=["applied"])
+            if not item.applied:
+                not_applied.append(item.position)
+    refused = [c.position for c in items if c.decision == "refused"]
+    record_event(
+        action="correction.settled",
+        actor=Actor.system("corrections"),
+        request_id=request.pk,
+        payload={"refused": refused, "not_held": not_applied},
+    )
+    return not refused and not not_applied
+
+
+def tell_subject(request: RightsRequest) -> None:
+    """After completion: what was changed, and what was not and why (refused by staff, or
+    held by none of our systems)."""
+    items = list(Correction.objects.filter(request=request))
+    accepted = [c for c in items if c.decision == "accepted"]
     notices.notify(
         request,
         "correction_done",
-        changed=[c for c in items if c.decision == "accepted"],
+        changed=[c for c in accepted if c.applied is not False],
         refused=[c for c in items if c.decision == "refused"],
+        not_held=[c for c in accepted if c.applied is False],
     )
 
 

@@ -34,6 +34,10 @@ class Package(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     downloads_left = models.PositiveSmallIntegerField()
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A package built again for a subject whose link expired or was used up (once per request).
+    renewed_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self):
         return f"package {self.id}"

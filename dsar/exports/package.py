@@ -26,6 +26,36 @@ class SystemData:
         """What this system's files are called, in the ZIP and on the index page alike."""
         return safe_name(self.name)
 
+    @property
+    def tables(self) -> list[Table]:
+        """The rows grouped by the table they came from (an ``sql`` system's data map tags
+        each row with ``"table"``), in the order they first appear; rows without a tag form
+        one table. Each table has its own columns, so no row sits under another's headings."""
+        groups: dict[str, list[dict]] = {}
+        for row in self.rows:
+            name = str(row.get(TABLE_KEY, ""))
+            groups.setdefault(name, []).append({k: v for k, v in row.items() if k != TABLE_KEY})
+        return [Table(name=name, rows=rows) for name, rows in groups.items()]
+
+
+TABLE_KEY = "table"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # empty for a system whose rows name no table
+    rows: list[dict]
+
+    @property
+    def columns(self) -> list[str]:
+        return columns_of(self.rows)
+
+    @property
+    def cells(self) -> list[list]:
+        """Each row's values in the order of ``columns`` (blank where a row lacks one)."""
+        columns = self.columns
+        return [[row.get(name, "") for name in columns] for row in self.rows]
+
 
 def safe_name(name: str) -> str:
     """The base of a system's file names in the ZIP (and the index page's links to them)."""
@@ -51,11 +81,17 @@ def csv_cell(value) -> str | int | float:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def to_csv(rows: list[dict]) -> str:
-    """The rows as CSV, every header and cell through ``csv_cell`` (the JSON keeps them raw)."""
+def columns_of(rows: list[dict]) -> list[str]:
+    """Every key of ``rows``, in the order they first appear."""
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
+    return columns
+
+
+def to_csv(rows: list[dict]) -> str:
+    """The rows as CSV, every header and cell through ``csv_cell`` (the JSON keeps them raw)."""
+    columns = columns_of(rows)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([csv_cell(name) for name in columns])
@@ -77,7 +113,8 @@ def build_zip(*, reference: str, systems: list[SystemData]) -> bytes:
             archive.writestr(
                 f"{base}.json", json.dumps(system.rows, ensure_ascii=False, indent=2, default=str)
             )
-            archive.writestr(f"{base}.csv", to_csv(system.rows))
+            # UTF-8 with a byte order mark: Excel reads Chinese text right only with it.
+            archive.writestr(f"{base}.csv", to_csv(system.rows).encode("utf-8-sig"))
         archive.writestr("index.html", pages["zh-hans"])
         archive.writestr("index.en.html", pages["en"])
         archive.writestr("README.txt", render_to_string("exports/README.txt", context))

@@ -15,13 +15,14 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, record_event
 from dsar.crypto import keys
 from dsar.exports.models import ExportPart, Package
 from dsar.exports.package import SystemData, build_zip
 from dsar.notifications.links import emailed_link
-from dsar.verification import notices
+from dsar.verification import limits, notices
 
 # Never exported, whatever a system returns (SPEC §6); systems may add more with "exclude".
 DEFAULT_EXCLUDED = frozenset(
@@ -33,6 +34,10 @@ TOKEN_SALT = "dsar.exports.download"
 
 class LinkGone(Exception):
     """The link expired or was used up (HTTP 410)."""
+
+
+class NotRenewable(Exception):
+    """A fresh link cannot be sent (HTTP 409); the message says why."""
 
 
 def store_part(*, task, rows: list[dict]) -> ExportPart:
@@ -56,7 +61,7 @@ def export_dir() -> Path:
     return path
 
 
-def build_package(request) -> Package:
+def build_package(request, *, renewed_from: Package | None = None) -> Package:
     """Zip every stored part of ``request``, encrypt it, and send the subject the link."""
     parts = ExportPart.objects.filter(task__request=request).select_related("task__system")
     systems = [
@@ -77,6 +82,7 @@ def build_package(request) -> Package:
         size=len(data),
         expires_at=timezone.now() + dt.timedelta(days=settings.DSAR_EXPORT_LINK_DAYS),
         downloads_left=settings.DSAR_EXPORT_MAX_DOWNLOADS,
+        renewed_from=renewed_from,
     )
     record_event(
         action="export.built",
@@ -106,6 +112,49 @@ def package_for_token(token: str) -> Package | None:
     except signing.BadSignature:
         return None
     return Package.objects.filter(pk=package_id).first()
+
+
+def latest_package(request) -> Package | None:
+    """The newest package of ``request`` (for its status page), whatever its state."""
+    return request.export_packages.order_by("-created_at").first()
+
+
+def is_usable(package: Package, *, now: dt.datetime | None = None) -> bool:
+    """Whether the package's link still downloads: not expired, used up or deleted."""
+    now = now or timezone.now()
+    return package.deleted_at is None and package.expires_at > now and package.downloads_left > 0
+
+
+def renew_limit(*, ip: str) -> limits.Limit:
+    return limits.Limit("export-renew-ip", ip or "unknown", settings.DSAR_LOOKUP_RATE_IP)
+
+
+def renew_link(*, package: Package, ip: str = "") -> Package:
+    """Build the package of an expired or used-up link again and send the new link to the
+    request's own (verified) channel, once per request. Raises ``RateLimited`` past
+    ``DSAR_LOOKUP_RATE_IP`` for ``ip``, or ``NotRenewable`` (nothing sent) when the link still
+    works, a fresh link was already sent, or the request's data is no longer kept."""
+    limits.consume(renew_limit(ip=ip))
+    with transaction.atomic():
+        request = type(package.request).objects.select_for_update().get(pk=package.request_id)
+        packages = request.export_packages.all()
+        if any(is_usable(p) for p in packages):
+            raise NotRenewable(_("This link still works: use it to download your data."))
+        if any(p.renewed_from_id for p in packages):
+            raise NotRenewable(
+                _("We have already sent you a new link once. Please contact us if you need "
+                  "your data again, or make a new request.")
+            )  # fmt: skip
+        if request.anonymised_at is not None:  # its export parts went with the record
+            raise NotRenewable(_("Your data is no longer kept for this request; make a new one."))
+        fresh = build_package(request, renewed_from=package)
+        record_event(
+            action="export.renewed",
+            actor=Actor.subject(),
+            request_id=request.pk,
+            payload={"package": str(fresh.pk), "renewed_from": str(package.pk)},
+        )
+    return fresh
 
 
 def take_download(package: Package) -> bytes:

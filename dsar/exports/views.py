@@ -11,14 +11,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dsar.exports import services
 from dsar.notifications.links import fragment_of, secret_from
+from dsar.verification.limits import RateLimited
 
 
-def _page(request, *, error="", status=200):
-    return render(request, "exports/download.html", {"error": error}, status=status)
+def BAD_LINK() -> str:  # noqa: N802 (a message, translated when shown)
+    return _("This link is not valid. Copy the whole link from our latest message.")
+
+
+def _page(request, *, error="", status=200, renew_token="", notice=""):
+    context = {"error": error, "renew_token": renew_token, "notice": notice}
+    return render(request, "exports/download.html", context, status=status)
+
+
+def _limited(exc: RateLimited, request):
+    response = render(request, "portal/limited.html", {"retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @never_cache
@@ -26,19 +38,37 @@ def _page(request, *, error="", status=200):
 def download(request):
     if request.method == "GET":
         return _page(request)
-    package = services.package_for_token(secret_from(request.POST.get("t"), "t"))
+    token = secret_from(request.POST.get("t"), "t")
+    package = services.package_for_token(token)
     if package is None:
-        error = _("This link is not valid. Copy the whole link from our latest message.")
-        return _page(request, error=error, status=404)
+        return _page(request, error=BAD_LINK(), status=404)
     try:
         content = services.take_download(package)
     except services.LinkGone:
         return _page(request, error=_("This download link has expired or has been used up."),
-                     status=410)  # fmt: skip
+                     status=410, renew_token=token)  # fmt: skip
     response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = 'attachment; filename="personal-data.zip"'
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@never_cache
+@require_POST
+def renew(request):
+    """Ask for a fresh link after the old one expired or was used up: sent once, to the
+    address the request was verified through, never to one typed here."""
+    package = services.package_for_token(secret_from(request.POST.get("t"), "t"))
+    if package is None:
+        return _page(request, error=BAD_LINK(), status=404)
+    try:
+        services.renew_link(package=package, ip=request.META.get("REMOTE_ADDR", ""))
+    except RateLimited as exc:
+        return _limited(exc, request)
+    except services.NotRenewable as exc:
+        return _page(request, error=str(exc), status=409)
+    notice = _("We have sent a new link to the email address or mobile number you gave us.")
+    return _page(request, notice=notice)
 
 
 @never_cache

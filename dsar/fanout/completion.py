@@ -1,5 +1,6 @@
 """Moving a request in processing on once its tasks settle: the next stage opens, or the
-request completes (``partial`` when a task was excluded or the legal part kept data)."""
+request completes (``partial`` when a task was excluded, the legal part kept data, or a
+proposed correction was not made)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from dsar.audit.services import Actor, appended_together
 from dsar.fanout.models import Action, FanoutTask, TaskStatus
 from dsar.fanout.plan import SETTLED, open_stage
 from dsar.fanout.publishing import publish
+from dsar.fanout.routing import settle_corrections
 from dsar.legal.selectors import completion_outcome
-from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,8 @@ def complete_if_done(request_id) -> str | None:
     task is done or excluded; return the completion outcome, or None if it did not complete.
 
     A failed task keeps the request in processing, flagged for staff, who can retry the
-    system. The outcome is ``partial`` when a task was excluded or the legal part kept data.
+    system. The outcome is ``partial`` when a task was excluded, the legal part kept data, or
+    a correction was refused or held by no system.
     """
     # No savepoint of its own: a caller inside a transaction that goes on after a failure
     # (``move_on``) takes one.
@@ -42,7 +45,9 @@ def complete_if_done(request_id) -> str | None:
             return None
         outcome = completion_outcome(request)
         if request.fanout_tasks.filter(status=TaskStatus.EXCLUDED).exists():
-            outcome = "partial"
+            outcome = Outcome.PARTIAL
+        if request.type == RequestType.CORRECTION and not settle_corrections(request):
+            outcome = Outcome.PARTIAL  # a change refused, or held by no system
         try:
             transition(request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome)
         except TransitionError:  # a guard refused it: the request stays for staff

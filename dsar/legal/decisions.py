@@ -19,7 +19,7 @@ from dsar.legal import selectors
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import CLOSURE_REASONS, Basis, Decision, DecisionKind, Finding, Severity
 from dsar.verification import notices
-from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
 PARTIAL_STATUSES = frozenset({Status.IN_REVIEW, Status.COOLING_OFF, Status.PROCESSING})
@@ -134,8 +134,12 @@ def record_partial_fulfilment(
 
 def tell_partial_outcome(request: RightsRequest) -> None:
     """Email the subject of a request completed in part what was kept or left out, and why
-    (called by the workflow when a request completes as ``partial``)."""
-    decision = selectors.decision_for(request, kind=DecisionKind.PARTIAL) or Decision(
+    (called by the workflow when a request completes as ``partial``). A correction completed
+    in part without a staff decision is explained by its own notice (``correction_done``)."""
+    recorded = selectors.decision_for(request, kind=DecisionKind.PARTIAL)
+    if recorded is None and request.type == RequestType.CORRECTION:
+        return
+    decision = recorded or Decision(
         request=request,
         kind=DecisionKind.PARTIAL,
         basis=Basis.LEGAL_OBLIGATION,

@@ -118,8 +118,25 @@ class ReplyForm(forms.Form):
     message = forms.CharField(
         label=_("Your reply"),
         max_length=MAX_LENGTHS["message"],
+        required=False,  # a photo alone is a reply too; the service asks for one or the other
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+    file = forms.FileField(
+        label=_("A photo or document, if we asked for one (JPEG, PNG or PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+    )
+
+
+class LookupForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference"), max_length=32, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "DSAR-2026-000123"}),
+    )  # fmt: skip
+    contact = forms.CharField(
+        label=_("Email address or mobile number"), max_length=MAX_LENGTHS["email"],
+        required=False, help_text=_("The one you gave when you made the request."),
+    )  # fmt: skip
 
 
 class WithdrawForm(forms.Form):

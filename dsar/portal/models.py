@@ -14,7 +14,11 @@ class SubjectReply(models.Model):
     request = models.ForeignKey(
         "workflow.RightsRequest", on_delete=models.CASCADE, related_name="subject_replies"
     )
-    body = EncryptedTextField()
+    body = EncryptedTextField(blank=True)
+    # A file sent with the reply (a photo staff asked for), checked and encrypted like
+    # identity evidence (``dsar.verification.evidence.checked_upload``).
+    attachment = models.BinaryField(blank=True, default=b"")
+    attachment_type = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

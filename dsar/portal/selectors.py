@@ -1,11 +1,16 @@
 """Reads for the subject's pages and the public API."""
 
+from django.conf import settings
+
 from dsar.audit.models import AuditEvent
 from dsar.corrections.models import Correction
+from dsar.exports import services as exports
+from dsar.legal.models import CLOSURE_REASONS, Basis, DecisionKind
+from dsar.legal.selectors import decision_for
 from dsar.portal.models import SubjectReply
 from dsar.sla import clock
 from dsar.verification.tokens import InvalidStatusToken, read_status_token
-from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest, Status
+from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 
 def request_for_token(*, request_id, token: str) -> RightsRequest:
@@ -42,6 +47,43 @@ def replies_for(request: RightsRequest) -> list[SubjectReply]:
     return list(SubjectReply.objects.filter(request=request))
 
 
+def questions_for(request: RightsRequest) -> list:
+    """What staff wrote to the subject (the question a paused request waits on among it),
+    oldest first; the subject was sent each of them already."""
+    return list(request.staff_messages.order_by("created_at"))
+
+
+def denial_for(request: RightsRequest) -> dict | None:
+    """The basis and explanation of a refusal, as the subject was told them."""
+    decision = decision_for(request, kind=DecisionKind.DENIAL)
+    if decision is None or request.status != Status.DENIED:
+        return None
+    return {
+        "basis_label": Basis(decision.basis).label,
+        "basis_detail": decision.basis_detail,
+        "is_closure": decision.basis in CLOSURE_REASONS,
+        "explanation": decision.explanation,
+        "complaint_contact": settings.DSAR_COMPLAINT_CONTACT,
+    }
+
+
+def download_for(request: RightsRequest) -> dict | None:
+    """The access package's link for the status page: its secret (posted by the page's
+    Download button, never put in an address), expiry and downloads left."""
+    if request.type != RequestType.ACCESS or request.status != Status.COMPLETED:
+        return None
+    package = exports.latest_package(request)
+    if package is None:
+        return None
+    usable = exports.is_usable(package)
+    return {
+        "usable": usable,
+        "token": exports.download_token(package),  # downloads, or asks for a fresh link
+        "expires_at": package.expires_at,
+        "downloads_left": package.downloads_left,
+    }
+
+
 def public_status(request: RightsRequest) -> dict:
     """What the subject may see of their request, for the status page and the API."""
     return {
@@ -51,11 +93,15 @@ def public_status(request: RightsRequest) -> dict:
         "status": request.status,
         "status_label": Status(request.status).label,
         "outcome": request.outcome,
+        "outcome_label": Outcome(request.outcome).label if request.outcome else "",
         "received_at": request.received_at,
         "verified_at": request.verified_at,
         "due_at": request.due_at,
         "due_display": clock.format_deadline(request.due_at) if request.due_at else None,
         "closed_at": request.closed_at,
+        "cooling_off_ends_at": (
+            request.cooling_off_ends_at if request.status == Status.COOLING_OFF else None
+        ),
         "can_withdraw": request.status not in TERMINAL_STATUSES,
         "can_reply": request.status == Status.AWAITING_SUBJECT,
         "needs_verification": request.status == Status.PENDING_VERIFICATION,

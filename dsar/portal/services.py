@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.corrections.models import Correction
+from dsar.crypto.keys import fernet
 from dsar.portal.models import SubjectReply
 from dsar.verification import limits, notices
-from dsar.verification.evidence import purge_pending
+from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
@@ -128,6 +129,42 @@ def file_request(
     return request
 
 
+def resend_status_link(*, reference: str, contact: str, ip: str = "") -> None:
+    """Send the status link of the request ``reference`` to its own address again, when
+    ``contact`` is that address (the email it was filed with, or the mobile of a phone-only
+    request). Answers the same way, and writes nothing the caller can see, whether or not
+    they match: raises only ``ValidationError`` for empty fields and ``RateLimited`` past
+    ``DSAR_LOOKUP_RATE_IP``. The address's message allowance is spent as for any resend."""
+    reference, contact = (reference or "").strip().upper(), (contact or "").strip()
+    errors = {}
+    if not reference:
+        errors["reference"] = [_("Enter the reference of your request, e.g. DSAR-2026-000123.")]
+    if not contact:
+        errors["contact"] = [_("Enter the email address or mobile number you gave us.")]
+    if errors:
+        raise ValidationError(errors)
+    limits.consume(limits.Limit("lookup-ip", ip or "unknown", settings.DSAR_LOOKUP_RATE_IP))
+    request = RightsRequest.objects.filter(reference=reference).first()
+    if request is None or not _is_its_address(request, contact):
+        return
+    with transaction.atomic():
+        # Rows pointing at the request (audit event, outbox) are written under its lock.
+        request = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if address_may_hear_of(request) and claim_message(request=request):
+            record_event(action="status.link_resent", actor=Actor.subject(), request_id=request.pk)
+            notices.notify(request, "status_link")
+
+
+def _is_its_address(request: RightsRequest, contact: str) -> bool:
+    """Whether ``contact`` is the address the request's messages go to."""
+    try:
+        if request.email:
+            return identity.email_hash(identity.normalise_email(contact)) == request.email_hash
+        return identity.phone_hash(normalise_cn_mobile(contact)) == request.phone_hash
+    except identity.InvalidIdentity:
+        return False
+
+
 def withdraw_request(*, request: RightsRequest) -> RightsRequest:
     """Withdraw the request for the subject; raises ``TransitionError`` once it is closed."""
     with transaction.atomic():
@@ -138,15 +175,18 @@ def withdraw_request(*, request: RightsRequest) -> RightsRequest:
     return request
 
 
-def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
-    """Store the subject's answer and resume review (the SLA clock runs again).
+def reply_to_request(*, request: RightsRequest, message: str, upload=None) -> SubjectReply:
+    """Store the subject's answer, with a file if one came (``upload``, a Django
+    ``UploadedFile``), and resume review (the SLA clock runs again).
 
-    Raises ``TransitionError`` unless the request is waiting for the subject, and
-    ``ValidationError`` for an empty message.
+    Raises ``TransitionError`` unless the request is waiting for the subject,
+    ``ValidationError`` for an empty reply or a file that is not an image or PDF, and
+    ``EvidenceTooLarge`` for a file over the limit; nothing is written on any error.
     """
     message = (message or "").strip()
-    if not message:
+    if not message and upload is None:
         raise ValidationError({"message": [_("Write your reply.")]})
+    data, content_type = checked_upload(upload) if upload is not None else (b"", "")
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != Status.AWAITING_SUBJECT:
@@ -155,15 +195,27 @@ def reply_to_request(*, request: RightsRequest, message: str) -> SubjectReply:
                 % {"reference": locked.reference},
                 current=locked.status,
             )
-        reply = SubjectReply.objects.create(request=locked, body=message, created_at=timezone.now())
+        reply = SubjectReply.objects.create(
+            request=locked,
+            body=message,
+            attachment=fernet().encrypt(data) if data else b"",
+            attachment_type=content_type,
+            created_at=timezone.now(),
+        )
         record_event(
             action="subject.replied",
             actor=Actor.subject(),
             request_id=locked.pk,
-            payload={"reply_id": str(reply.pk)},
+            payload={"reply_id": str(reply.pk), "attachment_type": content_type},
         )
         transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     return reply
+
+
+def reply_attachment(reply: SubjectReply) -> bytes:
+    """The decrypted file sent with a reply, for staff; empty when none came."""
+    raw = bytes(reply.attachment or b"")
+    return fernet().decrypt(raw) if raw else b""
 
 
 def anonymise(request, *, now) -> None:

@@ -38,6 +38,10 @@ RIGHTS = [
 ]
 
 
+def BAD_LINK() -> str:  # noqa: N802 (a message, translated when shown)
+    return _("This link does not open a request. Copy the whole link from our latest message.")
+
+
 def client_ip(request) -> str:
     # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
     return request.META.get("REMOTE_ADDR", "")
@@ -72,7 +76,10 @@ def opened(view):
             return redirect(fragment_of(request.path, t=request.GET["t"]))
         rights_request = selectors.opened_request(request_id=tokens.opened_request_id(request, pk))
         if rights_request is None and "t" in request.POST:  # a form rendered before page keys
-            rights_request = selectors.request_for_token(request_id=pk, token=request.POST["t"])
+            try:
+                rights_request = selectors.request_for_token(request_id=pk, token=request.POST["t"])
+            except Http404:
+                return _open_page(request, pk, status=404, error=BAD_LINK())
         if rights_request is None:
             return _open_page(request, pk, status=200 if request.method == "GET" else 403)
         response = view(request, rights_request, **kwargs)
@@ -144,11 +151,32 @@ def open_request(request, pk):
     try:
         rights_request = selectors.request_for_token(request_id=pk, token=token)
     except Http404:
-        error = _("This link does not open a request. Copy the whole link from our latest message.")
-        return _open_page(request, pk, status=404, error=error)
+        return _open_page(request, pk, status=404, error=BAD_LINK())
     response = redirect(_page("portal:status", rights_request))
     tokens.keep_open(response, rights_request.pk)
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def lookup(request):
+    """Lost the link? The reference and the address re-send it; the answer never says
+    whether they matched."""
+    form = forms.LookupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resend_status_link(
+                reference=form.cleaned_data["reference"],
+                contact=form.cleaned_data["contact"],
+                ip=client_ip(request),
+            )
+        except RateLimited as exc:
+            return _limited(request, exc)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return render(request, "portal/lookup.html", {"form": None, "sent": True})
+    status = 400 if form.errors else 200
+    return render(request, "portal/lookup.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -237,6 +265,9 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
         "replies": selectors.replies_for(rights_request),
+        "questions": selectors.questions_for(rights_request),
+        "denial": selectors.denial_for(rights_request),
+        "download": selectors.download_for(rights_request),
         "corrections": selectors.corrections_for(rights_request),
         "notice": request.GET.get("done", ""),
         "error": forms_override.get("error", ""),
@@ -266,17 +297,25 @@ def withdraw(request, rights_request):
 @require_POST
 @opened
 def reply(request, rights_request):
-    form = forms.ReplyForm(request.POST)
+    form = forms.ReplyForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         try:
-            services.reply_to_request(request=rights_request, message=form.cleaned_data["message"])
+            services.reply_to_request(
+                request=rights_request,
+                message=form.cleaned_data["message"],
+                upload=form.cleaned_data["file"],
+            )
+        except evidence_service.EvidenceTooLarge as exc:
+            form.add_error("file", str(exc))
+            status = 413
         except ValidationError as exc:
             _add_errors(form, exc)
         except TransitionError as exc:
             return _status_page(request, rights_request, status=409, error=str(exc))
         else:
             return redirect(_page("portal:status", rights_request, done="replied"))
-    return _status_page(request, rights_request, status=400, reply_form=form)
+    return _status_page(request, rights_request, status=status, reply_form=form)
 
 
 @require_POST

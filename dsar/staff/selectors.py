@@ -169,7 +169,14 @@ def conversation(request: RightsRequest) -> list[dict]:
         for m in request.staff_messages.select_related("author")
     ]
     received = [
-        {"at": r.created_at, "from_subject": True, "author": None, "body": r.body}
+        {
+            "at": r.created_at,
+            "from_subject": True,
+            "author": None,
+            "body": r.body,
+            "reply_id": r.pk,
+            "attachment_type": r.attachment_type,
+        }
         for r in replies_for(request)
     ]
     return sorted(sent + received, key=lambda m: m["at"])

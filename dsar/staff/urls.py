@@ -18,5 +18,10 @@ urlpatterns = [
         views.evidence_file,
         name="evidence",
     ),
+    path(
+        "requests/<uuid:pk>/replies/<uuid:reply_id>/file/",
+        views.reply_file,
+        name="reply-file",
+    ),
     path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -28,6 +28,8 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import Finding, LegalHold
+from dsar.portal import services as portal_services
+from dsar.portal.models import SubjectReply
 from dsar.portal.selectors import corrections_for
 from dsar.sla import clock
 from dsar.sla.selectors import calendar_warnings
@@ -291,6 +293,28 @@ def _reject_evidence(request, obj):
 
 # An uploaded file is the subject's bytes, not ours: should a browser ever render it, the
 # sandbox gives it no script, no same-origin access to the staff session, and no requests.
+@csp({"default-src": [NONE], "sandbox": True})
+@login_required
+def reply_file(request, pk, reply_id):
+    """The file a subject sent with a reply, decrypted, served like evidence; audited."""
+    permissions.require(request.user, "message")
+    reply = get_object_or_404(SubjectReply.objects.exclude(attachment_type=""), pk=reply_id,
+                              request_id=pk)  # fmt: skip
+    record_event(
+        action="reply.file_viewed",
+        actor=Actor.staff(request.user),
+        request_id=pk,
+        payload={"reply_id": str(reply.pk)},
+    )
+    response = HttpResponse(portal_services.reply_attachment(reply),
+                            content_type=reply.attachment_type)  # fmt: skip
+    extension = mimetypes.guess_extension(reply.attachment_type) or ""
+    response["Content-Disposition"] = f'attachment; filename="reply-{reply.pk}{extension}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @csp({"default-src": [NONE], "sandbox": True})
 @login_required
 def evidence_file(request, pk, evidence_id):

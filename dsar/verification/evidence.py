@@ -39,13 +39,10 @@ def sniff(head: bytes) -> str | None:
     return kind.mime if kind and kind.mime in ACCEPTED_TYPES else None
 
 
-def submit_evidence(*, request: RightsRequest, upload) -> Evidence:
-    """Store an uploaded document, encrypted, for staff review of ``request``.
-
-    ``upload`` is a Django ``UploadedFile``. Raises ``EvidenceTooLarge``, ``ValidationError``
-    (field ``file``) for a type that is not an image or PDF, or ``TransitionError`` when the
-    request is not waiting for verification. Nothing is written on any error.
-    """
+def checked_upload(upload) -> tuple[bytes, str]:
+    """The content and type of a file the subject uploads (evidence, or a photo with a
+    reply): ``EvidenceTooLarge`` over ``DSAR_EVIDENCE_MAX_BYTES``, ``ValidationError`` (field
+    ``file``) unless its content is a JPEG or PNG image or a PDF document."""
     if upload.size > settings.DSAR_EVIDENCE_MAX_BYTES:
         raise EvidenceTooLarge()
     data = upload.read(settings.DSAR_EVIDENCE_MAX_BYTES + 1)
@@ -54,6 +51,17 @@ def submit_evidence(*, request: RightsRequest, upload) -> Evidence:
     content_type = sniff(data[:8192])
     if content_type is None:
         raise ValidationError({"file": [_("Upload a JPEG or PNG image or a PDF document.")]})
+    return data, content_type
+
+
+def submit_evidence(*, request: RightsRequest, upload) -> Evidence:
+    """Store an uploaded document, encrypted, for staff review of ``request``.
+
+    ``upload`` is a Django ``UploadedFile``. Raises ``EvidenceTooLarge``, ``ValidationError``
+    (field ``file``) for a type that is not an image or PDF, or ``TransitionError`` when the
+    request is not waiting for verification. Nothing is written on any error.
+    """
+    data, content_type = checked_upload(upload)
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != Status.PENDING_VERIFICATION:

@@ -63,9 +63,62 @@ def test_accepted_field_changes_downstream_refused_one_is_explained(shop, staff_
     ]
     assert list(FanoutTask.objects.values_list("system__name", flat=True)) == ["shop"]
     request = RightsRequest.objects.get(pk=request.pk)
-    assert request.status == Status.COMPLETED
+    assert (request.status, request.outcome) == (Status.COMPLETED, "partial")
     [email] = [m for m in mail.outbox if m.to == ["li.lei@example.com"] and "VIP" in m.body]
     assert "李雷 (Li Lei)" in email.body and "not personal data" in email.body
+
+
+def test_an_accepted_change_no_system_holds_completes_in_part_and_says_why(shop, staff_user):
+    agent = staff_user("agent")
+    request = filed(("nickname", "Lei"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    [item] = Correction.objects.filter(request=request)
+    corrections.decide(correction=item, user=agent, accept=True, target_field="nickname")
+    mail.outbox.clear()
+    staff_services.approve(request=request, user=agent)
+
+    assert not FanoutTask.objects.filter(action="correct").exists()
+    request = RightsRequest.objects.get(pk=request.pk)
+    assert (request.status, request.outcome) == (Status.COMPLETED, "partial")
+    item.refresh_from_db()
+    assert item.applied is False
+    [email] = [m for m in mail.outbox if m.to == ["li.lei@example.com"]]
+    # In the subject's language (Chinese by default): not changed, because no system holds it.
+    assert "未更正的内容及原因" in email.body
+    assert "nickname: 我们的系统均未保存这项数据" in email.body
+    assert "已更正" not in email.body
+
+
+def test_every_accepted_change_applied_completes_in_full(shop, staff_user):
+    agent = staff_user("agent")
+    request = filed(("name", "Li Lei"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    [item] = Correction.objects.filter(request=request)
+    corrections.decide(correction=item, user=agent, accept=True, target_field="name")
+    staff_services.approve(request=request, user=agent)
+    request = RightsRequest.objects.get(pk=request.pk)
+    assert (request.status, request.outcome) == (Status.COMPLETED, "full")
+    item.refresh_from_db()
+    assert item.applied is True
+
+
+def test_status_page_says_what_was_refused_and_why(shop, staff_user, client):
+    from tests.verification.support import open_pages
+
+    agent = staff_user("agent")
+    request = filed(("name", "Li Lei"), ("VIP level", "gold"), ("nickname", "Lei"))
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    name, vip, nick = Correction.objects.filter(request=request).order_by("position")
+    corrections.decide(correction=name, user=agent, accept=True, target_field="name")
+    corrections.decide(correction=vip, user=agent, accept=False, reason="Follows purchases.")
+    corrections.decide(correction=nick, user=agent, accept=True, target_field="nickname")
+    staff_services.approve(request=request, user=agent)
+
+    client.cookies["django_language"] = "en"
+    page = open_pages(client, request).get(f"/requests/{request.pk}/").content.decode()
+    assert "Fulfilled in part" in page
+    assert "Changed" in page and "Not changed: Follows purchases." in page
+    assert "Not changed: none of our systems holds this data." in page
 
 
 def test_refusal_needs_a_reason_and_acceptance_a_field(shop, staff_user):

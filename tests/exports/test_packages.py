@@ -85,7 +85,8 @@ def test_zip_holds_exactly_the_subjects_data(systems, client, export_dir):
     )  # fmt: skip
     shop = json.loads(archive.read("shop.json"))
     assert shop == [{"name": "<script>alert(1)</script>", "account": "acct-1"}]  # not han.mei
-    assert list(csv.DictReader(io.StringIO(archive.read("shop.csv").decode()))) == shop
+    shop_csv = archive.read("shop.csv").decode("utf-8-sig")
+    assert list(csv.DictReader(io.StringIO(shop_csv))) == shop
     assert json.loads(archive.read("crm.json")) == [{"order": "A-1", "total": 10}]
     page = archive.read("index.html").decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page

@@ -63,7 +63,7 @@ def package_of(client, downstream, *, system="crm", rows=None) -> zipfile.ZipFil
 
 def test_formula_cells_and_headers_are_escaped_in_the_csv(client, downstream):
     archive = package_of(client, downstream)
-    [header, row] = list(csv.reader(io.StringIO(archive.read("crm.csv").decode())))
+    [header, row] = list(csv.reader(io.StringIO(archive.read("crm.csv").decode("utf-8-sig"))))
     cells = dict(zip(header, row, strict=True))
     assert f"'{DDE}" in cells and DDE not in cells
     assert cells["name"] == f"'{HYPERLINK}" and cells["note"] == f"'{DDE}"
