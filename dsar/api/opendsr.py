@@ -33,7 +33,7 @@ from dsar.fanout.models import FanoutTask
 log = logging.getLogger(__name__)
 
 
-class StatusSerializer(serializers.Serializer):
+class OpenDSRStatusSerializer(serializers.Serializer):
     subject_request_id = serializers.UUIDField()
     request_status = serializers.ChoiceField(choices=opendsr.STATUSES)
     status_callback_url = serializers.CharField(max_length=2000)
@@ -47,7 +47,7 @@ class OpenDSRCallbackView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=StatusSerializer,
+        request=OpenDSRStatusSerializer,
         responses={200: dict, 403: OpenApiResponse(description="bad signature or domain")},
     )
     def post(self, request, task_id):
@@ -61,7 +61,7 @@ class OpenDSRCallbackView(APIView):
             raise exceptions.NotFound()
         config = task.system.settings
         self._authenticate(request, task, config, raw)
-        data = StatusSerializer(data=parse_json(raw))
+        data = OpenDSRStatusSerializer(data=parse_json(raw))
         data.is_valid(raise_exception=True)
         status = data.validated_data
         if str(status["subject_request_id"]) != str(task.idempotency_key):
