@@ -48,6 +48,12 @@ def issue_certificate(*, days: int = 365) -> tuple[rsa.RSAPrivateKey, str]:
     return key, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def fingerprint(pem: str) -> str:
+    """The certificate's SHA-256 fingerprint in hex, as an approver compares it."""
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
 def sign(key: rsa.RSAPrivateKey, raw: bytes) -> str:
     return base64.b64encode(key.sign(raw, padding.PKCS1v15(), hashes.SHA256())).decode()
 

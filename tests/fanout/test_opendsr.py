@@ -15,7 +15,6 @@ from django.utils import timezone
 from dsar.audit.models import ActorKind, AuditEvent
 from dsar.audit.services import Actor
 from dsar.fanout import reconciler, registry
-from dsar.fanout.connectors import KINDS
 from dsar.fanout.connectors.opendsr import ACCESS_NOTE
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
@@ -69,18 +68,32 @@ def only_task() -> FanoutTask:
     return FanoutTask.objects.select_related("system").get()
 
 
-def test_registration_pins_the_processors_certificate_for_a_second_admin(processor, staff_user):
-    system = registry.save_system(
-        user=staff_user("admin"), name="analytics", kind="opendsr", actions=["delete"],
-        config={"url": processor.url},
+def test_registration_pins_the_processors_certificate_for_a_second_admin(processor, api_as):
+    answer = api_as("admin").post(
+        "/api/v1/staff/systems/",
+        {"name": "analytics", "kind": "opendsr", "actions": ["delete"],
+         "config": {"url": processor.url}},
+        format="json",
     )  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    system = DownstreamSystem.objects.get()
     assert system.approved_at is None  # not called until another admin approves
     assert system.settings["certificate_pem"] == processor.certificate_pem
     assert system.settings["identity_types"] == ["email", "controller_customer_id"]
-    fingerprint = "certificate SHA-256 "
-    assert fingerprint in KINDS["opendsr"].describe(system.settings)
+    fingerprint = opendsr_processor.fingerprint(processor.certificate_pem)
+    assert fingerprint in answer.json()["pending_change"]["destination"]  # what the approver sees
     event = AuditEvent.objects.filter(action="fanout.system_registered").get()
     assert fingerprint in event.payload["destination"]
+
+
+def test_a_processor_whose_discovery_cannot_be_read_is_refused(processor, staff_user):
+    with pytest.raises(ValidationError) as refused:
+        registry.save_system(
+            user=staff_user("admin"), name="analytics", kind="opendsr", actions=["delete"],
+            config={"url": processor.url + "/missing"},
+        )  # fmt: skip
+    assert "Could not pin the processor's certificate" in refused.value.message_dict["config"][0]
+    assert not DownstreamSystem.objects.exists()
 
 
 @pytest.mark.parametrize(
