@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from dsar.api.callbacks import CallbackView
+from dsar.api.opendsr import OpenDSRCallbackView
 from dsar.api.staff import HoldViewSet, MetricsView, StaffRequestViewSet
 from dsar.api.systems import SystemViewSet
 
@@ -21,6 +22,9 @@ urlpatterns = [
     path("", include(router.urls)),
     path("staff/metrics/", MetricsView.as_view(), name="staff-metrics"),
     path("callbacks/<uuid:task_id>/", CallbackView.as_view(), name="fanout-callback"),
+    path(
+        "callbacks/<uuid:task_id>/opendsr/", OpenDSRCallbackView.as_view(), name="opendsr-callback"
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI's script is served as a file (the split view); its styles are inline.
     path("docs/", api_docs, name="api-docs"),

@@ -92,4 +92,5 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
 
 def callback_url(task: FanoutTask) -> str:
     """Where a system that answers 202 reports the task's result."""
-    return settings.DSAR_PUBLIC_BASE_URL + reverse("fanout-callback", args=[task.pk])
+    route = connector_for(task.system.kind).callback_route
+    return settings.DSAR_PUBLIC_BASE_URL + reverse(route, args=[task.pk])

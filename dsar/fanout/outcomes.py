@@ -14,7 +14,7 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
-from dsar.audit.services import Actor, Event, appended_together, record_events
+from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
 from dsar.backoff import backoff
 from dsar.exports.services import store_part
 from dsar.fanout import lifecycle
@@ -188,3 +188,21 @@ def accept_callback(*, task: FanoutTask, ok: bool, detail: str = "", data: dict 
     task = FanoutTask.objects.select_related("system", "request").get(pk=task.pk)
     status = record_outcomes([(task, outcome)], awaiting=CALLBACK_AWAITING)[str(task.pk)]
     return None if status == "skipped" else status
+
+
+def record_progress(*, task: FanoutTask, detail: str) -> bool:
+    """Note on a task that waits for a system what the system reports of the work under way
+    (an OpenDSR processor's ``in_progress``), audited; the task keeps waiting, and its chase
+    is counted from now. False, and nothing written, if the task no longer waits."""
+    with transaction.atomic():
+        noted = FanoutTask.objects.filter(pk=task.pk, status__in=CALLBACK_AWAITING).update(
+            last_error=detail[:300], updated_at=timezone.now()
+        )
+        if noted:
+            record_event(
+                action="fanout.progress",
+                actor=Actor.system(f"downstream:{task.system.name}"[:64]),
+                request_id=task.request_id,
+                payload={"task": str(task.pk), "action": task.action, "progress": detail[:80]},
+            )
+    return bool(noted)

@@ -8,18 +8,29 @@ whose rotation has passed, and reminds third-party recipients.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.utils import timezone
 
 from dsar.fanout import lifecycle
 from dsar.fanout.completion import STUCK_AFTER, complete_settled
-from dsar.fanout.connectors import CALLBACK, RETRY, Outcome, kinds_finishing_by
+from dsar.fanout.connectors import (
+    CALLBACK,
+    RETRY,
+    Call,
+    Outcome,
+    SubjectKeys,
+    connector_for,
+    kinds_finishing_by,
+)
 from dsar.fanout.dispatch import run_tasks
 from dsar.fanout.ledger import release_backups
 from dsar.fanout.models import FanoutTask, TaskStatus
 from dsar.fanout.outcomes import record_outcome
 from dsar.fanout.publishing import PUBLISH_CHUNK
 from dsar.fanout.recipients import remind_recipients
+
+log = logging.getLogger(__name__)
 
 
 def reconcile(*, now: dt.datetime | None = None) -> int:
@@ -45,9 +56,11 @@ def reconcile(*, now: dt.datetime | None = None) -> int:
 
 
 def chase_callbacks(*, now: dt.datetime) -> int:
-    """An ``http`` system that accepted work (202) but never called back within its
-    ``callback_hours`` (default 24) gets the same request again — same idempotency key — until
-    its attempts run out; then the task fails for staff. Returns how many were chased."""
+    """A system that accepted work but never called back within its ``callback_hours``
+    (default 24) is chased through its kind's ``poll``: an ``http`` system gets the same
+    request again — same idempotency key — until its attempts run out, then the task fails
+    for staff; an ``opendsr`` processor is asked where the request stands. Returns how many
+    were chased."""
     chased = 0
     waiting = FanoutTask.objects.filter(
         status=TaskStatus.WAITING, system__kind__in=kinds_finishing_by(CALLBACK)
@@ -61,6 +74,19 @@ def chase_callbacks(*, now: dt.datetime) -> int:
         ):
             continue  # the callback arrived meanwhile
         task.refresh_from_db()
-        record_outcome(task, Outcome(RETRY, "no callback received"))
+        record_outcome(task, _poll(task))
         chased += 1
     return chased
+
+
+def _poll(task: FanoutTask) -> Outcome:
+    system = task.system
+    call = Call(
+        config=system.settings, action=task.action, keys=SubjectKeys(),
+        idempotency_key=str(task.idempotency_key), timeout=system.timeout_seconds,
+    )  # fmt: skip
+    try:
+        return connector_for(system.kind).poll(call)
+    except Exception as exc:  # a connector bug must not leave the task running forever
+        log.exception("connector %s crashed polling task %s", system.kind, task.pk)
+        return Outcome(RETRY, f"connector error: {type(exc).__name__}")

@@ -30,7 +30,11 @@ FIELDS = ("name", "kind", "actions", "config", "timeout_seconds", "max_attempts"
 
 def validate(fields: dict) -> None:
     """Raise ``ValidationError`` (field messages) unless a system of ``fields["kind"]`` can do
-    ``fields["actions"]`` with ``fields["config"]``. Used by the API and the admin form."""
+    ``fields["actions"]`` with ``fields["config"]``. Used by the API and the admin form.
+
+    First adds to ``fields["config"]`` what the kind reads from the system itself
+    (``Connector.learned``: an OpenDSR processor's certificate), so it is saved and approved
+    with the rest."""
     errors = {}
     kind = fields["kind"]
     if kind not in KINDS:
@@ -42,8 +46,14 @@ def validate(fields: dict) -> None:
     config = fields["config"]
     if not isinstance(config, dict):
         errors["config"] = ["Give the configuration as a JSON object."]
-    elif messages := connector.config_errors(config):
-        errors["config"] = messages
+    else:
+        try:  # in place: what the kind read from the system is saved and approved with it
+            config.update(connector.learned(config))
+        except ValueError as exc:
+            errors["config"] = [str(exc)]
+        else:
+            if messages := connector.config_errors(config):
+                errors["config"] = messages
     if errors:
         raise ValidationError(errors)
 

@@ -3,7 +3,7 @@
 Adding a kind is adding a module with its class and one line in ``KINDS`` below.
 """
 
-from dsar.fanout.connectors import backup, http, notify, sql
+from dsar.fanout.connectors import backup, http, notify, opendsr, sql
 from dsar.fanout.connectors.base import (  # noqa: F401 (the interface, imported from here)
     ACCEPTED,
     CALLBACK,
@@ -20,7 +20,7 @@ from dsar.fanout.connectors.base import (  # noqa: F401 (the interface, imported
 
 KINDS: dict[str, Connector] = {
     connector.kind: connector
-    for connector in (sql.Sql(), http.Http(), notify.Notify(), backup.Backup())
+    for connector in (sql.Sql(), http.Http(), notify.Notify(), backup.Backup(), opendsr.OpenDSR())
 }
 
 

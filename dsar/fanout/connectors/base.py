@@ -67,6 +67,15 @@ class Connector:
     # True for a kind that checks its own erasures (reports ``{"verified": {"rows_left": 0}}``
     # only after reading the data again); the audit trail then records the proof.
     proves_erasure: ClassVar[bool] = False
+    # The URL name (with the task id) a kind finishing by CALLBACK is told to report to.
+    callback_route: ClassVar[str] = "fanout-callback"
+
+    def learned(self, config: dict) -> dict:
+        """Settings the kind reads from the system itself when it is registered or changed
+        (an OpenDSR processor's certificate), saved with the configuration and approved with
+        it; empty when there is nothing to read. Raises ``ValueError`` with a message for
+        staff when the system cannot be read."""
+        return {}
 
     def config_errors(self, config: dict) -> list[str]:
         """Messages for a configuration this kind could never run with; empty when fine."""
@@ -82,3 +91,9 @@ class Connector:
 
     def run(self, call: Call) -> Outcome:
         raise NotImplementedError
+
+    def poll(self, call: Call) -> Outcome:
+        """Chase accepted work that did not call back in time (the reconciler, with no subject
+        keys in ``call``). By default the same request is sent again, same idempotency key;
+        a kind whose systems can be asked where the work stands answers from that."""
+        return Outcome(RETRY, "no callback received")
