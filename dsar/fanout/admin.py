@@ -11,7 +11,7 @@ from dsar.fanout.models import DownstreamSystem, FanoutTask
 from dsar.workflow.errors import Unavailable
 
 MASK = "********"
-SECRET_KEYS = ("secret",)
+SECRET_KEYS = ("secret", "previous_secrets")
 _DSN_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)(@)")
 
 
