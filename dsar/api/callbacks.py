@@ -21,11 +21,11 @@ from rest_framework.views import APIView
 
 from dsar.api.errors import Conflict
 from dsar.api.parsers import parse_json
-from dsar.fanout import outcomes
+from dsar.fanout import conformance, outcomes
 from dsar.fanout.connectors import http
 from dsar.fanout.models import FanoutTask
 
-MAX_SKEW_SECONDS = 300
+MAX_SKEW_SECONDS = http.MAX_SKEW_SECONDS
 log = logging.getLogger(__name__)
 
 
@@ -79,3 +79,45 @@ class CallbackView(APIView):
             raise exceptions.AuthenticationFailed("Bad signature.")
         if not http.signed_by(config, timestamp, signature, raw):
             raise exceptions.AuthenticationFailed("Bad signature.")
+
+
+_REFUSALS = {
+    401: exceptions.AuthenticationFailed("Bad signature or stale timestamp."),
+    400: exceptions.ValidationError(
+        {"non_field_errors": ["The callback does not fit the protocol."]}
+    ),
+    404: exceptions.NotFound("No such conformance run, or it is over."),
+    409: Conflict("This callback names an idempotency key the run did not send."),
+}
+
+
+class ConformanceCallbackView(APIView):
+    """Where a system under a conformance check calls back (``dsar.fanout.conformance``):
+    answered as the real callback endpoint answers, and kept for the waiting run to judge."""
+
+    authentication_classes: list = []  # the HMAC signature is the authentication
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=CallbackSerializer,
+        responses={
+            200: dict,
+            400: OpenApiResponse(description="the body does not fit the protocol"),
+            401: OpenApiResponse(description="bad signature or timestamp"),
+            404: OpenApiResponse(description="no such conformance run"),
+            409: OpenApiResponse(description="an idempotency key the run did not send"),
+        },
+    )
+    def post(self, request, run_id):
+        status = conformance.receive_callback(
+            run_id=str(run_id),
+            timestamp=request.headers.get("X-DSAR-Timestamp", ""),
+            signature=request.headers.get("X-DSAR-Signature", ""),
+            raw=request.body,
+        )
+        if status != 200:
+            raise _REFUSALS[status]
+        return Response({"received": True})
+
+    def get_authenticate_header(self, request):
+        return 'DSAR-HMAC realm="callbacks"'

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from dsar.api import public
+from dsar.api import protocol, public
 
 urlpatterns = [
+    path("downstream-protocol.yaml", protocol.downstream_protocol, name="downstream-protocol"),
     path("requests/", public.RequestCreateView.as_view(), name="public-request-create"),
     path("requests/<uuid:pk>/", public.StatusView.as_view(), name="public-request-status"),
     path("requests/<uuid:pk>/verify/", public.VerifyView.as_view(), name="public-request-verify"),

@@ -35,6 +35,8 @@ from dsar.fanout.connectors.base import (
 )
 
 PROTOCOL_VERSION = "v1"
+# How far a signed timestamp may be from our clock, either way, for a callback to be taken.
+MAX_SKEW_SECONDS = 300
 # Actions whose answer is their data: a 202 for them would finish with nothing to show.
 ANSWERED_AT_ONCE = frozenset({"check", "export"})
 # Bounds on one export: a service that pages forever, or sends more than a person's data
