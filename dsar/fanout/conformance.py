@@ -104,8 +104,10 @@ class _Run:
 
     def open(self, actions: list[str]) -> None:
         self.keys = {action: str(uuid.uuid4()) for action in actions}
-        cache.set(_run_key(self.id), {"system": self.system.pk, "keys": list(self.keys.values())},
-                  RUN_SECONDS)  # fmt: skip
+        # The probes' key too: a service that wrongly accepts one may call back for it.
+        self.probe_key = str(uuid.uuid4())
+        known = [*self.keys.values(), self.probe_key]
+        cache.set(_run_key(self.id), {"system": self.system.pk, "keys": known}, RUN_SECONDS)
 
     def send(self, action: str) -> None:
         fail, ok = self.report.failures.append, self.report.passes.append
@@ -131,7 +133,10 @@ class _Run:
         problems += _synthetic_problems(action, outcome.data) if outcome.state == DONE else []
         for problem in problems:
             fail(f"{action}: {problem}")
-        if outcome.state == ACCEPTED:
+        if outcome.state == ACCEPTED and action in http.ANSWERED_AT_ONCE:
+            fail(f"{action}: answered 202, but {action} must answer 200 with its data: a "
+                 "callback carries none")  # fmt: skip
+        elif outcome.state == ACCEPTED:
             self.awaiting[self.keys[action]] = action
         elif not problems:
             pages = f" in {len(answers)} pages" if len(answers) > 1 else ""
@@ -140,7 +145,7 @@ class _Run:
     def probe(self, action: str) -> None:
         """Requests a service must refuse: a wrong signature, and a replayed old one."""
         message = http.message_for(
-            action=action, keys=self.subject, idempotency_key=str(uuid.uuid4()),
+            action=action, keys=self.subject, idempotency_key=self.probe_key,
             callback_url=self.callback_url, test=True,
         )  # fmt: skip
         timeout = self.system.timeout_seconds

@@ -212,6 +212,14 @@ def test_a_service_that_echoes_the_subject_back_without_looking_fails(service):
     ]
 
 
+def test_a_service_that_answers_an_export_later_fails(service):
+    service.answer["export"] = lambda body: (202, {})
+    report = conformance.check(register(service.url), wait=WAIT)
+    assert report.failures == [
+        "export: answered 202, but export must answer 200 with its data: a callback carries none"
+    ]
+
+
 def test_a_service_that_never_calls_back_fails(service):
     service.call_back = False
     report = conformance.check(register(service.url), wait=WAIT)

@@ -1,5 +1,5 @@
 """The http connector's v1 additions against a real HTTP peer: export paging and its bounds,
-check and export answered at once, and callbacks signed with a previous secret."""
+and callbacks signed with a previous secret."""
 
 import hashlib
 import hmac
@@ -105,18 +105,6 @@ def test_an_export_of_too_many_rows_is_bounded(downstream, monkeypatch):
                           (200, {"rows": [{"n": 3}, {"n": 4}]})]  # fmt: skip
     outcome = export(downstream)
     assert (outcome.state, outcome.detail) == (FAILED, "export of more than 3 rows: not taken")
-
-
-@pytest.mark.parametrize("action", ["check", "export"])
-def test_a_202_to_an_action_that_answers_with_data_fails(downstream, action):
-    downstream.answers = [(202, {})]
-    outcome = http.run(
-        config={"url": downstream.url, "secret": SECRET}, action=action, keys=KEYS,
-        idempotency_key=KEY, timeout=2,
-    )  # fmt: skip
-    assert (outcome.state, outcome.detail) == (
-        FAILED, f"HTTP 202 to {action}: a {action} answers 200 with its data",
-    )  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True)
