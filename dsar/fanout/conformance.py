@@ -158,10 +158,14 @@ class _Run:
         ):  # fmt: skip
             if isinstance(answer, http.Answer) and 400 <= answer.status < 500:
                 self.report.passes.append(f"refuses {what} (HTTP {answer.status})")
-            elif isinstance(answer, http.Answer):
+            elif isinstance(answer, http.Answer) and answer.status < 400:
                 self.report.failures.append(
                     f"accepts {what} (HTTP {answer.status}); refuse it with 401, or anyone "
                     "who can reach the service can send it requests"
+                )
+            elif isinstance(answer, http.Answer):  # a 5xx: we would send it again, forever
+                self.report.failures.append(
+                    f"answers {what} with HTTP {answer.status}; refuse it with 401"
                 )
             else:
                 self.report.failures.append(f"gave no answer to {what} ({answer.detail})")
