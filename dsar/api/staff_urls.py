@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from dsar.api.callbacks import CallbackView, ConformanceCallbackView
+from dsar.api.callbacks import CallbackView
 from dsar.api.staff import HoldViewSet, MetricsView, StaffRequestViewSet
 from dsar.api.systems import SystemViewSet
 
@@ -21,11 +21,6 @@ urlpatterns = [
     path("", include(router.urls)),
     path("staff/metrics/", MetricsView.as_view(), name="staff-metrics"),
     path("callbacks/<uuid:task_id>/", CallbackView.as_view(), name="fanout-callback"),
-    path(
-        "callbacks/conformance/<uuid:run_id>/",
-        ConformanceCallbackView.as_view(),
-        name="fanout-conformance-callback",
-    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI's script is served as a file (the split view); its styles are inline.
     path("docs/", api_docs, name="api-docs"),
