@@ -1,7 +1,8 @@
 """Downstream callbacks: a system that answered 202 reports the end of its work here.
 
 ``POST /api/v1/callbacks/<task_id>/`` with ``X-DSAR-Timestamp`` and ``X-DSAR-Signature`` =
-hex HMAC-SHA256(system secret, timestamp + "." + raw body), body
+hex HMAC-SHA256(system secret, timestamp + "." + raw body) (the ``secret``, or one of the
+``previous_secrets`` kept during a key rotation), body
 ``{"idempotency_key": "…", "status": "done" | "failed", "detail": "…"}``.
 A bad signature or a stale timestamp → 401, and so is any callback for a system without a
 secret (anyone could sign with an empty key); a key of another task, or a task that is not
@@ -9,7 +10,6 @@ waiting (a replay) → 409. None of them changes anything. A callback that overt
 recording of the 202 (the task still ``running``) is accepted.
 """
 
-import hmac
 import logging
 import time
 
@@ -21,11 +21,11 @@ from rest_framework.views import APIView
 
 from dsar.api.errors import Conflict
 from dsar.api.parsers import parse_json
-from dsar.fanout import outcomes
-from dsar.fanout.connectors.http import sign
+from dsar.fanout import conformance, outcomes
+from dsar.fanout.connectors import http
 from dsar.fanout.models import FanoutTask
 
-MAX_SKEW_SECONDS = 300
+MAX_SKEW_SECONDS = http.MAX_SKEW_SECONDS
 log = logging.getLogger(__name__)
 
 
@@ -72,11 +72,52 @@ class CallbackView(APIView):
         signature = request.headers.get("X-DSAR-Signature", "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_SECONDS:
             raise exceptions.AuthenticationFailed("Missing or stale timestamp.")
-        secret = task.system.settings.get("secret")
-        if not isinstance(secret, str) or not secret:
+        config = task.system.settings
+        if not http.callback_secrets(config):
             # Anyone can sign with an empty key: such a system can never prove a callback.
             log.warning("callback refused: system %s has no secret", task.system_id)
             raise exceptions.AuthenticationFailed("Bad signature.")
-        expected = sign(secret, timestamp, raw)
-        if not hmac.compare_digest(expected, signature):
+        if not http.signed_by(config, timestamp, signature, raw):
             raise exceptions.AuthenticationFailed("Bad signature.")
+
+
+_REFUSALS = {
+    401: exceptions.AuthenticationFailed("Bad signature or stale timestamp."),
+    400: exceptions.ValidationError(
+        {"non_field_errors": ["The callback does not fit the protocol."]}
+    ),
+    404: exceptions.NotFound("No such conformance run, or it is over."),
+    409: Conflict("This callback names an idempotency key the run did not send."),
+}
+
+
+class ConformanceCallbackView(APIView):
+    """Where a system under a conformance check calls back (``dsar.fanout.conformance``):
+    answered as the real callback endpoint answers, and kept for the waiting run to judge."""
+
+    authentication_classes: list = []  # the HMAC signature is the authentication
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=CallbackSerializer,
+        responses={
+            200: dict,
+            400: OpenApiResponse(description="the body does not fit the protocol"),
+            401: OpenApiResponse(description="bad signature or timestamp"),
+            404: OpenApiResponse(description="no such conformance run"),
+            409: OpenApiResponse(description="an idempotency key the run did not send"),
+        },
+    )
+    def post(self, request, run_id):
+        status = conformance.receive_callback(
+            run_id=str(run_id),
+            timestamp=request.headers.get("X-DSAR-Timestamp", ""),
+            signature=request.headers.get("X-DSAR-Signature", ""),
+            raw=request.body,
+        )
+        if status != 200:
+            raise _REFUSALS[status]
+        return Response({"received": True})
+
+    def get_authenticate_header(self, request):
+        return 'DSAR-HMAC realm="callbacks"'

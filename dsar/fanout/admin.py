@@ -6,12 +6,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html_join
 
-from dsar.fanout import datamaps, registry
+from dsar.fanout import conformance, datamaps, registry
 from dsar.fanout.models import DownstreamSystem, FanoutTask
 from dsar.workflow.errors import Unavailable
 
 MASK = "********"
-SECRET_KEYS = ("secret",)
+SECRET_KEYS = ("secret", "previous_secrets")
 _DSN_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)(@)")
 
 
@@ -78,7 +78,8 @@ class DownstreamSystemAdmin(admin.ModelAdmin):
     form = DownstreamSystemForm
     list_display = ["name", "kind", "enabled", "awaits_approval", "max_attempts"]
     list_filter = ["kind", "enabled"]
-    actions = ["approve_change", "reject_change", "discover", "accept_discovery"]
+    actions = ["approve_change", "reject_change", "discover", "accept_discovery",
+               "check_conformance"]  # fmt: skip
     readonly_fields = ["map_version", "coverage"]
 
     @admin.display(description="Data map version")
@@ -136,6 +137,24 @@ class DownstreamSystemAdmin(admin.ModelAdmin):
             else:
                 messages.warning(request, f"{system.name}: the map waits for a second admin.")
 
+    @admin.action(description="Check conformance (synthetic subject) and enable what passes")
+    def check_conformance(self, request, queryset):
+        for system in queryset:
+            try:
+                report = conformance.run_check(system=system, user=request.user, enable=True)
+            except (PermissionDenied, ValidationError) as exc:
+                text = "; ".join(getattr(exc, "messages", [str(exc)]))
+                messages.error(request, f"{system.name}: {text}")
+                continue
+            if report.passed:
+                messages.success(request, f"{system.name}: conforms to the protocol; enabled.")
+            else:
+                messages.error(
+                    request,
+                    f"{system.name}: does not conform to the protocol: "
+                    + "; ".join(report.failures),
+                )
+
     @admin.display(boolean=True, description="Awaits approval")
     def awaits_approval(self, obj):
         return obj.awaits_approval
@@ -148,7 +167,15 @@ class DownstreamSystemAdmin(admin.ModelAdmin):
             current = DownstreamSystem.objects.get(pk=obj.pk)
             saved = registry.save_system(user=request.user, system=current, **fields)
         else:
+            asked = fields["enabled"]
+            fields["enabled"] = conformance.starts_enabled(kind=fields["kind"], asked=asked)
             saved = registry.save_system(user=request.user, **fields)
+            if asked and not saved.enabled:
+                messages.warning(
+                    request,
+                    f"{saved.name}: registered disabled; it is enabled when the action "
+                    "“Check conformance” passes.",
+                )
         obj.pk = saved.pk
         if saved.awaits_approval:
             messages.warning(request, f"{saved.name}: the change waits for a second admin.")
