@@ -11,7 +11,7 @@ from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.verification.support import code_from_outbox
+from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

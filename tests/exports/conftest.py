@@ -1,8 +1,6 @@
 import pytest
 from django.core.cache import cache
 
-from tests.fanout.conftest import downstream, shop_dsn  # noqa: F401 (fixtures)
-
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
