@@ -17,10 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
-    from django.core.cache import cache
-
-    cache.clear()
+def _fresh_limits(fresh_limits):
+    """Every browser files from 127.0.0.1: earlier tests' intakes must not count."""
 
 
 def emailed_link(request_id, template: str, base: str) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from dsar.audit.services import Actor
@@ -35,11 +34,8 @@ ROGUE_SECRET = "billing-own-secret"  # a real secret, of another downstream syst
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
+def _fresh_limits(fresh_limits):
     """Rate-limit counters live in Redis; each story starts with none and leaves none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
