@@ -10,6 +10,8 @@ RUN_ENV = DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings DSAR_PUBLIC_BASE_URL=ht
 	DSAR_DOWNSTREAM_ALLOWED_HOSTS=127.0.0.1 DSAR_DOWNSTREAM_ALLOWED_PATHS=var
 DEMO_CRM_PORT = $(shell echo $$(( $(PORT) + 1 )))
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.test_settings
+# pytest-xdist processes; each has its own test database, Redis database and shop database.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev messages services lint fmt bench clean
 
@@ -63,7 +65,7 @@ services:
 
 test: install-dev services
 	bash .ci/ensure-browser
-	$(TEST_ENV) $(BIN)/pytest
+	$(TEST_ENV) $(BIN)/pytest -n $(TEST_WORKERS)
 
 # Benchmarks: every bench/*.py against real PostgreSQL and Redis; each prints its own ratios.
 bench: install-dev services

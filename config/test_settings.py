@@ -9,6 +9,14 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/dsar")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist every worker has a Redis database of its own, counting down from the one
+# above (gw0 → 15, gw1 → 14, …), as pytest-django gives each its own test database. Set in
+# the environment, so the servers and Celery workers a test starts use the same one.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker and os.environ.get("DSAR_TEST_REDIS_WORKER") != _xdist_worker:
+    _base, _, _db = os.environ["REDIS_URL"].rpartition("/")
+    os.environ["REDIS_URL"] = f"{_base}/{int(_db or 0) - int(_xdist_worker.removeprefix('gw'))}"
+    os.environ["DSAR_TEST_REDIS_WORKER"] = _xdist_worker
 os.environ.setdefault("DSAR_ENCRYPTION_KEYS", "b5Hsj0vqW4nH0qKp3yJm6m0zQk1Zc9g3Hq2R8yC6b1E=")
 os.environ.setdefault("DSAR_HASH_KEY", "test-only-hash-key")
 os.environ.setdefault("DSAR_AUDIT_KEY", "test-only-audit-key")

@@ -1,18 +1,18 @@
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
+"""Fixtures for every test. The shared machinery lives in ``tests/support/``: a real Celery
+worker, gunicorn servers, the HTTP downstream peer, the second ("shop") database and the
+downstream protocol's signature; its fixtures are made visible here."""
 
 import pytest
-import requests as http
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import RightsRequestFactory
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import database
+from tests.support.downstream import downstream  # noqa: F401 (fixture)
+from tests.support.servers import _module_servers, server_process  # noqa: F401 (fixtures)
+from tests.support.shop import shop_database, shop_dsn  # noqa: F401 (fixtures)
+from tests.support.workers import celery_worker  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -21,70 +21,12 @@ def make_request(db):
     return RightsRequestFactory.create
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def server_process(tmp_path):
-    """Start gunicorn on 127.0.0.1 with extra environment; yields its base URL.
-
-    Uses the test settings (real PostgreSQL and Redis) unless the overrides say otherwise,
-    and the test database that pytest-django created when a test asks for `db` too.
-
-    The server's log goes to a file, never to a pipe: nobody reads a pipe while the test runs,
-    so once its 64 KiB buffer is full (a few hundred logged 4xx answers) every gunicorn process
-    blocks writing its log and the server stops answering without dying.
-    """
-    started = []
-
-    def start(env_overrides: dict | None = None, *, workers: int = 1) -> str:
-        port = free_port()
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings"}
-        env.update(env_overrides or {})
-        log_path = tmp_path / f"gunicorn-{port}.log"
-        with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(workers),
-                    "--timeout",
-                    "30",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-        started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
-            try:
-                http.get(f"{base}/healthz", timeout=5)  # a loaded machine boots slowly
-                return base
-            except http.RequestException:  # not listening yet, or still importing
-                time.sleep(0.1)
-        raise RuntimeError("server did not answer /healthz within 60 s")
-
-    yield start
-    for proc in started:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+def fresh_limits():
+    """Rate-limit counters live in Redis; the test starts with none and leaves none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -112,3 +54,7 @@ def api_as(staff_user):
         return client
 
     return make
+
+
+def pytest_configure(config):
+    database.install()  # a cheaper reset after transactional tests (see its docstring)

@@ -9,7 +9,7 @@ from dsar.sla import clock
 from dsar.verification.models import Method, Strength
 from dsar.verification.selectors import latest_verification
 from dsar.workflow.models import RequestType, RightsRequest, Status
-from tests.verification.support import code_from_outbox, fresh_limits  # noqa: F401
+from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 

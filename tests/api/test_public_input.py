@@ -11,7 +11,6 @@ from dsar.verification.models import Evidence
 from dsar.verification.tokens import make_status_token
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
-from tests.verification.support import fresh_limits  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 

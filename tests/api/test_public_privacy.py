@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import Status
-from tests.verification.support import code_from_outbox, fresh_limits  # noqa: F401
+from tests.support.subject import code_from_outbox
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

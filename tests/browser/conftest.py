@@ -5,7 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
+
+from tests.support.servers import live_database_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -35,9 +37,7 @@ def browser(monkeypatch):
 @pytest.fixture
 def live_server_url(transactional_db, server_process):
     """gunicorn on 127.0.0.1 using the database pytest-django created for this test."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return server_process({"DATABASE_URL": url, "SECURE_COOKIES": "0"})
+    return server_process({"DATABASE_URL": live_database_url(), "SECURE_COOKIES": "0"}).url
 
 
 @pytest.fixture

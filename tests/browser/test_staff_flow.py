@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
-from tests.verification.support import read_back_code_from_outbox
+from tests.support.subject import read_back_code_from_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,16 +11,14 @@ from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.verification.support import code_from_outbox
+from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
-    from django.core.cache import cache
-
-    cache.clear()
+def _fresh_limits(fresh_limits):
+    """Every browser files from 127.0.0.1: earlier tests' intakes must not count."""
 
 
 def emailed_link(request_id, template: str, base: str) -> str:

@@ -1,10 +1,6 @@
 import pytest
-from django.core.cache import cache
-
-from tests.fanout.conftest import downstream, shop_dsn  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
+def _fresh_limits(fresh_limits):
     """Each test files as the same subject; intake limits must not carry over between tests."""
-    cache.clear()

@@ -13,7 +13,7 @@ from dsar.portal.services import ProposedCorrection, file_request
 from dsar.staff import services as staff_services
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
-from tests.fanout.conftest import shop_rows
+from tests.support.shop import shop_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

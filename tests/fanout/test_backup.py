@@ -19,7 +19,7 @@ from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import ACTORS
-from tests.fanout.conftest import shop_rows
+from tests.support.shop import shop_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,12 +7,10 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections import Counter
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
@@ -24,16 +22,11 @@ from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import ACTORS
-from tests.fanout.conftest import SECRET
-from tests.fanout.test_crash import until
+from tests.support.servers import free_port
+from tests.support.signing import SECRET
+from tests.support.workers import until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrivateRedis:
@@ -80,34 +73,19 @@ def broker(monkeypatch):
         redis_server.stop()
 
 
-def start_worker(broker_url):
-    db = connection.settings_dict
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DSAR_TEST_EAGER": "0",
-        "REDIS_URL": broker_url,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-        f"{db['NAME']}",
-    }  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def approve(i):
     request = create_request(type="deletion", email=f"s{i}@example.com")
     transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
 
 
-def test_redis_restart_mid_batch_loses_nothing(downstream, broker):
+def test_redis_restart_mid_batch_loses_nothing(downstream, broker, celery_worker):
     DownstreamSystem.objects.create(
         name="crm", kind="http", actions=["delete"], timeout_seconds=5,
         config=json.dumps({"url": downstream.url, "secret": SECRET}),
     )  # fmt: skip
     downstream.delay = 0.1
-    worker = start_worker(broker.url)
+    worker = celery_worker(REDIS_URL=broker.url)
     try:
         for i in range(10):
             approve(i)

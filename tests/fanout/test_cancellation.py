@@ -123,7 +123,7 @@ def cooling_cancellation(email):
 
 def test_end_of_cooling_off_checks_again_then_closes_before_deleting(shop_dsn):
     from dsar.fanout.models import FanoutTask, TaskStatus
-    from tests.fanout.conftest import shop_rows
+    from tests.support.shop import shop_rows
 
     shop_system(shop_dsn)
     request = cooling_cancellation("han.mei@example.com")
@@ -144,7 +144,7 @@ def test_end_of_cooling_off_checks_again_then_closes_before_deleting(shop_dsn):
 def test_an_order_placed_during_cooling_off_holds_the_closure(shop_dsn):
     from dsar.fanout.models import FanoutTask
     from dsar.legal.models import Finding
-    from tests.fanout.conftest import shop_rows
+    from tests.support.shop import shop_rows
 
     shop_system(shop_dsn)
     request = cooling_cancellation("han.mei@example.com")

@@ -6,16 +6,12 @@ import datetime as dt
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import pytest
 import redis
 import time_machine
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
@@ -27,20 +23,11 @@ from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import ACTORS
-from tests.fanout.conftest import SECRET
+from tests.support.signing import SECRET
+from tests.support.workers import until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 BATCH = 24
-
-
-def until(condition, seconds: float, what: str):
-    """Poll real processes for a condition (not a clock wait: we wait for work to happen)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -52,24 +39,7 @@ def published(monkeypatch):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
-def start_worker():
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DSAR_TEST_EAGER": "0",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-        f"{db['NAME']}",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-         "--concurrency=2", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-        env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def test_killed_worker_loses_nothing_and_acts_once(downstream, published):
+def test_killed_worker_loses_nothing_and_acts_once(downstream, published, celery_worker):
     DownstreamSystem.objects.create(
         name="crm", kind="http", actions=["delete"], timeout_seconds=5,
         config=json.dumps({"url": downstream.url, "secret": SECRET}),
@@ -83,7 +53,7 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published):
         FanoutTask.objects.values_list("status", flat=True)
     )
 
-    first = start_worker()
+    first = celery_worker()
     try:
         until(lambda: len(downstream.received) >= 4, 60, "the first worker to start")
     finally:
@@ -92,7 +62,7 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published):
     done_by_first = FanoutTask.objects.filter(status=TaskStatus.DONE).count()
     assert 0 < done_by_first < BATCH
 
-    second = start_worker()
+    second = celery_worker()
     try:
         # Tasks the killed worker held are stuck "running" and their messages went with it;
         # the reconciler (beat, every minute) re-drives them once they are stuck long enough.

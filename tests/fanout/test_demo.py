@@ -15,8 +15,8 @@ from dsar.fanout.models import DeletionLedger, FanoutTask, TaskStatus
 from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
-from tests.conftest import free_port
 from tests.factories import ACTORS
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUBJECT, BYSTANDER = "chen.jing@example.com", "bystander@example.com"

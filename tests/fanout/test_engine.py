@@ -1,8 +1,6 @@
 """The fan-out engine against real peers: a second PostgreSQL database and an HTTP server."""
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import time
 
@@ -18,7 +16,8 @@ from dsar.workflow.models import Outcome, RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import ACTORS
-from tests.fanout.conftest import SECRET, shop_rows
+from tests.support.shop import shop_rows
+from tests.support.signing import SECRET, signed_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -133,16 +132,9 @@ def test_http_400_fails_with_the_reason_and_staff_can_retry(downstream, staff_us
     assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
 
 
-def signature_headers(raw: bytes, *, secret=SECRET, timestamp=None) -> dict:
-    """The headers a downstream system signs its callback with."""
-    timestamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
-    return {"X-DSAR-Timestamp": timestamp, "X-DSAR-Signature": signature.hexdigest()}
-
-
 def signed_callback(client, task, body: dict, *, secret=SECRET, timestamp=None, tamper=None):
     raw = json.dumps(body).encode()
-    headers = signature_headers(raw, secret=secret, timestamp=timestamp)
+    headers = signed_headers(raw, secret=secret, timestamp=timestamp)
     if tamper:
         raw = tamper(raw)
     return client.post(
@@ -180,7 +172,7 @@ def test_a_callback_that_overtakes_our_recording_of_the_202_still_completes(
 
     def call_back_first(body):
         raw = json.dumps({"idempotency_key": body["idempotency_key"], "status": "done"}).encode()
-        headers = {"Content-Type": "application/json", **signature_headers(raw)}
+        headers = {"Content-Type": "application/json", **signed_headers(raw)}
         answer = http.post(body["callback_url"], data=raw, headers=headers, timeout=10)
         answered.append(answer.status_code)
 

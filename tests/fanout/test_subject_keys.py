@@ -16,9 +16,8 @@ from dsar.portal.services import file_request
 from dsar.verification.evidence import submit_evidence
 from dsar.verification.services import send_staff_code, verify_by_staff, verify_code
 from dsar.workflow import identity
-from tests.verification.support import (  # noqa: F401 (fresh_limits is a fixture)
+from tests.support.subject import (
     code_from_outbox,
-    fresh_limits,
     read_back_code_from_sms,
 )
 

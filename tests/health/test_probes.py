@@ -16,7 +16,7 @@ def test_readyz_is_ready_when_database_and_broker_answer(client):
 
 
 def test_readyz_names_the_database_when_it_is_unreachable(server_process):
-    base = server_process({"DATABASE_URL": "postgres://postgres:postgres@127.0.0.1:9/dsar"})
+    base = server_process({"DATABASE_URL": "postgres://postgres:postgres@127.0.0.1:9/dsar"}).url
     response = http.get(f"{base}/readyz", timeout=10)
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "unreachable", "broker": "ok"}
@@ -28,7 +28,7 @@ def test_readyz_names_the_broker_when_it_is_unreachable(server_process):
             "REDIS_URL": "redis://127.0.0.1:9/0",
             "DATABASE_URL": "postgres://postgres:postgres@127.0.0.1:5432/postgres",
         }
-    )
+    ).url
     response = http.get(f"{base}/readyz", timeout=10)
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "broker": "unreachable"}

@@ -206,7 +206,7 @@ def test_staff_reviewed_evidence_passes_the_strength_check(report, agent):
 
 def test_a_code_staff_sent_to_a_typed_address_is_judged_like_any_code(report, agent):
     from dsar.verification.services import send_staff_code, verify_by_staff
-    from tests.verification.support import read_back_code_from_outbox
+    from tests.support.subject import read_back_code_from_outbox
 
     request = create_request(type=T.ACCESS, email="typed@example.com")
     send_staff_code(request=request, user=agent, channel="email")

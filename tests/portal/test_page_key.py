@@ -11,7 +11,7 @@ from django.test import Client
 from dsar.verification.notices import status_url
 from dsar.verification.tokens import COOKIE, make_status_token
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import fresh_limits, open_pages  # noqa: F401
+from tests.support.subject import open_pages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 UNKNOWN = "00000000-0000-4000-8000-000000000000"

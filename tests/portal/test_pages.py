@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import code_from_outbox, fresh_limits, open_pages  # noqa: F401
+from tests.support.subject import code_from_outbox, open_pages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
@@ -41,16 +41,43 @@ def test_home_in_english(en):
 
 
 def test_language_switch_without_javascript(client):
+    assert '<html lang="zh-hans">' in client.get("/").content.decode()
     answer = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    assert answer.status_code == 302
-    assert "Your rights over your personal information" in client.get("/").content.decode()
+    assert answer.status_code == 302 and answer["Location"] == "/"
+    html = client.get("/").content.decode()
+    assert '<html lang="en">' in html
+    assert "Your rights over your personal information" in html and "Delete my data" in html
+    assert "您对个人信息享有的权利" not in html and "删除我的数据" not in html
 
 
-def test_form_labels_are_translated(en):
-    from django.test import Client
+# The access form in each language: every label and the button, none left in the other.
+FORM_WORDS = {
+    "zh-hans": [
+        "电子邮箱",
+        "手机号码（+86）",
+        "您的姓名",
+        "账户标识（选填）",
+        "其他说明",
+        "提交请求",
+    ],
+    "en": [
+        "Email address",
+        "Mobile number (+86)",
+        "Your name",
+        "Account identifier (optional)",
+        "Anything we should know",
+        "Send request",
+    ],
+}
 
-    assert "电子邮箱" in Client().get("/request/access/").content.decode()
-    assert "Email address" in en.get("/request/access/").content.decode()
+
+@pytest.mark.parametrize(("language", "other"), [("zh-hans", "en"), ("en", "zh-hans")])
+def test_form_labels_are_translated(client, language, other):
+    client.cookies["django_language"] = language
+    html = client.get("/request/access/").content.decode()
+    assert f'<html lang="{language}">' in html
+    assert [word for word in FORM_WORDS[language] if word not in html] == []
+    assert [word for word in FORM_WORDS[other] if word in html] == []
 
 
 def test_only_the_correction_form_lists_corrections(en):
@@ -173,7 +200,9 @@ def test_withdraw_from_the_status_page(en, make_request):
     request = make_request(status=Status.IN_REVIEW)
     answer = open_pages(en, request).post(f"/requests/{request.pk}/withdraw/", {"confirm": "on"})
     assert answer.status_code == 302
-    assert "Your request has been withdrawn." in en.get(answer["Location"]).content.decode()
+    page = en.get(answer["Location"]).content.decode()
+    assert "Your request has been withdrawn." in page and request.reference in page
+    assert f"/requests/{request.pk}/withdraw/" not in page  # nothing left to withdraw
     assert RightsRequest.objects.get(pk=request.pk).status == Status.WITHDRAWN
 
 

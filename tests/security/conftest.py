@@ -1,7 +1,7 @@
 """The attacker's toolkit for the security suite: the victim's public facts, an API client
 that can pretend to come from any address, and readers for every mailbox and SMS inbox.
 
-The victim, Li Lei, is also a customer in the shop database of ``tests.fanout.conftest``
+The victim, Li Lei, is also a customer in the shop database of ``tests.support.shop``
 (email li.lei@example.com, account acct-1), so a "known subject" is known for real.
 """
 
@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.fanout.conftest import downstream, shop_dsn  # noqa: F401 (fixtures)
+from dsar.audit.services import Actor
+from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
+from dsar.workflow.models import Status
+from dsar.workflow.services import create_request
+from dsar.workflow.transitions import transition
+from tests.factories import TEST_STAFF
+from tests.support.signing import SECRET
 
 # Everything an impostor can learn about the victim from a business card or a data leak.
 VICTIM = {
@@ -25,14 +30,12 @@ VICTIM = {
 }
 VICTIM_PHONE_E164 = "+8613912345678"
 ATTACKER_EMAIL = "me@attacker.example"
+ROGUE_SECRET = "billing-own-secret"  # a real secret, of another downstream system
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits():
+def _fresh_limits(fresh_limits):
     """Rate-limit counters live in Redis; each story starts with none and leaves none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -79,3 +82,24 @@ def sms_inbox(directory: Path, number: str | None = None) -> list[dict]:
         return []
     messages = [json.loads(p.read_text()) for p in sorted(directory.iterdir())]
     return [m for m in messages if number is None or m["to"] == number]
+
+
+@pytest.fixture
+def crm(downstream):
+    """The CRM accepts deletions (202) and is expected to call back when it is done."""
+    downstream.answers = [(202, {})]
+    for name, secret in (("crm", SECRET), ("billing", ROGUE_SECRET)):
+        DownstreamSystem.objects.create(
+            name=name, kind="http", actions=["delete"] if name == "crm" else ["export"],
+            config=json.dumps({"url": downstream.url, "secret": secret}),
+        )  # fmt: skip
+    return DownstreamSystem.objects.get(name="crm")
+
+
+def waiting_task(email="li.lei@example.com") -> FanoutTask:
+    request = create_request(type="deletion", email=email)
+    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
+    transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
+    task = FanoutTask.objects.get(request=request)
+    assert task.status == TaskStatus.WAITING
+    return task

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from dsar.verification.models import Challenge
 from dsar.workflow.models import RightsRequest, Status
 from tests.security.conftest import VICTIM, file_request, resend, verify
-from tests.verification.support import code_from_outbox, wrong_code
+from tests.support.subject import code_from_outbox, wrong_code
 
 pytestmark = pytest.mark.django_db
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # all limits counted in one window

@@ -3,8 +3,6 @@ tries to mark another system's deletion as done. Every attempt is refused (401 f
 signature or time, 409 for a task it does not fit) and changes nothing at all."""
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -12,49 +10,26 @@ import uuid
 import pytest
 import requests as http
 import time_machine
-from django.db import connection
 
 from dsar.audit.models import AuditEvent
 from dsar.audit.services import Actor
 from dsar.fanout import services
-from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.models import FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.fanout.conftest import SECRET
+from tests.security.conftest import ROGUE_SECRET, waiting_task
+from tests.support.servers import live_database_url
+from tests.support.signing import SECRET, signed_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROGUE_SECRET = "billing-own-secret"  # a real secret, of another system
-
-
-@pytest.fixture
-def crm(downstream):
-    """The CRM accepts deletions (202) and is expected to call back when it is done."""
-    downstream.answers = [(202, {})]
-    for name, secret in (("crm", SECRET), ("billing", ROGUE_SECRET)):
-        DownstreamSystem.objects.create(
-            name=name, kind="http", actions=["delete"] if name == "crm" else ["export"],
-            config=json.dumps({"url": downstream.url, "secret": secret}),
-        )  # fmt: skip
-    return DownstreamSystem.objects.get(name="crm")
-
-
-def waiting_task(email="li.lei@example.com") -> FanoutTask:
-    request = create_request(type="deletion", email=email)
-    transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
-    transition(request, to=Status.PROCESSING, actor=TEST_STAFF)
-    task = FanoutTask.objects.get(request=request)
-    assert task.status == TaskStatus.WAITING
-    return task
 
 
 def signed(task, *, secret=SECRET, timestamp=None, key=None, status="done") -> tuple:
     """The body and headers a system with ``secret`` would send for ``task``."""
     body = json.dumps({"idempotency_key": str(key or task.idempotency_key), "status": status})
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return body.encode(), {"X-DSAR-Timestamp": stamp, "X-DSAR-Signature": mac}
+    return body.encode(), signed_headers(body, secret=secret, timestamp=timestamp)
 
 
 def post(client, task, raw: bytes, headers: dict):
@@ -65,11 +40,7 @@ def post(client, task, raw: bytes, headers: dict):
 
 def live_server_url(server_process) -> str:
     """gunicorn on this test's database."""
-    db = connection.settings_dict
-    return server_process(
-        {"DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-                         f"{db['NAME']}"}
-    )  # fmt: skip
+    return server_process({"DATABASE_URL": live_database_url()}).url
 
 
 def snapshot(task) -> tuple:

@@ -17,7 +17,7 @@ from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.fanout.conftest import SECRET
+from tests.support.signing import SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -39,8 +39,9 @@ ROLES = ["agent", "legal", "supervisor", "admin"]
 
 
 @pytest.fixture
-def demo(settings):
+def demo(settings, tmp_path):
     settings.DEBUG = True  # seed_demo's own guard
+    settings.VAR_DIR = tmp_path  # its demo databases: not the checkout's var/, nor shared
     call_command("seed_demo", stdout=io.StringIO())  # it prints the new passwords
     return {u.username: u for u in get_user_model().objects.filter(username__in=ROLES)}
 

@@ -7,13 +7,13 @@ import re
 import pytest
 import requests as http
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from dsar.verification import evidence
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from tests.factories import RightsRequestFactory
+from tests.support.servers import live_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery"
@@ -28,9 +28,9 @@ HSTS = {
 @pytest.fixture
 def server(server_process):
     def start(**env) -> str:
-        db = connection.settings_dict
-        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        return server_process({"DATABASE_URL": url, "SECURE_COOKIES": "0", **env})
+        return server_process(
+            {"DATABASE_URL": live_database_url(), "SECURE_COOKIES": "0", **env}
+        ).url
 
     return start
 

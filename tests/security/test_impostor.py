@@ -23,7 +23,7 @@ from tests.security.conftest import (
     sms_inbox,
     verify,
 )
-from tests.verification.support import code_from_outbox, wrong_code
+from tests.support.subject import code_from_outbox, wrong_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

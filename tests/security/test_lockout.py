@@ -17,7 +17,7 @@ from dsar.verification.tokens import make_status_token
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest, Status
 from tests.security.conftest import ATTACKER_EMAIL, VICTIM, file_request, mailbox, resend, verify
-from tests.verification.support import code_from_outbox
+from tests.support.subject import code_from_outbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

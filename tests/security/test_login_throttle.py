@@ -16,7 +16,8 @@ import pytest
 import requests as http
 import time_machine
 from django.contrib.auth.hashers import MD5PasswordHasher
-from django.db import connection
+
+from tests.support.servers import live_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "correct horse battery"
@@ -37,12 +38,10 @@ class CountingHasher(MD5PasswordHasher):
 @pytest.fixture
 def server(server_process):
     def start(**rates) -> str:
-        db = connection.settings_dict
-        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        env = {"DATABASE_URL": url, "SECURE_COOKIES": "0"}  # plain HTTP keeps the cookies
+        env = {"DATABASE_URL": live_database_url(), "SECURE_COOKIES": "0"}  # cookies over HTTP
         env["DSAR_LOGIN_RATE_ACCOUNT"] = rates.get("account", "10/day")
         env["DSAR_LOGIN_RATE_IP"] = rates.get("ip", "100/day")
-        return server_process(env)
+        return server_process(env).url
 
     return start
 

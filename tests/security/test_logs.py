@@ -5,12 +5,9 @@ broken SMS gateway, a down mail server, replays, throttling). Every record any l
 emits, at DEBUG, formatted as the project's handler would write it, is then searched."""
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import logging
 import re
-import time
 from urllib.parse import quote
 
 import psycopg
@@ -21,9 +18,9 @@ from django.core import mail
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import RightsRequest, Status
-from tests.fanout.conftest import SECRET
 from tests.security.conftest import file_request, resend, verify
-from tests.verification.support import code_from_outbox, link_from_outbox
+from tests.support.signing import SECRET, signed_headers
+from tests.support.subject import code_from_outbox, link_from_outbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -97,11 +94,9 @@ def platform(shop_dsn, downstream):
 
 def callback(client, task, secret=SECRET):
     raw = json.dumps({"idempotency_key": str(task.idempotency_key), "status": "done"})
-    stamp = str(int(time.time()))
-    mac = hmac.new(secret.encode(), f"{stamp}.{raw}".encode(), hashlib.sha256).hexdigest()
     return client.post(
         f"/api/v1/callbacks/{task.pk}/", raw, content_type="application/json",
-        headers={"X-DSAR-Timestamp": stamp, "X-DSAR-Signature": mac},
+        headers=signed_headers(raw, secret=secret),
     )  # fmt: skip
 
 

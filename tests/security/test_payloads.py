@@ -7,10 +7,7 @@ one just over the cap is refused with the API's error shape. A hundred thousand 
 multipart and larger than any JSON body, still goes through.
 """
 
-import hashlib
-import hmac
 import io
-import time
 from http.client import HTTPConnection, HTTPResponse
 from urllib.parse import urlsplit
 
@@ -18,7 +15,6 @@ import pytest
 import requests as http
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from dsar.fanout.models import TaskStatus
@@ -26,8 +22,9 @@ from dsar.verification.models import Evidence
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RightsRequest, Status
 from tests.factories import RightsRequestFactory
-from tests.fanout.conftest import SECRET
-from tests.security.test_callbacks import crm, waiting_task  # noqa: F401 (fixture)
+from tests.security.conftest import waiting_task
+from tests.support.servers import live_database_url
+from tests.support.signing import signed_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HUGE = 300 * 1024 * 1024
@@ -37,9 +34,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture
 def base(server_process) -> str:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return server_process({"DATABASE_URL": url})
+    return server_process({"DATABASE_URL": live_database_url()}).url
 
 
 def announce(base: str, path: str, content_type: str, length: int) -> HTTPResponse:
@@ -119,13 +114,7 @@ def test_deep_nesting_is_a_400_on_a_staff_note(base):
 @pytest.mark.usefixtures("crm")
 def test_deep_nesting_is_a_400_on_a_signed_callback(base):
     task = waiting_task()
-    stamp = str(int(time.time()))
-    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + DEEP, hashlib.sha256).hexdigest()
-    answer = post_json(
-        f"{base}/api/v1/callbacks/{task.pk}/",
-        DEEP,
-        **{"X-DSAR-Timestamp": stamp, "X-DSAR-Signature": mac},
-    )
+    answer = post_json(f"{base}/api/v1/callbacks/{task.pk}/", DEEP, **signed_headers(DEEP))
     assert answer.status_code == 400
     task.refresh_from_db()
     assert task.status == TaskStatus.WAITING

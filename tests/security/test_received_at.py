@@ -9,7 +9,7 @@ import time_machine
 
 from dsar.workflow.models import RightsRequest, Status
 from tests.security.conftest import VICTIM, file_request, verify
-from tests.verification.support import code_from_outbox
+from tests.support.subject import code_from_outbox
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

@@ -19,7 +19,7 @@ from tests.security.conftest import (
     sms_inbox,
     verify,
 )
-from tests.verification.support import code_from_outbox
+from tests.support.subject import code_from_outbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SEND_IT_TO_ME = {

@@ -17,7 +17,8 @@ from dsar.audit.models import AuditEvent
 from dsar.fanout import destinations
 from dsar.fanout.connectors import DONE, FAILED, SubjectKeys, http, sql
 from dsar.fanout.models import DownstreamSystem
-from tests.fanout.conftest import SECRET, shop_rows
+from tests.support.shop import shop_rows
+from tests.support.signing import SECRET
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/staff/systems/"

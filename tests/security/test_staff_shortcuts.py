@@ -15,7 +15,6 @@ import pytest
 import requests as http
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from dsar.audit.models import AuditEvent
@@ -26,7 +25,8 @@ from dsar.verification import evidence
 from dsar.verification.models import Challenge, Method, Strength, Verification
 from dsar.workflow.models import RightsRequest, Status
 from tests.security.conftest import ATTACKER_EMAIL, VICTIM, file_request, mailbox, sms_inbox
-from tests.verification.support import (
+from tests.support.servers import live_database_url
+from tests.support.subject import (
     code_from_outbox,
     latest_email,
     read_back_code,
@@ -77,11 +77,7 @@ def shop(shop_dsn):
 
 def test_a_reason_alone_no_longer_verifies_over_http(server_process, staff_user):
     """The attack as it was reported, through gunicorn: 400, and nothing changed."""
-    db = connection.settings_dict
-    base = server_process(
-        {"DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/"
-                         f"{db['NAME']}"}
-    )  # fmt: skip
+    base = server_process({"DATABASE_URL": live_database_url()}).url
     from dsar.portal.services import file_request as file_
 
     request = file_(type="access", **SOCIAL_ENGINEER)

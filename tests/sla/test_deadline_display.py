@@ -16,7 +16,7 @@ from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.verification.support import fresh_limits, open_pages  # noqa: F401
+from tests.support.subject import open_pages
 
 # Verified at 10:00 on 2 Dec 2026 in Beijing: due at the end of Thu 17 Dec, which is stored as
 # 2026-12-17 16:00 UTC, i.e. 2026-12-18 00:00 in Beijing.

@@ -50,7 +50,7 @@ def test_agent_reviews_evidence_and_verifies_from_the_page(client, staff_user):
 
 @pytest.mark.django_db
 def test_agent_sends_a_code_and_verifies_with_what_the_subject_reads_back(client, staff_user):
-    from tests.verification.support import read_back_code_from_outbox
+    from tests.support.subject import read_back_code_from_outbox
 
     agent = staff_user("agent")
     client.force_login(agent)
@@ -100,13 +100,26 @@ def test_notes_are_escaped(client, make_request, staff_user):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
 
 
+# The navigation of every staff page and each page's own heading, in both languages.
+NAVIGATION = {
+    "en": ["Queue", "Mine", "Dashboard", "Log out"],
+    "zh-hans": ["工单队列", "我的", "统计面板", "退出登录"],
+}
+HEADINGS = {
+    "/staff/": {"en": "<h1>Queue</h1>", "zh-hans": "<h1>工单队列</h1>"},
+    "/staff/dashboard/": {"en": "Open requests", "zh-hans": "未结请求"},
+}
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "word"), [("en", "Queue"), ("zh-hans", "工单队列")])
-def test_pages_render_in_both_languages(client, staff_user, language, word):
+@pytest.mark.parametrize(("language", "other"), [("en", "zh-hans"), ("zh-hans", "en")])
+def test_pages_render_in_both_languages(client, staff_user, language, other):
     client.force_login(staff_user("supervisor"))
-    for path in ("/staff/", "/staff/dashboard/"):
+    for path, heading in HEADINGS.items():
         page = client.get(path, HTTP_ACCEPT_LANGUAGE=language).content.decode()
-        assert word in page, path
+        assert f'<html lang="{language}">' in page, path
+        assert [w for w in [*NAVIGATION[language], heading[language]] if w not in page] == []
+        assert [w for w in [*NAVIGATION[other], heading[other]] if w in page] == [], path
 
 
 @pytest.mark.django_db

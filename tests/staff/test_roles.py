@@ -37,9 +37,34 @@ CASES = {
 ROLES = ["agent", "legal", "supervisor", "admin", "none"]
 
 
+# action → what it does when the role may take it: the request's status afterwards and the
+# audit events it writes, in order (approving with no downstream system stays "processing"
+# until the commit, which this test's transaction never reaches).
+EFFECTS = {
+    "claim": (Status.IN_REVIEW, ["request.claimed"]),
+    "assign": (Status.IN_REVIEW, ["request.assigned"]),
+    "approve": (Status.PROCESSING, ["request.transition", "fanout.started"]),
+    "request_info": (Status.AWAITING_SUBJECT, ["request.transition", "message.sent"]),
+    "resume": (Status.IN_REVIEW, ["request.transition"]),
+    "note": (Status.IN_REVIEW, ["note.added"]),
+    "reveal": (Status.IN_REVIEW, ["identity.revealed"]),
+    "verify": (Status.IN_REVIEW, ["request.transition", "evidence.purged"]),
+    "extend": (Status.IN_REVIEW, ["sla.extended"]),
+    "message": (Status.IN_REVIEW, ["message.sent"]),
+    "deny": (Status.DENIED, ["request.transition"]),
+    "hold": (Status.IN_REVIEW, ["legal.hold_placed", "legal.checks_run"]),
+}
+
+
 def snapshot(request):
     row = RightsRequest.objects.get(pk=request.pk)
-    return row.status, row.assignee_id, AuditEvent.objects.count()
+    return row.status, row.assignee_id, row.due_at, AuditEvent.objects.count()
+
+
+def events_after(seq: int) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(seq__gt=seq).order_by("seq").values_list("action", flat=True)
+    )
 
 
 @pytest.mark.django_db
@@ -50,12 +75,20 @@ def test_role_table_decides_every_api_action(make_request, api_as, role, action)
     request = make_request(status=status)
     body = body(request) if callable(body) else body
     before = snapshot(request)
+    last_event = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     response = api_as(role).post(
         f"/api/v1/staff/requests/{request.pk}/{suffix}", body, format="json"
     )
     if role in ACTIONS[action]:
         assert response.status_code in (200, 201), response.content
-        assert snapshot(request) != before  # the action did something (at least an audit event)
+        status_after, events = EFFECTS[action]
+        row = RightsRequest.objects.get(pk=request.pk)
+        assert row.status == status_after
+        assert events_after(last_event) == events
+        if action == "claim":
+            assert row.assignee.username == f"{role}-user"  # the one api_as logged in
+        if action == "extend":
+            assert row.due_at > before[2]
     else:
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "permission_denied"

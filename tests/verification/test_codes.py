@@ -9,9 +9,8 @@ from rest_framework.test import APIClient
 from dsar.verification import services
 from dsar.verification.models import Challenge
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import (  # noqa: F401
+from tests.support.subject import (
     code_from_outbox,
-    fresh_limits,
     latest_email,
     link_from_outbox,
     wrong_code,
@@ -46,10 +45,21 @@ def status_of(request_id):
     return RightsRequest.objects.get(pk=request_id).status
 
 
-def test_code_is_stored_only_as_a_keyed_hash(filed):
+def test_code_is_stored_only_as_a_keyed_hash(api, filed, settings):
     code = code_from_outbox(filed["id"])
-    challenge = Challenge.objects.get(request_id=filed["id"])
-    assert code not in challenge.code_hash and len(challenge.code_hash) == 64
+    [row] = Challenge.objects.filter(request_id=filed["id"]).values()
+    assert not [field for field, value in row.items() if code in str(value)]  # no plain code
+    # Without DSAR_HASH_KEY the stored value matches no code, the right one included ...
+    key, settings.DSAR_HASH_KEY = settings.DSAR_HASH_KEY, "a-key-the-attacker-guessed"
+    refused = verify(api, filed["id"], code)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["code"] == [
+        "That code is not right. Check it and try again."
+    ]
+    # ... and with it, the right code is what the stored value verifies.
+    settings.DSAR_HASH_KEY = key
+    assert verify(api, filed["id"], code).status_code == 200
+    assert status_of(filed["id"]) == Status.IN_REVIEW
 
 
 def test_wrong_code_answers_400_with_a_field_message(api, filed):

@@ -4,8 +4,10 @@ import datetime as dt
 
 import pytest
 import time_machine
+from celery.schedules import maybe_schedule
 from django.conf import settings
 
+from config.celery import app
 from dsar.notifications.models import OutboundEmail
 from dsar.verification.services import issue_challenge
 from dsar.verification.tasks import expire_unverified
@@ -57,6 +59,30 @@ def test_running_twice_expires_once(make_request):
     assert OutboundEmail.objects.filter(request_id=request.pk, template="expired").count() == 1
 
 
-def test_expiry_is_on_the_beat_schedule():
+def worker_tasks() -> dict:
+    """The tasks a worker knows by name: at start it imports the default modules, which
+    runs the autodiscovery of every app's tasks module."""
+    app.loader.import_default_modules()
+    return app.tasks
+
+
+def test_beat_runs_the_expiry_task_by_its_name_at_least_hourly(make_request):
+    """The beat entry names a task the worker knows; run by that name, as a worker does, it
+    expires a request past the limit. Hourly, a request expires within an hour of its limit."""
     entry = settings.CELERY_BEAT_SCHEDULE["expire-unverified"]
-    assert entry["task"] == "dsar.verification.tasks.expire_unverified"
+    assert maybe_schedule(entry["schedule"]).run_every <= dt.timedelta(hours=1)
+    task = worker_tasks()[entry["task"]]  # the name a worker looks the message up by
+    with time_machine.travel(START, tick=False) as clock:
+        request = announced(make_request)
+        clock.shift(dt.timedelta(days=settings.DSAR_VERIFY_EXPIRY_DAYS, seconds=1))
+        assert task.apply().get() == 1
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.EXPIRED
+
+
+def test_every_beat_entry_names_a_task_the_worker_knows():
+    unknown = {
+        name: entry["task"]
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if entry["task"] not in worker_tasks()
+    }
+    assert unknown == {}

@@ -7,7 +7,7 @@ from dsar.portal.services import file_request
 from dsar.verification.proof import ProvenKeys, proven_hashes, proven_keys
 from dsar.verification.services import verify_code
 from dsar.workflow import identity
-from tests.verification.support import code_from_outbox, fresh_limits  # noqa: F401
+from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 

@@ -10,7 +10,6 @@ from dsar.verification.models import Challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow.identity import InvalidIdentity
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import fresh_limits  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_limits")]
 

@@ -107,7 +107,7 @@ def test_a_reason_alone_does_not_verify(make_request):
 
 
 def test_staff_codes_replace_each_other_but_not_the_subjects_code(make_request):
-    from tests.verification.support import code_from_outbox
+    from tests.support.subject import code_from_outbox
 
     request, agent = make_request(), staff(Role.AGENT)
     services.issue_challenge(request=request)
@@ -121,7 +121,7 @@ def test_staff_codes_replace_each_other_but_not_the_subjects_code(make_request):
 
 
 def test_a_read_back_code_records_the_reviewer_and_the_address(make_request):
-    from tests.verification.support import read_back_code_from_outbox
+    from tests.support.subject import read_back_code_from_outbox
 
     request, agent = make_request(), staff(Role.AGENT)
     services.send_staff_code(request=request, user=agent, channel="email")
@@ -150,7 +150,7 @@ def test_upload_after_verification_is_refused(make_request):
 
 
 def test_code_verification_purges_waiting_uploads(make_request):
-    from tests.verification.support import code_from_outbox
+    from tests.support.subject import code_from_outbox
 
     request = make_request()
     from dsar.verification.services import issue_challenge

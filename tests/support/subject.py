@@ -1,21 +1,11 @@
-"""Helpers shared by the verification, portal and public API tests."""
+"""What a subject (or a staff member on the phone) reads and does: codes and links from the
+emails and text messages the product sent, and opening a request's pages."""
 
 import json
 import re
 from pathlib import Path
 
-import pytest
-from django.core.cache import cache
-
 from dsar.notifications.models import OutboundEmail
-
-
-@pytest.fixture
-def fresh_limits():
-    """Rate-limit counters live in Redis; every test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def latest_email(request_id, template: str) -> OutboundEmail:
