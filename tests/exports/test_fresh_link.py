@@ -7,7 +7,6 @@ from dsar.exports import services
 from dsar.exports.models import Package
 from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import Status
-from tests.verification.support import fresh_limits  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 

@@ -17,8 +17,8 @@ from dsar.audit.models import AuditEvent
 from dsar.fanout import conformance, demo
 from dsar.fanout.connectors.http import sign
 from dsar.fanout.models import DownstreamSystem
-from tests.conftest import free_port
-from tests.fanout.conftest import SECRET
+from tests.support.servers import free_port
+from tests.support.signing import SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 WAIT = 2  # seconds a run waits for a callback here

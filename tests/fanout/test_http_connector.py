@@ -15,7 +15,7 @@ from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import TEST_STAFF
-from tests.fanout.conftest import SECRET
+from tests.support.signing import SECRET
 
 KEYS = SubjectKeys(email="li.lei@example.com", account_id="acct-1")
 KEY = "6f1c2a8e-0d5b-4c7e-9a31-2f4b8d6e1c09"

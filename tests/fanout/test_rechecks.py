@@ -14,8 +14,9 @@ from dsar.legal.models import Finding
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
-from tests.fanout.conftest import SECRET, shop_rows
 from tests.fanout.test_cancellation import cooling_cancellation
+from tests.support.shop import shop_rows
+from tests.support.signing import SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

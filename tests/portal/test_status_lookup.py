@@ -7,7 +7,6 @@ import pytest
 
 from dsar.notifications.models import OutboundEmail
 from dsar.workflow.models import Status
-from tests.verification.support import fresh_limits  # noqa: F401
 
 # What differs between any two pages: the form's CSRF token and the style's CSP nonce.
 PER_RESPONSE = re.compile(r'(name="csrfmiddlewaretoken" value|nonce)="[^"]*"')

@@ -14,7 +14,7 @@ from dsar.legal import decisions
 from dsar.portal.models import SubjectReply
 from dsar.staff import services as staff_services
 from dsar.workflow.models import RightsRequest, Status
-from tests.verification.support import fresh_limits, open_pages  # noqa: F401
+from tests.support.subject import open_pages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
