@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from tests.factories import RightsRequestFactory
 from tests.support import database
 from tests.support.downstream import downstream  # noqa: F401 (fixture)
-from tests.support.servers import _module_servers, server_process  # noqa: F401 (fixtures)
+from tests.support.servers import server_process  # noqa: F401 (fixture)
 from tests.support.shop import shop_database, shop_dsn  # noqa: F401 (fixtures)
 from tests.support.workers import celery_worker  # noqa: F401 (fixture)
 

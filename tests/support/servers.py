@@ -1,8 +1,4 @@
-"""Real gunicorn servers on 127.0.0.1 for the tests that need another process to answer.
-
-A server boots Django (a second or two), so a module keeps the servers it started and every
-test there that asks for the same environment gets the same one; they stop with the module.
-"""
+"""Real gunicorn servers on 127.0.0.1 for the tests that need another process to answer."""
 
 import os
 import socket
@@ -79,33 +75,25 @@ def _stop(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def _module_servers(tmp_path_factory):
-    """The servers this module started, by environment and number of workers."""
+def server_process(tmp_path_factory):
+    """server_process({"DATABASE_URL": ...}, workers=1) → a running gunicorn (a Server).
+
+    The module's tests that ask for the same environment share one server (a boot of Django
+    costs a second or two), so a test reading its log may find earlier tests' lines; the
+    servers stop with the module. A server on the test database sees only committed writes:
+    tests that use one are transactional.
+    """
     log_dir = tmp_path_factory.mktemp("gunicorn")
     running: dict[tuple, Server] = {}
 
-    def get(env_overrides: dict, workers: int) -> Server:
+    def start(env_overrides: dict | None = None, *, workers: int = 1) -> Server:
+        env_overrides = dict(env_overrides or {})
         key = (tuple(sorted(env_overrides.items())), workers)
         server = running.get(key)
         if server is None or server.process.poll() is not None:
             server = running[key] = _start(env_overrides, workers, log_dir)
         return server
 
-    yield get
+    yield start
     for server in running.values():
         _stop(server)
-
-
-@pytest.fixture
-def server_process(_module_servers):
-    """server_process({"DATABASE_URL": ...}, workers=1) → a running gunicorn (a Server).
-
-    Shared with the other tests of the module that ask for the same environment, so what a
-    test reads from its log may include earlier tests' lines. A server on the test database
-    needs the test's writes committed: such tests are transactional.
-    """
-
-    def start(env_overrides: dict | None = None, *, workers: int = 1) -> Server:
-        return _module_servers(dict(env_overrides or {}), workers)
-
-    return start
