@@ -103,7 +103,7 @@ def test_every_accepted_change_applied_completes_in_full(shop, staff_user):
 
 
 def test_status_page_says_what_was_refused_and_why(shop, staff_user, client):
-    from tests.verification.support import open_pages
+    from tests.support.subject import open_pages
 
     agent = staff_user("agent")
     request = filed(("name", "Li Lei"), ("VIP level", "gold"), ("nickname", "Lei"))
