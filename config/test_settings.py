@@ -15,7 +15,13 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 if _xdist_worker and os.environ.get("DSAR_TEST_REDIS_WORKER") != _xdist_worker:
     _base, _, _db = os.environ["REDIS_URL"].rpartition("/")
-    os.environ["REDIS_URL"] = f"{_base}/{int(_db or 0) - int(_xdist_worker.removeprefix('gw'))}"
+    _worker_db = int(_db or 0) - int(_xdist_worker.removeprefix("gw"))
+    if _worker_db < 0:
+        raise RuntimeError(
+            f"REDIS_URL ends in database {_db}: pytest-xdist worker {_xdist_worker} needs the "
+            "one below it. End REDIS_URL in a higher number (the default is 15)."
+        )
+    os.environ["REDIS_URL"] = f"{_base}/{_worker_db}"
     os.environ["DSAR_TEST_REDIS_WORKER"] = _xdist_worker
 os.environ.setdefault("DSAR_ENCRYPTION_KEYS", "b5Hsj0vqW4nH0qKp3yJm6m0zQk1Zc9g3Hq2R8yC6b1E=")
 os.environ.setdefault("DSAR_HASH_KEY", "test-only-hash-key")

@@ -48,7 +48,7 @@ def status_of(request_id):
 def test_code_is_stored_only_as_a_keyed_hash(api, filed, settings):
     code = code_from_outbox(filed["id"])
     [row] = Challenge.objects.filter(request_id=filed["id"]).values()
-    assert not [field for field, value in row.items() if code in str(value)]  # no plain code
+    assert not [field for field, value in row.items() if isinstance(value, str) and code in value]
     # Without DSAR_HASH_KEY the stored value matches no code, the right one included ...
     key, settings.DSAR_HASH_KEY = settings.DSAR_HASH_KEY, "a-key-the-attacker-guessed"
     refused = verify(api, filed["id"], code)
