@@ -264,8 +264,13 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
 
 
+def digest(value) -> str:
+    """SHA-256 of a JSON value in a canonical form: two events name the same thing iff equal."""
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def statements_digest(config: dict) -> str:
-    """SHA-256 of the statements in a canonical form: two events name the same SQL iff equal."""
+    """The digest of a configuration's statements; empty when it has none."""
     statements = config.get("statements") or {}
-    canonical = json.dumps(statements, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest() if statements else ""
+    return digest(statements) if statements else ""

@@ -108,16 +108,19 @@ def run(
     params = {**keys.as_params(), "idempotency_key": idempotency_key}
     engine = engines.engine_for(config["dsn"], timeout=timeout)
     begin = partial(engines.transaction, engine)
+    queries = (
+        Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
+        if datamap is not None
+        else None
+    )
     try:
         if statements and action == "correct":
             data = {"affected": _correct_by_hand(begin, statements, params, changes or [])}
         elif statements:
             data = _by_hand(begin, action, statements, params)
         else:
-            queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
             data = _generated_run(engine, queries, action, changes or [], config)
-        if datamap is not None and action in ERASING:
-            queries = Queries(datamap, keys.as_params(), dialect=engine.dialect.name)
+        if queries is not None and action in ERASING:
             with begin(read_only=True) as conn:
                 left = queries.leftovers(conn, anonymise=action == "anonymise")
             if left:
