@@ -13,13 +13,14 @@ import uuid
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dsar.branding import services as branding
 from dsar.notifications.links import fragment_of, secret_from
 from dsar.portal import forms, selectors, services
 from dsar.verification import evidence as evidence_service
@@ -98,6 +99,19 @@ def _add_errors(form, exc: ValidationError) -> None:
 @require_GET
 def home(request):
     return render(request, "portal/home.html", {"rights": RIGHTS})
+
+
+@require_GET
+def logo(request, version):
+    """The company's logo (any ``version``: the pages name the current one so browsers never
+    keep an old logo). Served with the type its content has, never one guessed from a name."""
+    found = branding.logo()
+    if found is None:
+        raise Http404
+    data, content_type = found
+    response = HttpResponse(data, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
