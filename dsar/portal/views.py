@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dsar.branding import services as branding
 from dsar.notifications.links import fragment_of, secret_from
-from dsar.portal import forms, selectors, services
+from dsar.portal import forms, selectors, services, timeline
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification import tokens
@@ -278,11 +278,11 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
         "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
-        "replies": selectors.replies_for(rights_request),
         "questions": selectors.questions_for(rights_request),
         "denial": selectors.denial_for(rights_request),
         "download": selectors.download_for(rights_request),
         "corrections": selectors.corrections_for(rights_request),
+        "timeline": timeline.subject_timeline(rights_request),
         "notice": request.GET.get("done", ""),
         "error": forms_override.get("error", ""),
     }
