@@ -334,6 +334,11 @@ DSAR_COMPLAINT_CONTACT = env("DSAR_COMPLAINT_CONTACT", default=DEFAULT_FROM_EMAI
 
 # Access exports (dsar.exports): where encrypted packages are kept, and the link's limits.
 DSAR_EXPORT_DIR = env("DSAR_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+# Request types whose access package waits for staff review (and redaction) before its link
+# goes out; empty for none.
+DSAR_EXPORT_REVIEW_TYPES = [
+    t for t in env.list("DSAR_EXPORT_REVIEW_TYPES", default=["access"]) if t.strip()
+]
 DSAR_EXPORT_LINK_DAYS = env.int("DSAR_EXPORT_LINK_DAYS", default=7)
 DSAR_EXPORT_MAX_DOWNLOADS = env.int("DSAR_EXPORT_MAX_DOWNLOADS", default=3)
 

@@ -34,6 +34,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "retention": frozenset({L, M}),  # retention rules and their deferred deletions
     "operations": frozenset({M}),  # calendar overrides, the email outbox, fan-out tasks (admin)
     "audit_trail": frozenset({L, S, M}),  # read the whole audit trail in the admin
+    "review_export": frozenset({L, S}),  # inspect an access package, withhold, release it
     "branding": frozenset({M}),  # the company's name, logo, links and contacts (admin)
 }
 

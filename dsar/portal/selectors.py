@@ -3,6 +3,7 @@
 from dsar.audit.models import AuditEvent
 from dsar.branding import services as branding
 from dsar.corrections.models import Correction
+from dsar.exports import review
 from dsar.exports import services as exports
 from dsar.legal.models import CLOSURE_REASONS, Basis, DecisionKind
 from dsar.legal.selectors import decision_for
@@ -73,7 +74,7 @@ def download_for(request: RightsRequest) -> dict | None:
         return None
     package = exports.latest_package(request)
     if package is None:
-        return None
+        return {"reviewing": True} if review.pending(request) else None
     usable = exports.is_usable(package)
     return {
         "usable": usable,
