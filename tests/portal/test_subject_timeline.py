@@ -104,7 +104,7 @@ def test_the_chinese_timeline(client, make_request, agent, staff_user):
     assert steps[0] == "2026-12-01 10:00 我们已收到您的请求。"
     assert steps[1].endswith(
         "您已确认身份，我们的答复期限开始计算。"
-        " 我们须在 2026年12月16日 24:00（北京时间，UTC+8） 前答复。"
+        " 我们须在 2026年12月16日 24:00（北京时间，UTC+8）前答复。"
     )
     assert steps[2] == "2026-12-01 11:00 我们向您询问： Please send the order number."
     assert steps[5].startswith("2026-12-01 13:00 我们已将答复期限延长至")
