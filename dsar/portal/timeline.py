@@ -3,7 +3,8 @@
 Built from the audit trail and the records the subject was already told about: when we
 received the request, when they confirmed it is them and by when we must answer, each move
 the status made, our questions and their replies, an extension with its reason, the outcome
-with its legal basis and the complaint route, the download and each use of it.
+with its legal basis and the complaint route, how many items of the package were withheld on
+review (``export.released``; never what or the reviewer's reason), the download and each use.
 
 What is never in it: who on our side acted (no staff name, no staff id, not even "staff"),
 internal notes, findings, the reasons staff gave for a move (they may be internal), and the
@@ -25,7 +26,7 @@ from dsar.workflow.models import Outcome, RightsRequest, Status
 
 # The audit actions a subject's timeline reads; everything else stays out.
 ACTIONS = ("request.created", "request.transition", "sla.extended", "export.built",
-           "export.downloaded")  # fmt: skip
+           "export.downloaded", "export.released")  # fmt: skip
 
 # Moves the timeline writes out by themselves (the others are said by a step of their own:
 # verification, a question, the outcome).
@@ -42,7 +43,7 @@ UNVERIFIED = frozenset({Status.WITHDRAWN, Status.EXPIRED, Status.DENIED})
 class Step:
     at: dt.datetime
     kind: str  # received · verified · status · question · reply · extended · outcome ·
-    #            download_ready · downloaded
+    #            withheld · download_ready · downloaded
     data: dict = field(default_factory=dict)
 
 
@@ -91,6 +92,15 @@ def _step(request: RightsRequest, event: AuditEvent, extensions: list) -> Step |
         )
     if event.action == "export.downloaded":
         return Step(event.occurred_at, "downloaded")
+    if event.action == "export.released":
+        # How much staff withheld, never what or why in their words; and how to contest it.
+        withheld = int(payload.get("redactions", 0))
+        if not withheld:
+            return None
+        contact = branding.complaint_contact()
+        return Step(
+            event.occurred_at, "withheld", {"count": withheld, "complaint_contact": contact}
+        )
     # request.transition
     if event.from_status == Status.PENDING_VERIFICATION and event.to_status not in UNVERIFIED:
         # The deadline as verification set it: before an extension moved it, if one did.

@@ -12,10 +12,13 @@ import io
 import json
 import os
 import re
+import struct
 import zipfile
+import zlib
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
 from django.db import connections
 from django.utils import timezone, translation
 
@@ -66,13 +69,33 @@ def _fresh(fresh_limits):
     """Every browser files from 127.0.0.1: earlier tests' intakes must not count."""
 
 
+def tiny_png(size: int = 24) -> bytes:
+    """A real PNG (a blue square), so the browser has something to draw."""
+    raw = b"".join(b"\x00" + b"\x0b\x4f\x8a" * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 @pytest.fixture
 def company(db):
-    return Branding.objects.create(
+    """The company's branding, its logo in the default storage gunicorn reads too."""
+    row = Branding(
         name_zh="顺风出行", name_en="Swift Rides", contact_email="privacy@rides.example",
         contact_phone="400-800-1234", privacy_url_zh="https://rides.example/zh/privacy",
         privacy_url_en="https://rides.example/en/privacy",
     )  # fmt: skip
+    row.logo.save("test-logo.png", ContentFile(tiny_png()), save=False)
+    row.save()
+    yield row
+    row.logo.delete(save=False)
 
 
 @pytest.fixture
@@ -177,6 +200,8 @@ def test_a_request_from_the_form_to_its_final_page(
     assert page.locator("header.site .brand").inner_text() == (
         "顺风出行" if language == "zh-hans" else "Swift Rides"
     )
+    # The logo loads (CSP allows it: same origin) and is drawn.
+    assert page.evaluate("document.querySelector('header.site img.logo').naturalWidth") == 24
     assert not page.locator("text=agent-browser").count()  # no staff name anywhere
     assert page.locator("#withdraw-title").count() == 0  # closed: nothing to withdraw
     shoot(page, f"{type_}-{language}-3-final")

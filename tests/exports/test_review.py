@@ -117,6 +117,12 @@ def test_legal_withholds_a_field_and_a_row_then_releases(crm, client, staff_user
         {"table": "profile", "name": "Li Lei", "city": "Shanghai"},
         {"table": "trips", "trip": "T-1", "from": "Pudong", "driver": "Wang Wu"},
     ]
+    # The subject's timeline says how much was withheld and how to contest it, not why.
+    client.cookies["django_language"] = "en"
+    html = open_pages(client, request).get(f"/requests/{request.pk}/").content.decode()
+    assert "We checked your data and withheld 2 items that we may not give out." in html
+    assert "Cyberspace Administration of China" in html
+    assert "Internal fraud" not in html and "shared account" not in html
 
 
 def test_a_fresh_link_withholds_the_same(crm, staff_user):
