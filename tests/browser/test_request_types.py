@@ -283,6 +283,12 @@ def test_an_export_reviewed_and_redacted_in_the_staff_page(
     staff.wait_for_selector("td.withheld")
     assert staff.locator("td.withheld").inner_text() == "watch list"
     shoot(staff, "export-en-2-review")
+    staff.context.add_cookies(
+        [{"name": "django_language", "value": "zh-hans", "url": live_server_url}]
+    )
+    staff.reload()
+    assert "发布给个人信息主体" in staff.locator("main").inner_text()
+    shoot(staff, "export-zh-2-review")
     staff.click("button[value=release]")
     staff.wait_for_url(f"**/staff/requests/{request.pk}/")
 
