@@ -202,3 +202,14 @@ def test_rules_apply_to_a_row():
     assert rules.apply("s", "t", row) == {"table": "t", "b": 2}
     assert rules.apply("s", "other", row) is row
     assert Rules({("s", "t"): {row_digest(row): {""}}}).apply("s", "t", row) is None
+
+
+def test_a_misspelt_review_type_stops_the_start(settings):
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.DSAR_EXPORT_REVIEW_TYPES = ["acces"]
+    with pytest.raises(ImproperlyConfigured, match="names no request type: acces"):
+        apps.get_app_config("exports").ready()
+    settings.DSAR_EXPORT_REVIEW_TYPES = ["access"]
+    apps.get_app_config("exports").ready()
