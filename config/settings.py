@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "dsar.audit",
+    "dsar.branding",
     "dsar.workflow",
     "dsar.staff",
     "dsar.notifications",
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dsar.branding.context.branding",
             ],
         },
     },
@@ -202,6 +204,8 @@ USE_TZ = True
 # --- Static files ----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded by the admin (the company's logo): the default storage, under MEDIA_ROOT.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -330,6 +334,11 @@ DSAR_COMPLAINT_CONTACT = env("DSAR_COMPLAINT_CONTACT", default=DEFAULT_FROM_EMAI
 
 # Access exports (dsar.exports): where encrypted packages are kept, and the link's limits.
 DSAR_EXPORT_DIR = env("DSAR_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+# Request types whose access package waits for staff review (and redaction) before its link
+# goes out; empty for none.
+DSAR_EXPORT_REVIEW_TYPES = [
+    t for t in env.list("DSAR_EXPORT_REVIEW_TYPES", default=["access"]) if t.strip()
+]
 DSAR_EXPORT_LINK_DAYS = env.int("DSAR_EXPORT_LINK_DAYS", default=7)
 DSAR_EXPORT_MAX_DOWNLOADS = env.int("DSAR_EXPORT_MAX_DOWNLOADS", default=3)
 

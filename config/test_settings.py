@@ -29,6 +29,9 @@ os.environ.setdefault("DSAR_AUDIT_KEY", "test-only-audit-key")
 # The suite's downstream systems are real servers and databases on this machine.
 os.environ.setdefault("DSAR_DOWNSTREAM_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DSAR_DOWNSTREAM_ALLOWED_PATHS", "var,/tmp")
+# Packages go out at once unless a test asks for review before release (tests/exports/
+# test_review.py, the browser's redacted export); the product's default reviews access.
+os.environ.setdefault("DSAR_EXPORT_REVIEW_TYPES", "")
 
 from config.settings import *  # noqa: E402,F403
 

@@ -34,6 +34,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "retention": frozenset({L, M}),  # retention rules and their deferred deletions
     "operations": frozenset({M}),  # calendar overrides, the email outbox, fan-out tasks (admin)
     "audit_trail": frozenset({L, S, M}),  # read the whole audit trail in the admin
+    "review_export": frozenset({L, S}),  # inspect an access package, withhold, release it
+    "branding": frozenset({M}),  # the company's name, logo, links and contacts (admin)
 }
 
 # The Django admin's model permissions, each held by the roles of one action above (given to
@@ -51,6 +53,9 @@ ADMIN_SITE: dict[str, str] = {
     "notifications.view_outboundemail": "operations",
     "legal.view_deferreddeletion": "retention",
     "audit.view_auditevent": "audit_trail",
+    "branding.view_branding": "branding",
+    "branding.add_branding": "branding",
+    "branding.change_branding": "branding",
 }
 
 

@@ -1,5 +1,6 @@
 """Building the access package: one JSON and one CSV per system, a README and a bilingual
-``index.html``, zipped. Pure: rows in, bytes out."""
+``index.html``, zipped. Rows in, bytes out; the one thing it reads is the company's branding
+(``branding_text``), for the README and the index pages."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from dsar.branding import services as branding
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,22 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def branding_text() -> dict[str, str]:
+    """Who the package is from (name, contact channels, privacy policy), as plain text per
+    language: ``zh`` and ``en``; empty until the admin set the company's branding."""
+    return {"zh": branding.text("zh-hans"), "en": branding.text("en")}
+
+
 def build_zip(*, reference: str, systems: list[SystemData]) -> bytes:
     buffer = io.BytesIO()
-    context = {"reference": reference, "systems": systems, "generated_at": timezone.now()}
+    brand = branding_text()
+    now = timezone.now()
+    context = {"reference": reference, "systems": systems, "generated_at": now, "brand": brand}
     pages = {}
-    for language in ("zh-hans", "en"):
+    for language, key in (("zh-hans", "zh"), ("en", "en")):
         with translation.override(language):
-            pages[language] = render_to_string("exports/index.html", context)
+            page_context = {**context, "company": brand[key]}
+            pages[language] = render_to_string("exports/index.html", page_context)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for system in systems:
             base = system.file_base

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, record_event
 from dsar.crypto import keys
+from dsar.exports import redaction, review
 from dsar.exports.models import ExportPart, Package
 from dsar.exports.package import SystemData, build_zip
 from dsar.notifications.links import emailed_link
@@ -61,14 +62,19 @@ def export_dir() -> Path:
     return path
 
 
-def build_package(request, *, renewed_from: Package | None = None) -> Package:
-    """Zip every stored part of ``request``, encrypt it, and send the subject the link."""
+def build_package(request, *, renewed_from: Package | None = None) -> Package | None:
+    """Zip every stored part of ``request``, encrypt it, and send the subject the link; or,
+    for a type reviewed before release, nothing until staff released it (``review``). What
+    staff withheld is left out of each row (``redaction``)."""
+    if review.holds_back(request):
+        return None
+    rules = redaction.rules_for(request)
     parts = ExportPart.objects.filter(task__request=request).select_related("task__system")
     systems = [
         SystemData(
             name=p.task.system.name,
             categories=list(p.task.system.categories or []),
-            rows=json.loads(p.rows),
+            rows=_released_rows(rules, p.task.system.name, json.loads(p.rows)),
             excluded=p.excluded,
         )
         for p in parts.order_by("task__system__name")
@@ -98,6 +104,12 @@ def build_package(request, *, renewed_from: Package | None = None) -> Package:
         downloads=package.downloads_left,
     )
     return package
+
+
+def _released_rows(rules: redaction.Rules, system: str, rows: list[dict]) -> list[dict]:
+    """The rows of one system as they go out: each through the redaction rules, once."""
+    kept = (rules.apply(system, redaction.table_of(row), row) for row in rows)
+    return [row for row in kept if row is not None]
 
 
 def download_token(package: Package) -> str:

@@ -9,12 +9,12 @@ and partial fulfilment need ``deny`` (legal, supervisor), overrides need ``overr
 
 import uuid
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
+from dsar.branding import services as branding
 from dsar.legal import selectors
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import CLOSURE_REASONS, Basis, Decision, DecisionKind, Finding, Severity
@@ -48,7 +48,7 @@ def _tell_subject(request: RightsRequest, template: str, decision: Decision, **e
         is_closure=decision.basis in CLOSURE_REASONS,
         explanation=decision.explanation,
         excluded=decision.excluded,
-        complaint_contact=settings.DSAR_COMPLAINT_CONTACT,
+        complaint_contact=branding.complaint_contact(request.language),
         **extra,
     )
 

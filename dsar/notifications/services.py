@@ -13,6 +13,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from dsar.branding import services as branding
 from dsar.notifications.models import MessageChannel, OutboundEmail
 from dsar.notifications.tasks import deliver_emails
 
@@ -20,19 +21,27 @@ log = logging.getLogger(__name__)
 
 
 def render(template: str, context: dict, language: str) -> tuple[str, str]:
-    """Subject line and plain-text body of ``templates/emails/<template>.{subject,body}.txt``."""
+    """Subject line and plain-text body of ``templates/emails/<template>.{subject,body}.txt``,
+    the body signed with the company's name and contact channels once the admin set them
+    (``dsar.branding``), every email alike."""
     with translation.override(language):
         subject = render_to_string(f"emails/{template}.subject.txt", context)
-        body = render_to_string(f"emails/{template}.body.txt", context)
-    return " ".join(subject.split()), body.strip() + "\n"
+        body = render_to_string(f"emails/{template}.body.txt", context).strip()
+    signature = branding.text(language)
+    if signature:
+        body += "\n\n-- \n" + signature
+    return " ".join(subject.split()), body + "\n"
 
 
 def render_sms(template: str, context: dict, language: str) -> str:
     """The text of ``templates/sms/<template>.txt`` in ``language``, without blank lines
-    (a text has no room for them)."""
+    (a text has no room for them), starting with the company's name in 【】 once the admin
+    set it (the signature a text message in China carries)."""
     with translation.override(language):
         text = render_to_string(f"sms/{template}.txt", context)
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    text = "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    company = branding.brand(language)
+    return f"【{company.name}】{text}" if company.configured else text
 
 
 def queue_email(

@@ -1,9 +1,9 @@
 """Reads for the subject's pages and the public API."""
 
-from django.conf import settings
-
 from dsar.audit.models import AuditEvent
+from dsar.branding import services as branding
 from dsar.corrections.models import Correction
+from dsar.exports import review
 from dsar.exports import services as exports
 from dsar.legal.models import CLOSURE_REASONS, Basis, DecisionKind
 from dsar.legal.selectors import decision_for
@@ -63,7 +63,7 @@ def denial_for(request: RightsRequest) -> dict | None:
         "basis_detail": decision.basis_detail,
         "is_closure": decision.basis in CLOSURE_REASONS,
         "explanation": decision.explanation,
-        "complaint_contact": settings.DSAR_COMPLAINT_CONTACT,
+        "complaint_contact": branding.complaint_contact(),
     }
 
 
@@ -74,7 +74,7 @@ def download_for(request: RightsRequest) -> dict | None:
         return None
     package = exports.latest_package(request)
     if package is None:
-        return None
+        return {"reviewing": True} if review.pending(request) else None
     usable = exports.is_usable(package)
     return {
         "usable": usable,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("request/<str:type>/", views.file_request, name="file"),
     path("requests/lookup/", views.lookup, name="lookup"),
+    path("brand/logo/<str:version>/", views.logo, name="logo"),
     path("requests/<uuid:pk>/", views.status, name="status"),
     path("requests/<uuid:pk>/open/", views.open_request, name="open"),
     path("requests/<uuid:pk>/verify/", views.verify, name="verify"),

@@ -13,15 +13,16 @@ import uuid
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dsar.branding import services as branding
 from dsar.notifications.links import fragment_of, secret_from
-from dsar.portal import forms, selectors, services
+from dsar.portal import forms, selectors, services, timeline
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification import tokens
@@ -98,6 +99,19 @@ def _add_errors(form, exc: ValidationError) -> None:
 @require_GET
 def home(request):
     return render(request, "portal/home.html", {"rights": RIGHTS})
+
+
+@require_GET
+def logo(request, version):
+    """The company's logo (any ``version``: the pages name the current one so browsers never
+    keep an old logo). Served with the type its content has, never one guessed from a name."""
+    found = branding.logo()
+    if found is None:
+        raise Http404
+    data, content_type = found
+    response = HttpResponse(data, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -264,11 +278,11 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
         "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
-        "replies": selectors.replies_for(rights_request),
         "questions": selectors.questions_for(rights_request),
         "denial": selectors.denial_for(rights_request),
         "download": selectors.download_for(rights_request),
         "corrections": selectors.corrections_for(rights_request),
+        "timeline": timeline.subject_timeline(rights_request),
         "notice": request.GET.get("done", ""),
         "error": forms_override.get("error", ""),
     }

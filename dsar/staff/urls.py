@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dsar.staff import views
+from dsar.staff import export_review, views
 from dsar.staff.login import StaffLoginView
 
 app_name = "staff"
@@ -23,5 +23,6 @@ urlpatterns = [
         views.reply_file,
         name="reply-file",
     ),
+    path("requests/<uuid:pk>/export-review/", export_review.export_review, name="export-review"),
     path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
 ]

@@ -5,7 +5,12 @@ import io
 import re
 import zipfile
 
+import pytest
+
 from dsar.exports.package import SystemData, build_zip
+
+# The package reads one row: the company's branding, for its README and index pages.
+pytestmark = pytest.mark.django_db
 
 SHOP = SystemData(
     name="shop",
