@@ -32,6 +32,7 @@ from dsar.portal import services as portal_services
 from dsar.portal.models import SubjectReply
 from dsar.portal.selectors import corrections_for
 from dsar.sla import clock
+from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import duties, metrics, selectors, services
@@ -39,6 +40,7 @@ from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
     DenyForm,
+    ExtendForm,
     HoldForm,
     LiftForm,
     MessageForm,
@@ -129,6 +131,7 @@ def request_detail(request, pk, revealed=None):
             "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
+            "extend_form": ExtendForm(),
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or ""}),
         },
     )
@@ -192,6 +195,8 @@ def act(request, pk, action):
         and _("The system will be tried again."),
         "recheck": lambda r: _recheck(request, r),
         "decide-correction": lambda r: _decide_correction(request, r) and _("Decision recorded."),
+        "extend": lambda r: _extend(request, r)
+        and _("Deadline extended; the subject has been told why."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),
@@ -231,6 +236,13 @@ def _decide_correction(request, obj):
         target_field=request.POST.get("target_field", "")[:64],
         value=request.POST.get("value", "")[:2000],
         reason=request.POST.get("reason", "")[:2000],
+    )
+
+
+def _extend(request, obj):
+    data = _form(request, ExtendForm).cleaned_data
+    return sla_services.extend(
+        request=obj, user=request.user, days=data["days"], reason=data["reason"]
     )
 
 
