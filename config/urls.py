@@ -5,8 +5,11 @@ from dsar.exports import views as export_views
 from dsar.fanout import views as fanout_views
 from dsar.health import views as health
 from dsar.staff.login import AdminLoginForm
+from dsar.staff.views import forbidden
 
 admin.site.login_form = AdminLoginForm  # the admin's login says when it is throttled
+
+handler403 = forbidden  # a refused staff page stays inside the staff layout
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -13,9 +13,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from dsar.access import permissions
@@ -65,6 +67,14 @@ PAGE_SIZE = 25
 def _staff_only(user):
     if not permissions.is_staff_member(user):
         raise PermissionDenied("This page is for staff.")
+
+
+def forbidden(request, exception=None):
+    """A refused staff page: translated, inside the staff layout (``handler403``); other
+    addresses keep Django's page."""
+    if request.path.startswith(reverse("staff:queue")):
+        return render(request, "staff/403.html", status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def _calendar_warnings(user, now) -> list[int]:
