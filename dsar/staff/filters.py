@@ -4,17 +4,25 @@ import re
 
 import django_filters as filters
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from dsar.sla.selectors import SlaState
 from dsar.staff.selectors import failed_tasks_q
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import OPEN_STATUSES
 
 REFERENCE = re.compile(r"^DSAR-\d{4}-\d{6}$", re.IGNORECASE)
 
 
 class QueueFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    state = filters.ChoiceFilter(
+        choices=[("open", _("Open")), ("closed", _("Closed")), ("all", _("Open and closed"))],
+        method="filter_state",
+        empty_label=None,
+        help_text="open: not yet closed; closed: completed, denied, withdrawn or expired",
+    )
     type = filters.MultipleChoiceFilter(choices=RequestType.choices, distinct=False)
     sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES, distinct=False)
     assignee = filters.CharFilter(
@@ -35,6 +43,13 @@ class QueueFilter(filters.FilterSet):
     class Meta:
         model = RightsRequest
         fields = ["status", "type"]
+
+    def filter_state(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if value == "closed":
+            return queryset.exclude(status__in=OPEN_STATUSES)
+        return queryset
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":

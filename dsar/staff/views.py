@@ -87,8 +87,8 @@ def queue(request):
     _staff_only(request.user)
     now = timezone.now()
     params = request.GET.copy()
-    if "assignee" not in params and "q" not in params and not params:
-        params["status"] = ""  # the default queue: everything, most urgent first
+    if not any(params.get(key) for key in ("state", "status", "q")):
+        params["state"] = "open"  # the default queue: open requests, most urgent first
     flt = QueueFilter(params, queryset=selectors.queue_list(now=now), request=request)
     page = CappedPaginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r, clock.days_left(r, now=now)) for r in page.object_list]
