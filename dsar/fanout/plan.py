@@ -23,6 +23,7 @@ from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, Task
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import concerns
 from dsar.legal.retention import excluded_categories
+from dsar.legal.selectors import retention_rules_for
 from dsar.workflow.models import RequestType, RightsRequest
 
 STAGES = {
@@ -69,9 +70,9 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
     for system in DownstreamSystem.objects.runnable():
         if (system.pk, action) in existing:
             continue
-        if not system.supports(action) or not concerns(system, action, request):
+        retained = _retained(system, action, request, kept)
+        if retained is None:
             continue
-        retained = sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
         task = FanoutTask(request=request, system=system, action=action, next_attempt_at=now)
         rows.append(task)
         if retained:
@@ -90,6 +91,40 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
             payload={"task": str(task.pk), "system": task.system.name, "categories": retained},
         )
     return [str(task.pk) for task in rows if task.status == TaskStatus.PENDING]
+
+
+def _retained(system, action: str, request: RightsRequest, kept: set[str]) -> list[str] | None:
+    """None when ``system`` gets no ``action`` task for ``request``; else the retained
+    categories that keep its delete from running now (empty: it runs)."""
+    if not system.supports(action) or not concerns(system, action, request):
+        return None
+    return sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
+
+
+def preview(request: RightsRequest) -> list[dict]:
+    """What approving ``request`` will set off, stage by stage, without writing anything: one
+    entry per (system, action) with the categories kept under retention (its delete waits,
+    an ``anonymise`` runs instead where the system can). Categories kept are those of the
+    deferred deletions already scheduled, and of the retention rules the systems' dry runs
+    make apply (``legal.selectors.retention_rules_for``), scheduled on approval."""
+    kept = set(excluded_categories(request)) | {r.category for r in retention_rules_for(request)}
+    work = []
+    for number, actions in enumerate(STAGES[request.type], start=1):
+        for action in actions:
+            for system in DownstreamSystem.objects.runnable().order_by("name"):
+                retained = _retained(system, action, request, kept)
+                if retained is None:
+                    continue
+                work.append({
+                    "stage": number,
+                    "system": system.name,
+                    "kind": system.kind,
+                    "action": action,
+                    "action_label": Action(action).label,
+                    "retained": retained,
+                    "anonymise": bool(retained) and system.supports(Action.ANONYMISE),
+                })  # fmt: skip
+    return work
 
 
 def delete_category(*, request_id, category: str) -> int:

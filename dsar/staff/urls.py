@@ -23,5 +23,6 @@ urlpatterns = [
         views.reply_file,
         name="reply-file",
     ),
+    path("requests/<uuid:pk>/confirm-approval/", views.confirm_approval, name="confirm-approval"),
     path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
 ]

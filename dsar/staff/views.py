@@ -24,6 +24,7 @@ from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
+from dsar.fanout import plan as fanout_plan
 from dsar.fanout import rechecks
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
@@ -147,19 +148,44 @@ def request_detail(request, pk, revealed=None):
     )
 
 
-def _act(request, pk, run):
-    """Run one staff action from a page form; report its outcome as a message."""
+def _act(request, pk, run, *, back="staff:request"):
+    """Run one staff action from a page form; report its outcome as a message. A refused
+    input goes ``back`` to the page of its form."""
     obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
     try:
         result = run(obj)
     except (Conflict, PermissionDenied, RateLimited) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(back, pk=obj.pk)
     else:
         if isinstance(result, str):
             messages.success(request, result)
     return redirect("staff:request", pk=obj.pk)
+
+
+@login_required
+def confirm_approval(request, pk):
+    """What approving a deletion or cancellation will set off (the systems and their
+    actions, the findings), with a box to tick for each advisory finding; the approval
+    itself is the POST to ``approve``."""
+    _staff_only(request.user)
+    permissions.require(request.user, "approve")
+    obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
+    if "approve" not in selectors.allowed_actions(obj, user=request.user):
+        messages.error(request, _("This request cannot be approved now."))
+        return redirect("staff:request", pk=obj.pk)
+    return render(
+        request,
+        "staff/approve.html",
+        {
+            "req": obj,
+            "work": fanout_plan.preview(obj),
+            "findings": legal_selectors.findings_for(obj),
+        },
+    )
 
 
 def _form(request, form_class):
@@ -176,7 +202,10 @@ def act(request, pk, action):
     user = request.user
     runs = {
         "claim": lambda r: services.claim(request=r, user=user) and _("Claimed."),
-        "approve": lambda r: services.approve(request=r, user=user) and _("Approved."),
+        "approve": lambda r: services.approve(
+            request=r, user=user, acknowledged=request.POST.getlist("acknowledged")
+        )
+        and _("Approved."),
         "resume": lambda r: services.resume(request=r, user=user) and _("Resumed."),
         "request-info": lambda r: services.request_info(
             request=r, user=user, reason=_form(request, ReasonForm).cleaned_data["reason"]
@@ -223,7 +252,8 @@ def act(request, pk, action):
         return request_detail(request, pk, revealed=revealed)
     if action not in runs:
         raise PermissionDenied("Unknown action.")
-    return _act(request, pk, runs[action])
+    back = "staff:confirm-approval" if action == "approve" else "staff:request"
+    return _act(request, pk, runs[action], back=back)
 
 
 def _recheck(request, obj) -> str:
