@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from dsar.exports import views as export_views
 from dsar.fanout import views as fanout_views
@@ -8,6 +9,9 @@ from dsar.staff.login import AdminLoginForm
 from dsar.staff.views import forbidden
 
 admin.site.login_form = AdminLoginForm  # the admin's login says when it is throttled
+admin.site.site_header = _("Data subject rights: administration")
+admin.site.site_title = _("DSAR administration")
+admin.site.index_title = _("Administration")
 
 handler403 = forbidden  # a refused staff page stays inside the staff layout
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExportsConfig(AppConfig):
     name = "dsar.exports"
-    verbose_name = "Access exports"
+    verbose_name = _("Access exports")

@@ -141,7 +141,7 @@ def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
             {
                 "acknowledged": [
                     _("Acknowledge the advisory finding “%(check)s”: %(explanation)s")
-                    % {"check": f.check_name, "explanation": f.explanation}
+                    % {"check": f.title, "explanation": f.explanation}
                     for f in missing
                 ]
             }

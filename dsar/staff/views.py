@@ -38,7 +38,7 @@ from dsar.sla import clock
 from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, metrics, selectors, services
+from dsar.staff import duties, events, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
@@ -57,7 +57,7 @@ from dsar.staff.pagination import CappedPaginator
 from dsar.verification import evidence
 from dsar.verification import services as verification_services
 from dsar.verification.limits import RateLimited
-from dsar.verification.models import Evidence, EvidenceStatus
+from dsar.verification.models import Channel, Evidence, EvidenceStatus
 from dsar.workflow.errors import Conflict
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -123,7 +123,7 @@ def request_detail(request, pk, revealed=None):
             "days_left": clock.days_left(obj, now=now),
             "identity": selectors.masked_identity(obj),
             "revealed": revealed,
-            "timeline": selectors.timeline(obj),
+            "timeline": events.entries(selectors.timeline(obj)),
             "actions": selectors.allowed_actions(obj, user=request.user),
             "verification": selectors.verification_record(obj),
             "evidence": selectors.evidence_awaiting_review(obj),
@@ -411,6 +411,10 @@ def bulk_assign(request):
     return redirect("staff:queue")
 
 
+def _channel_label(value: str) -> str:
+    return str(Channel(value).label) if value in Channel.values else value
+
+
 @login_required
 def dashboard(request):
     permissions.require(request.user, "metrics")
@@ -437,7 +441,8 @@ def dashboard(request):
             items=[(w["week"][5:], w["breaches"]) for w in weekly],
         ),
         "channels": charts_svg.bars(
-            title=_("Verified requests by channel"), items=sorted(data["by_channel"].items())
+            title=_("Verified requests by channel"),
+            items=[(_channel_label(k), n) for k, n in sorted(data["by_channel"].items())],
         ),
     }
     return render(

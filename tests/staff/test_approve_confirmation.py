@@ -80,7 +80,7 @@ def test_the_api_needs_the_same_acknowledgement(api_as, deletion):
     refused = api.post(url, {}, format="json")
     assert refused.status_code == 400
     [message] = refused.json()["error"]["fields"]["acknowledged"]
-    assert "verification_strength" in message
+    assert "身份验证强度" in message  # the check, by its name in the active language
     wrong = api.post(url, {"acknowledged": ["x"]}, format="json")
     assert wrong.status_code == 400 and "acknowledged" in wrong.json()["error"]["fields"]
     assert RightsRequest.objects.get(pk=deletion.pk).status == Status.IN_REVIEW
