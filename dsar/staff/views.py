@@ -423,9 +423,9 @@ def dashboard(request):
     open_types = [t for t in RequestType]
     weekly = data["weekly"]
     charts = {
-        "open": charts_svg.stacked(
+        "open": charts_svg.rows(
             title=_("Open requests by status and type"),
-            columns=[
+            items=[
                 (str(Status(s).label), [data["open"][s].get(t, 0) for t in open_types])
                 for s in data["open"]
             ],
@@ -436,9 +436,10 @@ def dashboard(request):
             columns=[(w["week"][5:], [w["met"], w["missed"]]) for w in weekly],
             keys=[str(_("On time")), str(_("Late"))],
         ),
-        "breaches": charts_svg.bars(
+        "breaches": charts_svg.stacked(
             title=_("Breached deadlines by week"),
-            items=[(w["week"][5:], w["breaches"]) for w in weekly],
+            columns=[(w["week"][5:], [w["breaches"]]) for w in weekly],
+            keys=[""],
         ),
         "channels": charts_svg.bars(
             title=_("Verified requests by channel"),
