@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import lifecycle
+from dsar.fanout.connectors import ROTATION, kinds_finishing_by
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import concerns
@@ -35,25 +36,36 @@ STAGES = {
 SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
 
 
+def settled(status: str, kind: str) -> bool:
+    """Whether a task lets its request move on: done or excluded, or a backup's deletion
+    recorded in the ledger and waiting for the backups to rotate. The live systems' work is
+    then over; the backup task stays open, tracked, and its end is audited when the backups
+    have rotated (``ledger.release_backups``)."""
+    return status in SETTLED or (
+        status == TaskStatus.WAITING and kind in kinds_finishing_by(ROTATION)
+    )
+
+
 def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
     """Create the rows of the first stage not yet opened, once every earlier one is settled.
 
     Returns the ids of rows created now (to publish after commit) and whether every stage is
-    settled, i.e. the request may complete. Call with the request row locked.
+    settled (``settled``), i.e. the request may complete. Call with the request row locked.
     """
     work = request.fanout_tasks.exclude(action=Action.CHECK)
-    rows = list(work.values_list("action", "status"))
+    fields = ("action", "status", "system__kind")
+    rows = list(work.values_list(*fields))
     for actions in STAGES[request.type]:
         created = []
         # A stage's rows are created once, when it opens, for the systems enabled then; a
         # system registered later does not join work already under way.
         stage = {*actions, *([Action.ANONYMISE] if Action.DELETE in actions else [])}
-        if not any(action in stage for action, _ in rows):
+        if not any(action in stage for action, _, _ in rows):
             kept = set(excluded_categories(request))
             for action in actions:
                 created += _create_rows(request, action, kept)
-            rows = list(work.values_list("action", "status"))
-        if any(status not in SETTLED for _, status in rows):
+            rows = list(work.values_list(*fields))
+        if any(not settled(status, kind) for _, status, kind in rows):
             return created, False
     return [], True
 

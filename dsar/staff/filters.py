@@ -6,6 +6,7 @@ import django_filters as filters
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from dsar.fanout.backups import backups_pending_exists
 from dsar.sla.selectors import SlaState
 from dsar.staff.selectors import failed_tasks_q
 from dsar.workflow import identity
@@ -31,6 +32,10 @@ class QueueFilter(filters.FilterSet):
     has_failed_tasks = filters.BooleanFilter(
         method="filter_failed_tasks",
         help_text="true: open requests with a failed downstream task; false: the others",
+    )
+    backups_pending = filters.BooleanFilter(
+        method="filter_backups_pending",
+        help_text="true: requests whose backup tasks still wait for the backups to rotate",
     )
     q = filters.CharFilter(
         method="filter_search",
@@ -66,6 +71,10 @@ class QueueFilter(filters.FilterSet):
         # failed tasks instead of testing every request.
         failed = failed_tasks_q()
         return queryset.filter(failed) if value else queryset.exclude(failed)
+
+    def filter_backups_pending(self, queryset, name, value):
+        pending = backups_pending_exists()
+        return queryset.filter(pending) if value else queryset.exclude(pending)
 
     def filter_search(self, queryset, name, value):
         """Exact matches only: identities are searched through their keyed hash."""

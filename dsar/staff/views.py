@@ -88,7 +88,7 @@ def queue(request):
     _staff_only(request.user)
     now = timezone.now()
     params = request.GET.copy()
-    if not any(params.get(key) for key in ("state", "status", "q")):
+    if not any(params.get(key) for key in ("state", "status", "q", "backups_pending")):
         params["state"] = "open"  # the default queue: open requests, most urgent first
     flt = QueueFilter(params, queryset=selectors.queue_list(now=now), request=request)
     page = CappedPaginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
