@@ -83,3 +83,37 @@ def test_charts_are_legible_and_pages_fit_phone_and_desktop(
                     assert not overlap(a["box"], b["box"]), (width, a, b)
         screenshot(page, f"staff-dashboard-{locale}-{width}")
         page.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_request_approval_and_refused_pages_fit_phone_and_desktop(
+    browser, live_server_url, screenshot, make_request, staff_user, locale
+):
+    for name, role in (("sam", "supervisor"), ("ana", "agent")):
+        user = staff_user(role, name)
+        user.set_password("correct horse battery")
+        user.save()
+    request = make_request(status=Status.IN_REVIEW, type=RequestType.DELETION)
+    pages = [
+        ("sam", f"/staff/requests/{request.pk}/", "request"),
+        ("sam", f"/staff/requests/{request.pk}/confirm-approval/", "confirm-approval"),
+        ("ana", "/staff/dashboard/", "forbidden"),
+    ]
+    for width in (390, 1280):
+        for who, path, name in pages:
+            page = browser.new_page(viewport={"width": width, "height": 900}, locale=locale)
+            page.goto(f"{live_server_url}/staff/login/")
+            page.fill("#id_username", who)
+            page.fill("#id_password", "correct horse battery")
+            page.locator("button[type=submit]").last.click()
+            page.wait_for_url("**/staff/")
+            page.goto(f"{live_server_url}{path}")
+            if name == "request":
+                page.locator("details summary").filter(has_text=EXTEND[locale]).click()
+            scroll, inner = page.evaluate(WIDTH)
+            assert scroll <= inner, f"{name} overflows at {width}px: {scroll} > {inner}"
+            screenshot(page, f"staff-{name}-{locale}-{width}")
+            page.close()
+
+
+EXTEND = {"zh-CN": "延长截止日期", "en-US": "Extend the deadline"}
