@@ -1,12 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from dsar.exports import views as export_views
 from dsar.fanout import views as fanout_views
 from dsar.health import views as health
 from dsar.staff.login import AdminLoginForm
+from dsar.staff.views import forbidden
 
 admin.site.login_form = AdminLoginForm  # the admin's login says when it is throttled
+admin.site.site_header = _("Data subject rights: administration")
+admin.site.site_title = _("DSAR administration")
+admin.site.index_title = _("Administration")
+
+handler403 = forbidden  # a refused staff page stays inside the staff layout
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

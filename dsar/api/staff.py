@@ -53,6 +53,17 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
+class ApproveSerializer(serializers.Serializer):
+    acknowledged = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="The ids of the request's advisory findings, each acknowledged: required for "
+        "a deletion or a cancellation, which cannot be undone.",
+    )
+
+
 class ExtendSerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(max_length=2000)
@@ -183,13 +194,18 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response({"assigned": changed})
 
-    @extend_schema(request=None, responses=RequestDetailSerializer)
+    @extend_schema(request=ApproveSerializer, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve fulfilment (a cancellation enters cooling-off). While an open obligation a
         downstream system reported blocks the request, that system is first asked for a fresh
-        dry run: 409 with code ``recheck_pending`` until it has answered, then approve again."""
-        services.approve(request=self.get_object(), user=request.user)
+        dry run: 409 with code ``recheck_pending`` until it has answered, then approve again.
+        A deletion or cancellation lists each advisory finding's id in ``acknowledged``;
+        without them: 400 with a message per finding under ``acknowledged``."""
+        data = self._input(ApproveSerializer)
+        services.approve(
+            request=self.get_object(), user=request.user, acknowledged=data["acknowledged"]
+        )
         return self._answer()
 
     @extend_schema(request=None, responses={202: RecheckedSerializer})

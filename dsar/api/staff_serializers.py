@@ -103,7 +103,8 @@ class RequestDetailSerializer(RequestListSerializer):
         return selectors.masked_identity(obj)
 
     def get_verification(self, obj) -> dict | None:
-        return selectors.verification_record(obj)
+        record = selectors.verification_record(obj)
+        return {k: v for k, v in record.items() if k != "labels"} if record else None
 
     @extend_schema_field(FindingSerializer(many=True))
     def get_findings(self, obj):

@@ -7,6 +7,7 @@ cannot stop (raw SQL, a restored dump).
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
@@ -26,10 +27,10 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class ActorKind(models.TextChoices):
-    SUBJECT = "subject", "Data subject"
-    STAFF = "staff", "Staff member"
-    SYSTEM = "system", "System"
-    DOWNSTREAM = "downstream", "Downstream system"
+    SUBJECT = "subject", _("Data subject")
+    STAFF = "staff", _("Staff member")
+    SYSTEM = "system", _("System")
+    DOWNSTREAM = "downstream", _("Downstream system")
 
 
 class AuditEvent(models.Model):
@@ -50,6 +51,8 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["seq"]
 
     def __str__(self):

@@ -18,7 +18,7 @@ def connect() -> None:
     # before any model may be.
     from dsar.corrections import services as corrections
     from dsar.exports import services as exports
-    from dsar.fanout import cancellation, ledger, plan
+    from dsar.fanout import cancellation, completion, ledger, plan
     from dsar.fanout import services as fanout
     from dsar.legal import decisions, engine
     from dsar.legal import retention as legal_retention
@@ -53,6 +53,10 @@ def connect() -> None:
     hooks.reaction(corrections.tell_subject, to=[S.COMPLETED], types=[T.CORRECTION])
     hooks.reaction(exports.build_package, to=[S.COMPLETED], types=[T.ACCESS])
     hooks.reaction(decisions.tell_partial_outcome, to=[S.COMPLETED], outcome=Outcome.PARTIAL)
+    hooks.reaction(
+        completion.tell_subject, to=[S.COMPLETED], types=[T.DELETION, T.CANCELLATION],
+        outcome=Outcome.FULL,
+    )  # fmt: skip
 
     # A retained category's period ended: the systems that kept it delete it now.
     legal_retention.when_period_ends(plan.delete_category)

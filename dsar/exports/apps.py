@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class ExportsConfig(AppConfig):
     name = "dsar.exports"
-    verbose_name = "Access exports"
+    verbose_name = _("Access exports")
 
     def ready(self):
         from dsar.workflow.models import RequestType

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FanoutConfig(AppConfig):
     name = "dsar.fanout"
-    verbose_name = "Downstream fan-out"
+    verbose_name = _("Downstream fan-out")
 
     def ready(self):
         # Registers the Celery tasks with the app: the services publish them by name

@@ -11,11 +11,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from dsar.audit.services import Actor, appended_together
+from dsar.fanout import backups
 from dsar.fanout.models import Action, FanoutTask, TaskStatus
 from dsar.fanout.plan import SETTLED, open_stage
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import settle_corrections
 from dsar.legal.selectors import completion_outcome
+from dsar.verification import notices
 from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -27,7 +29,8 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 
 def complete_if_done(request_id) -> str | None:
     """Move a request in processing on: open its next stage, or complete it once every
-    task is done or excluded; return the completion outcome, or None if it did not complete.
+    task is settled (done, excluded, or a backup waiting for its rotation: ``plan.settled``);
+    return the completion outcome, or None if it did not complete.
 
     A failed task keeps the request in processing, flagged for staff, who can retry the
     system. The outcome is ``partial`` when a task was excluded, the legal part kept data, or
@@ -79,9 +82,15 @@ def complete_settled(*, now: dt.datetime) -> int:
     settled = list(
         RightsRequest.objects.filter(status=Status.PROCESSING, updated_at__lt=now - STUCK_AFTER)
         .filter(Exists(open_work))
-        .exclude(Exists(open_work.exclude(status__in=SETTLED)))
+        .exclude(Exists(open_work.exclude(status__in=SETTLED).exclude(backups.backup_waiting())))
         .values_list("pk", flat=True)[:500]
     )
     for request_id in settled:
         complete_if_done(str(request_id))
     return len(settled)
+
+
+def tell_subject(request: RightsRequest) -> None:
+    """A deletion or cancellation done in full: the subject is told, with the date by which
+    the backups that still hold their data will have rotated out, when any do."""
+    notices.notify(request, "deletion_done", backups_until=backups.backups_rotate_by(request))

@@ -40,6 +40,12 @@ def release_backups(*, now: dt.datetime) -> int:
     count = 0
     for task in waiting.select_related("system"):
         if accept_callback(task=task, ok=True, detail="backups rotated"):
+            record_event(
+                action="fanout.backup_rotated",
+                actor=Actor.system("fanout"),
+                request_id=task.request_id,
+                payload={"task": str(task.pk), "system": task.system.name},
+            )
             count += 1
     return count
 

@@ -10,18 +10,19 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from dsar.crypto.fields import EncryptedTextField
 from dsar.fanout.connectors import kind_choices
 
 
 class Action(models.TextChoices):
-    CHECK = "check", "Check (dry run)"
-    DELETE = "delete", "Delete"
-    EXPORT = "export", "Export"
-    CORRECT = "correct", "Correct"
-    ANONYMISE = "anonymise", "Anonymise"
-    CLOSE_ACCOUNT = "close_account", "Close account"
+    CHECK = "check", _("Check (dry run)")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    CORRECT = "correct", _("Correct")
+    ANONYMISE = "anonymise", _("Anonymise")
+    CLOSE_ACCOUNT = "close_account", _("Close account")
 
 
 class SystemQuerySet(models.QuerySet):
@@ -57,6 +58,8 @@ class DownstreamSystem(models.Model):
     objects = SystemQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("downstream system")
+        verbose_name_plural = _("downstream systems")
         ordering = ["name"]
 
     def __str__(self):
@@ -79,12 +82,12 @@ class DownstreamSystem(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    WAITING = "waiting", "Accepted, waiting for the callback"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    EXCLUDED = "excluded", "Excluded"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    WAITING = "waiting", _("Accepted, waiting for the callback")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    EXCLUDED = "excluded", _("Excluded")
 
 
 FINAL = {TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.EXCLUDED}
@@ -112,6 +115,8 @@ class FanoutTask(models.Model):
     recheck_asked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("fan-out task")
+        verbose_name_plural = _("fan-out tasks")
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(fields=["request", "system", "action"], name="fanout_task_once")

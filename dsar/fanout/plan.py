@@ -19,10 +19,12 @@ from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import lifecycle
+from dsar.fanout.connectors import ROTATION, kinds_finishing_by
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import concerns
 from dsar.legal.retention import excluded_categories
+from dsar.legal.selectors import retention_rules_for
 from dsar.workflow.models import RequestType, RightsRequest
 
 STAGES = {
@@ -34,25 +36,36 @@ STAGES = {
 SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
 
 
+def settled(status: str, kind: str) -> bool:
+    """Whether a task lets its request move on: done or excluded, or a backup's deletion
+    recorded in the ledger and waiting for the backups to rotate. The live systems' work is
+    then over; the backup task stays open, tracked, and its end is audited when the backups
+    have rotated (``ledger.release_backups``)."""
+    return status in SETTLED or (
+        status == TaskStatus.WAITING and kind in kinds_finishing_by(ROTATION)
+    )
+
+
 def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
     """Create the rows of the first stage not yet opened, once every earlier one is settled.
 
     Returns the ids of rows created now (to publish after commit) and whether every stage is
-    settled, i.e. the request may complete. Call with the request row locked.
+    settled (``settled``), i.e. the request may complete. Call with the request row locked.
     """
     work = request.fanout_tasks.exclude(action=Action.CHECK)
-    rows = list(work.values_list("action", "status"))
+    fields = ("action", "status", "system__kind")
+    rows = list(work.values_list(*fields))
     for actions in STAGES[request.type]:
         created = []
         # A stage's rows are created once, when it opens, for the systems enabled then; a
         # system registered later does not join work already under way.
         stage = {*actions, *([Action.ANONYMISE] if Action.DELETE in actions else [])}
-        if not any(action in stage for action, _ in rows):
+        if not any(action in stage for action, _, _ in rows):
             kept = set(excluded_categories(request))
             for action in actions:
                 created += _create_rows(request, action, kept)
-            rows = list(work.values_list("action", "status"))
-        if any(status not in SETTLED for _, status in rows):
+            rows = list(work.values_list(*fields))
+        if any(not settled(status, kind) for _, status, kind in rows):
             return created, False
     return [], True
 
@@ -69,9 +82,9 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
     for system in DownstreamSystem.objects.runnable():
         if (system.pk, action) in existing:
             continue
-        if not system.supports(action) or not concerns(system, action, request):
+        retained = _retained(system, action, request, kept)
+        if retained is None:
             continue
-        retained = sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
         task = FanoutTask(request=request, system=system, action=action, next_attempt_at=now)
         rows.append(task)
         if retained:
@@ -90,6 +103,40 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
             payload={"task": str(task.pk), "system": task.system.name, "categories": retained},
         )
     return [str(task.pk) for task in rows if task.status == TaskStatus.PENDING]
+
+
+def _retained(system, action: str, request: RightsRequest, kept: set[str]) -> list[str] | None:
+    """None when ``system`` gets no ``action`` task for ``request``; else the retained
+    categories that keep its delete from running now (empty: it runs)."""
+    if not system.supports(action) or not concerns(system, action, request):
+        return None
+    return sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
+
+
+def preview(request: RightsRequest) -> list[dict]:
+    """What approving ``request`` will set off, stage by stage, without writing anything: one
+    entry per (system, action) with the categories kept under retention (its delete waits,
+    an ``anonymise`` runs instead where the system can). Categories kept are those of the
+    deferred deletions already scheduled, and of the retention rules the systems' dry runs
+    make apply (``legal.selectors.retention_rules_for``), scheduled on approval."""
+    kept = set(excluded_categories(request)) | {r.category for r in retention_rules_for(request)}
+    work = []
+    for number, actions in enumerate(STAGES[request.type], start=1):
+        for action in actions:
+            for system in DownstreamSystem.objects.runnable().order_by("name"):
+                retained = _retained(system, action, request, kept)
+                if retained is None:
+                    continue
+                work.append({
+                    "stage": number,
+                    "system": system.name,
+                    "kind": system.kind,
+                    "action": action,
+                    "action_label": Action(action).label,
+                    "retained": retained,
+                    "anonymise": bool(retained) and system.supports(Action.ANONYMISE),
+                })  # fmt: skip
+    return work
 
 
 def delete_category(*, request_id, category: str) -> int:

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LegalConfig(AppConfig):
     name = "dsar.legal"
-    verbose_name = "Legal-exception checks"
+    verbose_name = _("Legal-exception checks")

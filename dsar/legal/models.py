@@ -19,6 +19,17 @@ class Severity(models.TextChoices):
     ADVISORY = "advisory", _("Advisory")
 
 
+# What staff read for each check of ``checks.CHECKS`` (a finding stores the check's name).
+CHECK_TITLES = {
+    "legal_hold": _("Legal hold"),
+    "statutory_retention": _("Statutory retention"),
+    "repeated_requests": _("Repeated requests"),
+    "open_obligations": _("Open obligations"),
+    "verification_strength": _("Strength of identity verification"),
+    "map_coverage": _("Data map coverage"),
+}
+
+
 class Finding(models.Model):
     """What one check concluded about one request. ``key`` tells apart several findings of
     the same check (one per hold, per category, per obligation); a re-run updates the
@@ -62,6 +73,10 @@ class Finding(models.Model):
             if params.get(name) in choices.values:
                 params[name] = choices(params[name]).label
         return gettext(self.message) % params
+
+    @property
+    def title(self) -> str:
+        return str(CHECK_TITLES.get(self.check_name, self.check_name))
 
     @property
     def blocks(self) -> bool:
@@ -109,6 +124,8 @@ class LegalHold(models.Model):
     objects = LegalHoldQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -134,6 +151,8 @@ class RetentionRule(models.Model):
     )
 
     class Meta:
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention rules")
         ordering = ["category"]
 
     def __str__(self):
@@ -154,6 +173,8 @@ class DeferredDeletion(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("deferred deletion")
+        verbose_name_plural = _("deferred deletions")
         ordering = ["due_at"]
         constraints = [
             models.UniqueConstraint(fields=["request", "category"], name="deferral_once_per_cat")

@@ -14,7 +14,7 @@ from dsar.legal.models import (
     RetentionRule,
     Severity,
 )
-from dsar.workflow.models import Outcome, RightsRequest, Status
+from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
 
 
 def findings_for(request: RightsRequest) -> list[Finding]:
@@ -42,6 +42,14 @@ def systems_with_blocking_obligations(request: RightsRequest) -> list[str]:
         overridden_at__isnull=True,
     )
     return sorted({str(f.params.get("system", "")) for f in findings} - {""})
+
+
+def advisories_to_acknowledge(request: RightsRequest) -> list[Finding]:
+    """The advisory findings staff acknowledge, one by one, before approving a deletion or a
+    cancellation (it cannot be undone); none for the other types."""
+    if request.type not in (RequestType.DELETION, RequestType.CANCELLATION):
+        return []
+    return list(Finding.objects.filter(request=request, severity=Severity.ADVISORY))
 
 
 def may_proceed(request: RightsRequest) -> bool:

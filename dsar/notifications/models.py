@@ -10,6 +10,7 @@ attempts; the beat job ``redrive_outbox`` picks up anything a crash left behind.
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dsar.crypto.fields import EncryptedTextField
 
@@ -50,6 +51,8 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "dsar.portal"
-    verbose_name = "Subject portal"
+    verbose_name = _("Subject portal")

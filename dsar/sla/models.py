@@ -1,6 +1,7 @@
 """SLA data that staff edit (calendar overrides) and that the sweep writes (notices)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class CalendarOverride(models.Model):
@@ -17,6 +18,8 @@ class CalendarOverride(models.Model):
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
         ordering = ["date"]
 
     def __str__(self):

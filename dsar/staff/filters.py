@@ -4,17 +4,26 @@ import re
 
 import django_filters as filters
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
+from dsar.fanout.backups import backups_pending_exists
 from dsar.sla.selectors import SlaState
 from dsar.staff.selectors import failed_tasks_q
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.transitions import OPEN_STATUSES
 
 REFERENCE = re.compile(r"^DSAR-\d{4}-\d{6}$", re.IGNORECASE)
 
 
 class QueueFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    state = filters.ChoiceFilter(
+        choices=[("open", _("Open")), ("closed", _("Closed")), ("all", _("Open and closed"))],
+        method="filter_state",
+        empty_label=None,
+        help_text="open: not yet closed; closed: completed, denied, withdrawn or expired",
+    )
     type = filters.MultipleChoiceFilter(choices=RequestType.choices, distinct=False)
     sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES, distinct=False)
     assignee = filters.CharFilter(
@@ -23,6 +32,10 @@ class QueueFilter(filters.FilterSet):
     has_failed_tasks = filters.BooleanFilter(
         method="filter_failed_tasks",
         help_text="true: open requests with a failed downstream task; false: the others",
+    )
+    backups_pending = filters.BooleanFilter(
+        method="filter_backups_pending",
+        help_text="true: requests whose backup tasks still wait for the backups to rotate",
     )
     q = filters.CharFilter(
         method="filter_search",
@@ -35,6 +48,13 @@ class QueueFilter(filters.FilterSet):
     class Meta:
         model = RightsRequest
         fields = ["status", "type"]
+
+    def filter_state(self, queryset, name, value):
+        if value == "open":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if value == "closed":
+            return queryset.exclude(status__in=OPEN_STATUSES)
+        return queryset
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":
@@ -51,6 +71,10 @@ class QueueFilter(filters.FilterSet):
         # failed tasks instead of testing every request.
         failed = failed_tasks_q()
         return queryset.filter(failed) if value else queryset.exclude(failed)
+
+    def filter_backups_pending(self, queryset, name, value):
+        pending = backups_pending_exists()
+        return queryset.filter(pending) if value else queryset.exclude(pending)
 
     def filter_search(self, queryset, name, value):
         """Exact matches only: identities are searched through their keyed hash."""

@@ -1,6 +1,7 @@
 """Forms of the staff pages; the queue filters themselves live in ``filters.py``."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
@@ -86,3 +87,15 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Message to the subject"), max_length=5000, widget=forms.Textarea
     )
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_("Days to add"), min_value=1)
+    reason = forms.CharField(
+        label=_("Reason (the subject is told it)"), max_length=2000, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].max_value = settings.DSAR_SLA_MAX_EXTENSION_DAYS
+        self.fields["days"].widget.attrs["max"] = settings.DSAR_SLA_MAX_EXTENSION_DAYS

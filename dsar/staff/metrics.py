@@ -14,6 +14,7 @@ import statistics
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear, TruncWeek
 
+from dsar.fanout.backups import backups_pending_exists
 from dsar.sla import clock
 from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
@@ -140,4 +141,10 @@ def dashboard(*, now: dt.datetime) -> dict:
         "days_to_close": days_to_close(since=now - dt.timedelta(days=365)),
         "by_channel": by_channel(),
         "yearly": yearly_table(),
+        "backups_pending": backups_pending(),
     }
+
+
+def backups_pending() -> int:
+    """Requests (completed or not) whose backup tasks still wait for the backups to rotate."""
+    return RightsRequest.objects.filter(backups_pending_exists()).count()

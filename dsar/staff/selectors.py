@@ -146,6 +146,11 @@ def verification_record(request: RightsRequest) -> dict | None:
         "method": record.method,
         "channel": record.channel,
         "strength": record.strength,
+        "labels": {
+            "method": record.get_method_display(),
+            "channel": record.get_channel_display(),
+            "strength": record.get_strength_display(),
+        },
         "reviewer": record.reviewer.get_username() if record.reviewer else None,
         "at": record.created_at,
     }

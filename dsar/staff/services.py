@@ -9,10 +9,12 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import rechecks
+from dsar.legal import selectors as legal_selectors
 from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
 from dsar.verification import notices
@@ -116,8 +118,12 @@ def add_note(*, request: RightsRequest, user, body: str) -> Note:
     return note
 
 
-def approve(*, request: RightsRequest, user) -> RightsRequest:
+def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
     """Approve fulfilment: cancellation enters cooling-off, the other types start processing.
+
+    A deletion or cancellation cannot be undone: each of its advisory findings must be among
+    ``acknowledged`` (finding ids), else ``ValidationError`` on ``acknowledged``, naming each
+    one; the acknowledgement is audited with the approval.
 
     Raises ``SeparationOfDuties`` (a ``PermissionDenied``, audited) when ``user`` verified an
     access, deletion or cancellation request themselves: someone else approves those. While
@@ -127,8 +133,30 @@ def approve(*, request: RightsRequest, user) -> RightsRequest:
     permissions.require(user, "approve")
     duties.require_another_approver(request, user)
     rechecks.refresh_for_approval(request=request, user=user)
+    advisories = legal_selectors.advisories_to_acknowledge(request)
+    given = {str(pk) for pk in acknowledged}
+    missing = [f for f in advisories if str(f.pk) not in given]
+    if missing:
+        raise ValidationError(
+            {
+                "acknowledged": [
+                    _("Acknowledge the advisory finding “%(check)s”: %(explanation)s")
+                    % {"check": f.title, "explanation": f.explanation}
+                    for f in missing
+                ]
+            }
+        )
     to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
-    return transition(request, to=to, actor=Actor.staff(user))
+    with transaction.atomic():
+        moved = transition(request, to=to, actor=Actor.staff(user))
+        if advisories:
+            record_event(
+                action="approval.advisories_acknowledged",
+                actor=Actor.staff(user),
+                request_id=request.pk,
+                payload={"findings": sorted(f.check_name for f in advisories)},
+            )
+    return moved
 
 
 def request_info(*, request: RightsRequest, user, reason: str) -> RightsRequest:

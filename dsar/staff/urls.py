@@ -24,5 +24,6 @@ urlpatterns = [
         name="reply-file",
     ),
     path("requests/<uuid:pk>/export-review/", export_review.export_review, name="export-review"),
+    path("requests/<uuid:pk>/confirm-approval/", views.confirm_approval, name="confirm-approval"),
     path("requests/<uuid:pk>/<slug:action>/", views.act, name="act"),
 ]

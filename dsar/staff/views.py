@@ -13,15 +13,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
+from dsar.fanout import plan as fanout_plan
 from dsar.fanout import rechecks
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
@@ -32,13 +35,15 @@ from dsar.portal import services as portal_services
 from dsar.portal.models import SubjectReply
 from dsar.portal.selectors import corrections_for
 from dsar.sla import clock
+from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, metrics, selectors, services
+from dsar.staff import duties, events, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
     DenyForm,
+    ExtendForm,
     HoldForm,
     LiftForm,
     MessageForm,
@@ -52,7 +57,7 @@ from dsar.staff.pagination import CappedPaginator
 from dsar.verification import evidence
 from dsar.verification import services as verification_services
 from dsar.verification.limits import RateLimited
-from dsar.verification.models import Evidence, EvidenceStatus
+from dsar.verification.models import Channel, Evidence, EvidenceStatus
 from dsar.workflow.errors import Conflict
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -65,6 +70,14 @@ def _staff_only(user):
         raise PermissionDenied("This page is for staff.")
 
 
+def forbidden(request, exception=None):
+    """A refused staff page: translated, inside the staff layout (``handler403``); other
+    addresses keep Django's page."""
+    if request.path.startswith(reverse("staff:queue")):
+        return render(request, "staff/403.html", status=403)
+    return defaults.permission_denied(request, exception)
+
+
 def _calendar_warnings(user, now) -> list[int]:
     """Uncovered holiday years, for the staff who can add the overrides (admin) only."""
     return calendar_warnings(now=now) if permissions.can(user, "operations") else []
@@ -75,8 +88,8 @@ def queue(request):
     _staff_only(request.user)
     now = timezone.now()
     params = request.GET.copy()
-    if "assignee" not in params and "q" not in params and not params:
-        params["status"] = ""  # the default queue: everything, most urgent first
+    if not any(params.get(key) for key in ("state", "status", "q", "backups_pending")):
+        params["state"] = "open"  # the default queue: open requests, most urgent first
     flt = QueueFilter(params, queryset=selectors.queue_list(now=now), request=request)
     page = CappedPaginator(flt.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(r, clock.days_left(r, now=now)) for r in page.object_list]
@@ -110,7 +123,7 @@ def request_detail(request, pk, revealed=None):
             "days_left": clock.days_left(obj, now=now),
             "identity": selectors.masked_identity(obj),
             "revealed": revealed,
-            "timeline": selectors.timeline(obj),
+            "timeline": events.entries(selectors.timeline(obj)),
             "actions": selectors.allowed_actions(obj, user=request.user),
             "verification": selectors.verification_record(obj),
             "evidence": selectors.evidence_awaiting_review(obj),
@@ -129,24 +142,50 @@ def request_detail(request, pk, revealed=None):
             "hold_form": HoldForm(),
             "note_form": NoteForm(),
             "reason_form": ReasonForm(),
+            "extend_form": ExtendForm(),
             "assign_form": AssignForm(initial={"assignee": obj.assignee_id or ""}),
         },
     )
 
 
-def _act(request, pk, run):
-    """Run one staff action from a page form; report its outcome as a message."""
+def _act(request, pk, run, *, back="staff:request"):
+    """Run one staff action from a page form; report its outcome as a message. A refused
+    input goes ``back`` to the page of its form."""
     obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
     try:
         result = run(obj)
     except (Conflict, PermissionDenied, RateLimited) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(back, pk=obj.pk)
     else:
         if isinstance(result, str):
             messages.success(request, result)
     return redirect("staff:request", pk=obj.pk)
+
+
+@login_required
+def confirm_approval(request, pk):
+    """What approving a deletion or cancellation will set off (the systems and their
+    actions, the findings), with a box to tick for each advisory finding; the approval
+    itself is the POST to ``approve``."""
+    _staff_only(request.user)
+    permissions.require(request.user, "approve")
+    obj = get_object_or_404(selectors.queue(now=timezone.now()), pk=pk)
+    if "approve" not in selectors.allowed_actions(obj, user=request.user):
+        messages.error(request, _("This request cannot be approved now."))
+        return redirect("staff:request", pk=obj.pk)
+    return render(
+        request,
+        "staff/approve.html",
+        {
+            "req": obj,
+            "work": fanout_plan.preview(obj),
+            "findings": legal_selectors.findings_for(obj),
+        },
+    )
 
 
 def _form(request, form_class):
@@ -163,7 +202,10 @@ def act(request, pk, action):
     user = request.user
     runs = {
         "claim": lambda r: services.claim(request=r, user=user) and _("Claimed."),
-        "approve": lambda r: services.approve(request=r, user=user) and _("Approved."),
+        "approve": lambda r: services.approve(
+            request=r, user=user, acknowledged=request.POST.getlist("acknowledged")
+        )
+        and _("Approved."),
         "resume": lambda r: services.resume(request=r, user=user) and _("Resumed."),
         "request-info": lambda r: services.request_info(
             request=r, user=user, reason=_form(request, ReasonForm).cleaned_data["reason"]
@@ -192,6 +234,8 @@ def act(request, pk, action):
         and _("The system will be tried again."),
         "recheck": lambda r: _recheck(request, r),
         "decide-correction": lambda r: _decide_correction(request, r) and _("Decision recorded."),
+        "extend": lambda r: _extend(request, r)
+        and _("Deadline extended; the subject has been told why."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),
@@ -208,7 +252,8 @@ def act(request, pk, action):
         return request_detail(request, pk, revealed=revealed)
     if action not in runs:
         raise PermissionDenied("Unknown action.")
-    return _act(request, pk, runs[action])
+    back = "staff:confirm-approval" if action == "approve" else "staff:request"
+    return _act(request, pk, runs[action], back=back)
 
 
 def _recheck(request, obj) -> str:
@@ -231,6 +276,13 @@ def _decide_correction(request, obj):
         target_field=request.POST.get("target_field", "")[:64],
         value=request.POST.get("value", "")[:2000],
         reason=request.POST.get("reason", "")[:2000],
+    )
+
+
+def _extend(request, obj):
+    data = _form(request, ExtendForm).cleaned_data
+    return sla_services.extend(
+        request=obj, user=request.user, days=data["days"], reason=data["reason"]
     )
 
 
@@ -359,6 +411,10 @@ def bulk_assign(request):
     return redirect("staff:queue")
 
 
+def _channel_label(value: str) -> str:
+    return str(Channel(value).label) if value in Channel.values else value
+
+
 @login_required
 def dashboard(request):
     permissions.require(request.user, "metrics")
@@ -367,9 +423,9 @@ def dashboard(request):
     open_types = [t for t in RequestType]
     weekly = data["weekly"]
     charts = {
-        "open": charts_svg.stacked(
+        "open": charts_svg.rows(
             title=_("Open requests by status and type"),
-            columns=[
+            items=[
                 (str(Status(s).label), [data["open"][s].get(t, 0) for t in open_types])
                 for s in data["open"]
             ],
@@ -380,12 +436,14 @@ def dashboard(request):
             columns=[(w["week"][5:], [w["met"], w["missed"]]) for w in weekly],
             keys=[str(_("On time")), str(_("Late"))],
         ),
-        "breaches": charts_svg.bars(
+        "breaches": charts_svg.stacked(
             title=_("Breached deadlines by week"),
-            items=[(w["week"][5:], w["breaches"]) for w in weekly],
+            columns=[(w["week"][5:], [w["breaches"]]) for w in weekly],
+            keys=[""],
         ),
         "channels": charts_svg.bars(
-            title=_("Verified requests by channel"), items=sorted(data["by_channel"].items())
+            title=_("Verified requests by channel"),
+            items=[(_channel_label(k), n) for k, n in sorted(data["by_channel"].items())],
         ),
     }
     return render(

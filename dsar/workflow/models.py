@@ -96,6 +96,8 @@ class RightsRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("rights request")
+        verbose_name_plural = _("rights requests")
         ordering = ["-received_at"]
         # The queue sorts by deadline (then intake time) with or without a status filter.
         indexes = [

@@ -44,7 +44,11 @@ def test_agent_filters_claims_verifies_and_approves(
     page.get_by_role("link", name=urgent.reference).click()
     page.get_by_role("button", name="Claim").click()
     assert "Claimed." in page.locator(".messages").inner_text()
-    page.get_by_role("button", name="Approve").click()
+    # A deletion cannot be undone: the approval is a second step that says what will happen.
+    page.get_by_role("link", name="Approve…").click()
+    assert "This cannot be undone" in page.content()
+    screenshot(page, "staff-1b-confirm-approval")
+    page.get_by_role("button", name="Approve, knowing this cannot be undone").click()
     assert "Approved." in page.locator(".messages").inner_text()
     urgent.refresh_from_db()
     assert urgent.assignee_id == agent.pk and urgent.status != Status.IN_REVIEW
@@ -59,7 +63,7 @@ def test_agent_filters_claims_verifies_and_approves(
     assert "the clock is running" in page.locator(".messages").inner_text()
     screenshot(page, "staff-2-request")
     # Separation of duties: the agent who verified a deletion does not also approve it.
-    assert page.get_by_role("button", name="Approve").count() == 0
+    assert page.get_by_role("link", name="Approve…").count() == 0
     assert "another staff member approves" in page.content()
 
     supervisor = staff_user("supervisor", "sam")
@@ -71,7 +75,10 @@ def test_agent_filters_claims_verifies_and_approves(
     page.fill("#id_password", "correct horse battery")
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server_url}/staff/requests/{unverified.pk}/")
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("link", name="Approve…").click()
+    for box in page.locator('input[name="acknowledged"]').all():
+        box.check()  # each advisory finding, read and acknowledged
+    page.get_by_role("button", name="Approve, knowing this cannot be undone").click()
     # No downstream system holds data in this test: fan-out has nothing to do and completes.
     page.reload()
     assert page.locator(".summary .status").inner_text() == "Completed"

@@ -131,7 +131,10 @@ def deletion_journey(api, staff, client, secrets) -> None:
     secrets += [filed["status_token"], secret, code_from_outbox(filed["id"])]
     assert client.post(path, {"k": "guessed"}).status_code == 400
     assert client.post(path, {"k": secret}).status_code == 302
-    assert staff.post(f"/api/v1/staff/requests/{filed['id']}/approve/").status_code == 200
+    findings = staff.get(f"/api/v1/staff/requests/{filed['id']}/").json()["findings"]
+    advisories = [f["id"] for f in findings if f["severity"] == "advisory"]
+    approve = f"/api/v1/staff/requests/{filed['id']}/approve/"
+    assert staff.post(approve, {"acknowledged": advisories}, format="json").status_code == 200
     failed = FanoutTask.objects.get(request_id=filed["id"], status=TaskStatus.FAILED)
     answer = staff.post(
         f"/api/v1/staff/requests/{filed['id']}/retry/", {"system": failed.system_id}
