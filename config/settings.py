@@ -173,9 +173,17 @@ else:
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_DIR = VAR_DIR / "mail"
-_email = env.email_url("EMAIL_URL", default="filemail://")
+_email_url = env("EMAIL_URL", default="filemail://")
+_email = env.email_url_config(_email_url)
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
-    _email["EMAIL_FILE_PATH"] = _email.get("EMAIL_FILE_PATH") or str(EMAIL_DIR)
+    # django-environ drops the leading slash of filemail:///abs/path (it wants four) and the
+    # first segment of filemail://rel/path: the directory is read here instead. Everything
+    # after "filemail://" is the path; absolute as written, relative to the checkout
+    # otherwise; empty means var/mail/.
+    _mail_path = _email_url.partition("://")[2].partition("?")[0]
+    if _mail_path.startswith("/"):
+        _mail_path = "/" + _mail_path.lstrip("/")
+    _email["EMAIL_FILE_PATH"] = str(BASE_DIR / _mail_path) if _mail_path else str(EMAIL_DIR)
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="privacy@example.com")
 
