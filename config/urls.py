@@ -6,7 +6,9 @@ from dsar.fanout import views as fanout_views
 from dsar.health import views as health
 from dsar.staff.login import AdminLoginForm
 
-admin.site.login_form = AdminLoginForm  # the admin's login says when it is throttled
+admin.site.login_form = AdminLoginForm
+# Under /api/ even an unexpected error answers the API's JSON error shape, never a page.
+handler500 = "dsar.api.errors.server_error"  # the admin's login says when it is throttled
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
