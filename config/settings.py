@@ -143,6 +143,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.1,
     "interval_max": 0.1,
 }
+# Messages to people (the outbox: codes, receipts, notices, alerts) have a queue of their own,
+# consumed by its own worker (`celery -A config worker -Q messages`, docs/operations.md), so a
+# code never waits behind a fan-out or a dry run on the default queue ("celery").
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+MESSAGES_QUEUE = "messages"
+CELERY_TASK_ROUTES = {
+    "dsar.notifications.tasks.*": {"queue": MESSAGES_QUEUE},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs; each points at a thin task in the part that owns the job.
