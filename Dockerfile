@@ -7,9 +7,16 @@ COPY requirements.txt .
 COPY clients/python clients/python
 RUN pip install -r requirements.txt
 
+# msgfmt (GNU gettext) compiles the translations below.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY . .
-# collectstatic needs settings to import; these build-time values are discarded.
-RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=$(python -c "import base64;print(base64.urlsafe_b64encode(b'0'*32).decode())") \
+# Compiled translations (.mo) are build output, never in git: without them a zh-hans default
+# serves English. compilemessages and collectstatic need settings to import; these build-time
+# values are discarded. tests/test_dockerfile.py runs this compilemessages line as it stands.
+RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= DSAR_HASH_KEY=build DSAR_AUDIT_KEY=build python manage.py compilemessages --ignore=.venv -v 0
+RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= \
     DSAR_HASH_KEY=build DSAR_AUDIT_KEY=build python manage.py collectstatic --noinput \
     && useradd --system --home /app dsar && mkdir -p /app/var && chown -R dsar /app/var
 USER dsar

@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # Embedded default for the demo: SQLite, in-process tasks, emails in var/mail/.
 # The demo's downstream systems live on this machine: its CRM on 127.0.0.1, its shop in var/.
+# With a broker (REDIS_URL in .env) it starts the workers too: the default queue's and the
+# outbox's own (`messages`), as in production.
 RUN_ENV = DEBUG=1 DJANGO_SETTINGS_MODULE=config.settings DSAR_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) \
 	DSAR_DOWNSTREAM_ALLOWED_HOSTS=127.0.0.1 DSAR_DOWNSTREAM_ALLOWED_PATHS=var
 DEMO_CRM_PORT = $(shell echo $$(( $(PORT) + 1 )))
@@ -55,6 +57,10 @@ run: install
 	@echo "                   demo-partner (its emails in var/mail/), demo-backups (deletion ledger)"
 	@echo
 	trap 'kill 0' EXIT INT TERM; \
+	if [ "$$($(RUN_ENV) $(BIN)/python manage.py shell -v 0 -c 'from django.conf import settings; print(int(settings.CELERY_TASK_ALWAYS_EAGER))')" = 0 ]; then \
+		$(RUN_ENV) $(BIN)/celery -A config worker -Q celery -n default@%h --loglevel=INFO & \
+		$(RUN_ENV) $(BIN)/celery -A config worker -Q messages -n messages@%h --concurrency=2 --loglevel=INFO & \
+	fi; \
 	$(RUN_ENV) $(BIN)/celery -A config beat --loglevel=INFO & \
 	$(RUN_ENV) $(BIN)/python manage.py demo_downstream --port $(DEMO_CRM_PORT) & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload & \

@@ -1,7 +1,9 @@
-"""Intake benchmark (issue 9): POST /api/v1/requests/ against gunicorn with real PostgreSQL
-and Redis, sequentially and with 8 concurrent clients, beside a bare Django endpoint that
-inserts one row into the same database, in the same run. Prints requests/second, p50 and p95
-latency of both and the ratio.
+"""Intake benchmark (issues 9 and 21): POST /api/v1/requests/ against gunicorn with real
+PostgreSQL and Redis, sequentially and with 8 concurrent clients, beside a bare Django endpoint
+that inserts one row into the same database, in the same run. Prints requests/second, p50 and
+p95 latency of both and the ratio, then the figures of issue 21 next to their goals: intake
+≥ 0.3× the bare insert at 1 and at 8 clients, 8 clients ≥ 1.5× our own sequential rate, and
+the database queries of one intake, one verification by code and one approval (≤ 15 each).
 
     make bench
     BENCH_INTAKE_N=200 .venv/bin/python bench/intake.py
@@ -148,6 +150,70 @@ def main():
     for i, (clients, label, rps, p50, p95) in enumerate(rows):
         base = rows[i - i % 2][2]
         print(f"{clients:7} {label:26} {rps:8.1f} {p50:8.1f} {p95:8.1f} {base / rps:12.1f}")
+    rate = {(clients, label): rps for clients, label, rps, *_ in rows}
+    api, bare = "POST /api/v1/requests/", "bare insert"
+    print("issue 21, item 4:")
+    for clients in (1, CLIENTS):
+        share = rate[clients, api] / rate[clients, bare]
+        print(f"  {clients} client(s): intake {share:.2f}× the bare insert  (goal ≥ 0.3)")
+    scaling = rate[CLIENTS, api] / rate[1, api]
+    print(f"  {CLIENTS} clients: {scaling:.2f}× our own sequential rate  (goal ≥ 1.5)")
+    print("issue 21, item 6: database queries per call (one process, committed transactions)")
+    for call, (queries, round_trips) in query_counts().items():
+        print(f"  {call:8} {queries:3} queries, {round_trips:3} with BEGIN/COMMIT/savepoints"
+              f"  (goal ≤ 15)")  # fmt: skip
+
+
+def query_counts() -> dict[str, tuple[int, int]]:
+    """The statements one intake, one verification by code and one approval send, each a
+    real request through Django's handler and committed as in production (no test
+    transaction around it); the tasks they publish are left on the broker."""
+    os.environ.update(ENV)
+    sys.path.insert(0, str(ROOT))
+    import re
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from dsar.notifications.models import OutboundEmail
+
+    frames = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+
+    def measure(call) -> tuple[int, object]:
+        with CaptureQueriesContext(connection) as captured:
+            response = call()
+        assert response.status_code in (200, 201), response.content[:300]
+        statements = [q["sql"] for q in captured.captured_queries]
+        real = [sql for sql in statements if not sql.startswith(frames)]
+        return (len(real), len(statements)), response
+
+    subject = APIClient(HTTP_HOST="127.0.0.1")
+    staff = APIClient(HTTP_HOST="127.0.0.1")
+    user = User.objects.create_user(username="bench-supervisor")
+    user.groups.add(Group.objects.get(name="supervisor"))
+    staff.force_authenticate(user)
+    counts = {}
+    for i in range(2):  # the first of each warms caches; the second is counted
+        counts["intake"], filed = measure(
+            lambda i=i: subject.post("/api/v1/requests/", json.loads(body(i, "q")), format="json")
+        )
+        pk = filed.json()["id"]
+        text = OutboundEmail.objects.get(request_id=pk, template="code").body
+        code = re.search(r"\d{6}", text.splitlines()[0]).group()
+        verify_url, approve_url = (
+            f"/api/v1/requests/{pk}/verify/",
+            f"/api/v1/staff/requests/{pk}/approve/",
+        )
+        counts["verify"], _ = measure(
+            lambda url=verify_url, code=code: subject.post(url, {"code": code}, format="json")
+        )
+        counts["approve"], _ = measure(lambda url=approve_url: staff.post(url))
+    return counts
 
 
 if __name__ == "__main__":

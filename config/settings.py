@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost: an outage raised by a view under /api/ answers 503 JSON (dsar/api/errors.py).
+    "dsar.api.errors.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,8 +112,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery ----------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Seconds a web process waits for Redis (broker or cache) before it calls it down: an outage
+# answers 503 at once instead of holding the request (see dsar/api/errors.py).
+DSAR_REDIS_TIMEOUT = env.float("DSAR_REDIS_TIMEOUT", default=1.0)
 if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+    # The broker may live apart from the cache (CELERY_BROKER_URL); by default both are REDIS_URL.
+    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
     CELERY_TASK_ALWAYS_EAGER = False
 else:
     # Embedded default: tasks run in the process that publishes them, so no broker is needed.
@@ -125,6 +131,28 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing is bounded: a broker that does not answer within DSAR_REDIS_TIMEOUT is down, is
+# tried once more, and the caller goes on (its rows stay pending; the outbox re-drive and the
+# reconciler send them later). Workers keep retrying their own connection as before.
+CELERY_BROKER_CONNECTION_TIMEOUT = DSAR_REDIS_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": DSAR_REDIS_TIMEOUT,
+    "socket_timeout": max(DSAR_REDIS_TIMEOUT, 5.0),  # a blocking read of a worker waits longer
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+# Messages to people (the outbox: codes, receipts, notices, alerts) have a queue of their own,
+# consumed by its own worker (`celery -A config worker -Q messages`, docs/operations.md), so a
+# code never waits behind a fan-out or a dry run on the default queue ("celery").
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+MESSAGES_QUEUE = "messages"
+CELERY_TASK_ROUTES = {
+    "dsar.notifications.tasks.*": {"queue": MESSAGES_QUEUE},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic jobs; each points at a thin task in the part that owns the job.
@@ -162,6 +190,10 @@ if REDIS_URL:
             # new client (and its table of response callbacks) on every cache call.
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": DSAR_REDIS_TIMEOUT,
+                "SOCKET_TIMEOUT": DSAR_REDIS_TIMEOUT,
+            },
         }
     }
 else:
@@ -175,9 +207,17 @@ else:
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_DIR = VAR_DIR / "mail"
-_email = env.email_url("EMAIL_URL", default="filemail://")
+_email_url = env("EMAIL_URL", default="filemail://")
+_email = env.email_url_config(_email_url)
 if _email["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend":
-    _email["EMAIL_FILE_PATH"] = _email.get("EMAIL_FILE_PATH") or str(EMAIL_DIR)
+    # django-environ drops the leading slash of filemail:///abs/path (it wants four) and the
+    # first segment of filemail://rel/path: the directory is read here instead. Everything
+    # after "filemail://" is the path; absolute as written, relative to the checkout
+    # otherwise; empty means var/mail/.
+    _mail_path = _email_url.partition("://")[2].partition("?")[0]
+    if _mail_path.startswith("/"):
+        _mail_path = "/" + _mail_path.lstrip("/")
+    _email["EMAIL_FILE_PATH"] = str(BASE_DIR / _mail_path) if _mail_path else str(EMAIL_DIR)
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="privacy@example.com")
 
@@ -379,6 +419,8 @@ def _validate_product_settings():
     ):
         if globals()[name] < 1:
             raise ImproperlyConfigured(f"{name} must be a positive number.")
+    if DSAR_REDIS_TIMEOUT <= 0:
+        raise ImproperlyConfigured("DSAR_REDIS_TIMEOUT must be a positive number of seconds.")
     for name in (
         "DSAR_RESEND_RATE_REQUEST",
         "DSAR_RESEND_RATE_IP",

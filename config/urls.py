@@ -14,6 +14,8 @@ admin.site.site_title = _("DSAR administration")
 admin.site.index_title = _("Administration")
 
 handler403 = forbidden  # a refused staff page stays inside the staff layout
+# Under /api/ even an unexpected error answers the API's JSON error shape, never a page.
+handler500 = "dsar.api.errors.server_error"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

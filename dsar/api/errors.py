@@ -7,11 +7,25 @@ never build error bodies by hand: the domain ``Conflict`` (``TransitionError`` a
 other state conflicts) 409, ``Unavailable`` 503 with ``Retry-After``, a failed code 400 on
 ``code``, ``PermissionDenied`` 403 (with the refusal's own ``code`` when it has one),
 ``RateLimited`` 429, Django's ``ValidationError`` 400.
+
+An outage (the database or Redis cannot be reached, ``OUTAGES``) is 503 ``unavailable`` with
+``Retry-After``, whether it happens in a DRF view (``handle``) or anywhere else under
+``/api/`` (``OutageMiddleware``); and nothing under ``/api/`` answers an HTML page, not even
+an unexpected error (``server_error``, the project's ``handler500``).
 """
 
+import logging
+import sys
+
+import kombu.exceptions
+import redis.exceptions
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+from django_redis.exceptions import ConnectionInterrupted
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -20,6 +34,20 @@ from dsar.verification.limits import RateLimited
 from dsar.verification.services import VerificationFailed
 from dsar.workflow.errors import Conflict as DomainConflict
 from dsar.workflow.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+# What an unreachable database, cache or broker raises: worth asking again shortly.
+OUTAGES = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionInterrupted,
+    kombu.exceptions.OperationalError,
+)
+OUTAGE_RETRY_AFTER = "10"  # seconds; a database restart or a Redis failover takes a few
+API_PREFIX = "/api/"
 
 
 class Conflict(exceptions.APIException):
@@ -36,8 +64,56 @@ def _message(detail) -> str:
     return str(detail)
 
 
+def _outage_body() -> dict:
+    message = _("The service is briefly unavailable. Try again in a few seconds.")
+    return {"error": {"code": "unavailable", "message": message}}
+
+
+def _log_outage(exc) -> None:
+    # The class and the driver's message name the part that failed, never a subject.
+    log.warning("outage under /api/: %s: %s", type(exc).__name__, exc)
+
+
+def outage_response(exc) -> JsonResponse:
+    _log_outage(exc)
+    response = JsonResponse(_outage_body(), status=503)
+    response["Retry-After"] = OUTAGE_RETRY_AFTER
+    return response
+
+
+class OutageMiddleware:
+    """Under ``/api/``: an outage raised outside a DRF view's own handling (a view that is not
+    DRF's, a commit after it) answers 503 JSON as it does inside one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if request.path.startswith(API_PREFIX) and isinstance(exc, OUTAGES):
+            return outage_response(exc)
+        return None
+
+
+def server_error(request, *args, **kwargs):
+    """``handler500``: the error shape under ``/api/`` (503 when the error was an outage),
+    Django's page elsewhere. Django calls it while handling the exception."""
+    if not request.path.startswith(API_PREFIX):
+        return defaults.server_error(request, *args, **kwargs)
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OUTAGES):
+        return outage_response(exc)
+    message = _("Something went wrong on our side. Try again later.")
+    return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+
+
 def handle(exc, context):
     unavailable = False
+    if isinstance(exc, OUTAGES):
+        _log_outage(exc)
+        return Response(_outage_body(), status=503, headers={"Retry-After": OUTAGE_RETRY_AFTER})
     if isinstance(exc, DomainConflict):
         # A conflict may name its kind (``code``), e.g. a re-check the approval waits for.
         exc = Conflict(str(exc), code=getattr(exc, "code", None))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import kombu.exceptions
 from celery import current_app
 from django.conf import settings
 
@@ -33,17 +34,26 @@ def publish(task_ids: list[str]) -> None:
         log.warning("could not publish %d fan-out tasks", len(task_ids), exc_info=True)
 
 
+def _send(name: str, *args, **options) -> None:
+    """Publish one message; a broker outage is logged, never raised into the caller's answer
+    (these run after commit): the reconciler and the beat sweeps find the rows later."""
+    try:
+        _task(name).apply_async(args=list(args), **options)
+    except (kombu.exceptions.OperationalError, OSError):  # broker down; task errors still raise
+        log.warning("could not publish %s", name, exc_info=True)
+
+
 def publish_retry(task_id: str, delay: float) -> None:
     """Run one task again after ``delay`` seconds; in eager mode the reconciler picks it up."""
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        _task("run_task").apply_async(args=[task_id], countdown=max(delay, 0))
+        _send("run_task", task_id, countdown=max(delay, 0))
 
 
 def publish_completion(request_id: str) -> None:
     """Ask for the completion check of a request (one with nothing to act on)."""
-    _task("complete_if_done").delay(request_id)
+    _send("complete_if_done", request_id)
 
 
 def publish_cooling_off_check(request_id: str) -> None:
     """A dry run answered: a cancellation waiting for it may start its work now."""
-    _task("end_cooling_off_of").delay(request_id)
+    _send("end_cooling_off_of", request_id)

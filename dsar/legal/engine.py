@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
-from dsar.legal import selectors
+from dsar.legal import selectors, sources
 from dsar.legal.checks import CHECKS, Result
 from dsar.legal.models import Finding
 from dsar.workflow import transitions
@@ -23,9 +23,10 @@ ENGINE = Actor.system("legal-checks")
 def _collect(request: RightsRequest) -> dict[tuple[str, str], Result]:
     """Every check's results, one per (check, key): a repeated key keeps the first."""
     results: dict[tuple[str, str], Result] = {}
-    for check in CHECKS:
-        for result in check(request):
-            results.setdefault((check.__name__, result.key), result)
+    with sources.one_run():  # a fact several checks ask for is read once
+        for check in CHECKS:
+            for result in check(request):
+                results.setdefault((check.__name__, result.key), result)
     return results
 
 
@@ -59,7 +60,9 @@ def run_checks(request: RightsRequest, *, stage: str) -> list[Finding]:
     never duplicated. A run that finds or clears anything is audited (check names, keys,
     severities and references only). Returns the current findings.
     """
-    with transaction.atomic():
+    # No savepoint of its own: every caller runs it inside its own transaction or none, and
+    # a failure here fails the caller's change too.
+    with transaction.atomic(savepoint=False):
         now = timezone.now()
         results = _collect(request)
         existing = {
@@ -99,8 +102,8 @@ def run_checks(request: RightsRequest, *, stage: str) -> list[Finding]:
 def refuse_while_blocked(request: RightsRequest) -> None:
     """Re-run the checks and raise ``TransitionError`` if a blocking finding stands that no
     legal reviewer has overridden (called under the request's row lock)."""
-    run_checks(request, stage="approval")
-    blockers = selectors.unresolved_blocking(request)
+    findings = run_checks(request, stage="approval")  # every current finding of the request
+    blockers = [f for f in findings if selectors.is_unresolved_blocking(f)]
     if blockers:
         names = ", ".join(sorted({f.check_name.replace("_", " ") for f in blockers}))
         raise TransitionError(

@@ -22,6 +22,11 @@ def findings_for(request: RightsRequest) -> list[Finding]:
     return list(Finding.objects.filter(request=request).select_related("overridden_by"))
 
 
+def is_unresolved_blocking(finding: Finding) -> bool:
+    """The rule of ``unresolved_blocking`` for one finding already read."""
+    return finding.severity == Severity.BLOCKING and finding.overridden_at is None
+
+
 def unresolved_blocking(request: RightsRequest) -> list[Finding]:
     """Blocking findings no legal reviewer has overridden: while any exists the request may
     not be approved or start processing."""
@@ -92,7 +97,9 @@ def verified_requests_of_subject(request: RightsRequest, *, since: dt.datetime) 
         .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
         .filter(Q(email_hash__in=hashes) | Q(phone_hash__in=hashes))
     )
-    return sum(1 for other in candidates if sources.verified_hashes(other) & hashes)
+    return sum(
+        1 for proven in sources.verified_hashes_of(list(candidates)).values() if proven & hashes
+    )
 
 
 def deferred_deletions_for(request: RightsRequest) -> list[DeferredDeletion]:

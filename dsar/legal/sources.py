@@ -10,12 +10,42 @@ yet ("unknown"), so a check can tell "no problem" from "cannot tell".
   after each ``check`` action (see ``dsar.legal.reports``).
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from dsar.legal.models import DownstreamReport
 from dsar.verification.proof import proven_hashes
 from dsar.verification.selectors import latest_verification as latest
+from dsar.verification.selectors import latest_verifications
 from dsar.workflow.models import RightsRequest
+
+# Within one run of the checks (``one_run``) each fact is read once, however many checks ask.
+_run: ContextVar[dict | None] = ContextVar("legal_sources_run", default=None)
+
+
+@contextmanager
+def one_run():
+    """Read each fact once for the checks run inside this block (``engine.run_checks``)."""
+    token = _run.set({})
+    try:
+        yield
+    finally:
+        _run.reset(token)
+
+
+def _once(key: tuple, read):
+    memo = _run.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+def _latest(request: RightsRequest):
+    return _once(("verification", request.pk), lambda: latest(request))
+
 
 OBLIGATION_KINDS = ("balance", "open_order", "dispute")
 
@@ -30,7 +60,7 @@ class VerificationFacts:
 
 def latest_verification(request: RightsRequest) -> VerificationFacts | None:
     """How the subject last proved who they are, or None if unknown."""
-    verification = latest(request)
+    verification = _latest(request)
     if verification is None:
         return None
     return VerificationFacts(
@@ -50,11 +80,26 @@ def verified_hashes(request: RightsRequest) -> set[str]:
     """The hashes the subject proved they control: the verified address when a code or link
     proved one, otherwise (staff review, or unknown) the request's own hashes. Verification
     answers it (``dsar.verification.proof``)."""
-    return proven_hashes(request)
+    return proven_hashes(request, verification=_latest(request))
+
+
+def verified_hashes_of(requests: list[RightsRequest]) -> dict:
+    """``verified_hashes`` of each of ``requests`` (by primary key), the verifications not yet
+    read in this run read in one query."""
+    memo = _run.get()
+    known = {} if memo is None else {k[1]: v for k, v in memo.items() if k[0] == "verification"}
+    unread = [r.pk for r in requests if r.pk not in known]
+    records = {**known, **(latest_verifications(unread) if unread else {})}
+    if memo is not None:
+        memo.update({("verification", pk): records.get(pk) for pk in unread})
+    return {r.pk: proven_hashes(r, verification=records.get(r.pk)) for r in requests}
 
 
 def _reports(request: RightsRequest) -> list[DownstreamReport]:
-    return list(DownstreamReport.objects.filter(request=request).order_by("system"))
+    return _once(
+        ("reports", request.pk),
+        lambda: list(DownstreamReport.objects.filter(request=request).order_by("system")),
+    )
 
 
 def open_obligations(request: RightsRequest) -> list[dict] | None:

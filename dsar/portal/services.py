@@ -125,7 +125,7 @@ def file_request(
         )
         if claim_message(request=request):
             notices.notify(request, "receipt")
-            issue_challenge(request=request)
+            issue_challenge(request=request, new_request=True)
     return request
 
 

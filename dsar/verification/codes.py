@@ -58,12 +58,18 @@ def require_pending(request: RightsRequest) -> None:
         )
 
 
-def issue_challenge(*, request: RightsRequest) -> Challenge:
-    """Send a fresh code and link to the request's own channel; earlier ones stop working."""
+def issue_challenge(*, request: RightsRequest, new_request: bool = False) -> Challenge:
+    """Send a fresh code and link to the request's own channel; earlier ones stop working.
+
+    ``new_request``: the request was created in the caller's transaction (intake), so no
+    other transaction can see it yet and it has no earlier challenge: nothing to lock or
+    supersede."""
     require_pending(request)
     channel, secret = channel_for(request), secrets.token_urlsafe(32)
     with transaction.atomic(savepoint=False):  # nobody goes on after a failure here
-        challenge, code = new_challenge(request, channel.name, link_secret=secret)
+        challenge, code = new_challenge(
+            request, channel.name, link_secret=secret, new_request=new_request
+        )
         path = reverse("portal:confirm", kwargs={"pk": request.pk, "challenge": challenge.pk})
         channel.send_code(
             request=request,
@@ -84,21 +90,28 @@ def issue_challenge(*, request: RightsRequest) -> Challenge:
 
 
 def new_challenge(
-    request: RightsRequest, channel: str, *, link_secret: str = "", read_back: bool = False
+    request: RightsRequest,
+    channel: str,
+    *,
+    link_secret: str = "",
+    read_back: bool = False,
+    new_request: bool = False,
 ) -> tuple[Challenge, str]:
     """Supersede the open challenges of the same kind and store a new one; returns it and its
-    code. Call inside a transaction."""
+    code. Call inside a transaction; ``new_request`` as for ``issue_challenge``."""
     now = timezone.now()
     challenge_id = uuid.uuid4()
     code = f"{secrets.randbelow(10**6):06d}"
-    # Lock the request before the audit chain head, the order transition() takes them in.
-    # The new challenge's foreign key is checked at commit, under a share lock on the
-    # request: without this lock a concurrent transition of the same request (holding the
-    # request, waiting for the chain head we hold) deadlocks with us.
-    require_pending(RightsRequest.objects.select_for_update().get(pk=request.pk))
-    Challenge.objects.filter(
-        request=request, used_at__isnull=True, superseded_at__isnull=True, read_back=read_back
-    ).update(superseded_at=now)
+    if not new_request:
+        # Lock the request before the audit chain head, the order transition() takes them
+        # in. The new challenge's foreign key is checked at commit, under a share lock on the
+        # request: without this lock a concurrent transition of the same request (holding
+        # the request, waiting for the chain head we hold) deadlocks with us. A request made
+        # in this transaction is ours alone until commit.
+        require_pending(RightsRequest.objects.select_for_update().get(pk=request.pk))
+        Challenge.objects.filter(
+            request=request, used_at__isnull=True, superseded_at__isnull=True, read_back=read_back
+        ).update(superseded_at=now)
     challenge = Challenge.objects.create(
         id=challenge_id,
         request=request,

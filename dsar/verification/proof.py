@@ -20,11 +20,16 @@ class ProvenKeys:
     account_id: str = ""
 
 
-def proven_hashes(request: RightsRequest, *, verification=None) -> set[str]:
+UNREAD = object()  # ``proven_hashes`` reads the verification itself
+
+
+def proven_hashes(request: RightsRequest, *, verification=UNREAD) -> set[str]:
     """The keyed hashes of the addresses the subject proved they control: the address a code
     or link went to; after staff review of a document (or with no verification to read), the
-    request's own hashes. Pass ``verification`` when it was already read."""
-    verification = verification or latest_verification(request)
+    request's own hashes. Pass ``verification`` (the latest, or None for none) when it was
+    already read."""
+    if verification is UNREAD:
+        verification = latest_verification(request)
     if verification is not None and verification.identity_hash:
         return {verification.identity_hash}
     return {h for h in (request.email_hash, request.phone_hash) if h}

@@ -18,6 +18,16 @@ def latest_verification(request: RightsRequest) -> Verification | None:
     )
 
 
+def latest_verifications(request_ids) -> dict:
+    """The most recent verification of each of ``request_ids`` that has one, in one query."""
+    latest: dict = {}
+    for verification in Verification.objects.filter(request_id__in=list(request_ids)).order_by(
+        "-created_at"
+    ):
+        latest.setdefault(verification.request_id, verification)
+    return latest
+
+
 def current_challenge(
     request: RightsRequest, *, for_update: bool = False, read_back: bool = False
 ) -> Challenge | None:

@@ -5,8 +5,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
-import subprocess
 from collections import Counter
 
 import pytest
@@ -22,41 +20,11 @@ from dsar.workflow.models import Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
 from tests.factories import ACTORS
-from tests.support.servers import free_port
+from tests.support.outages import PrivateRedis
 from tests.support.signing import SECRET
 from tests.support.workers import until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, so stopping it disturbs nobody else."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        until(lambda: _answers(self.port), 10, "redis to start")
-
-    def stop(self):
-        self.proc.kill()  # everything in it is lost, as in a crash
-        self.proc.wait()
-
-
-def _answers(port) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -52,6 +52,22 @@ def _delete_rows(connection) -> None:
     ]
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("; ".join(deletes))
+    drop_reference_sequences(connection)
+
+
+def drop_reference_sequences(connection) -> None:
+    """The years' reference sequences (``dsar.workflow.references``) go with the rows, as the
+    counter rows they replace do: the next test's first request of a year is number 1."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'S' AND relname LIKE %s",
+            ["workflow\\_reference\\_%"],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+        if names:
+            cursor.execute("DROP SEQUENCE IF EXISTS " + ", ".join(f'"{n}"' for n in names))
 
 
 def _fixture_teardown(self) -> None:
@@ -63,6 +79,7 @@ def _fixture_teardown(self) -> None:
         return
     _django_fixture_teardown(self)  # the first transactional test of a run, or a changed table
     for alias in aliases:
+        drop_reference_sequences(connections[alias])
         if connections[alias].vendor == "postgresql":
             _after_flush[alias] = _fingerprint(connections[alias])
 

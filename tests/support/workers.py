@@ -24,11 +24,12 @@ def until(condition, seconds: float, what: str):
 @pytest.fixture
 def celery_worker():
     """celery_worker(REDIS_URL=...) → a running `celery worker` process (prefork, two
-    children) on the test database, in a process group of its own so a test can kill it
+    children) on the test database, consuming the default queue and the outbox's
+    (``queues="messages"`` for one of them), in a process group of its own so a test can kill it
     whole (``os.killpg``); any still running at the end of the test are killed."""
     started: list[subprocess.Popen] = []
 
-    def start(**env_overrides: str) -> subprocess.Popen:
+    def start(queues: str = "celery,messages", **env_overrides: str) -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.test_settings",
@@ -38,7 +39,8 @@ def celery_worker():
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-             "--concurrency=2", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
+             "--concurrency=2", "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+             f"--queues={queues}"],  # by default both: the default queue and the outbox's
             env=env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
