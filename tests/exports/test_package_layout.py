@@ -7,7 +7,7 @@ import zipfile
 
 from dsar.exports.package import SystemData, build_zip
 
-SHOP = SystemData(
+SHOP = SystemData.from_rows(
     name="shop",
     categories=[],
     rows=[
@@ -16,7 +16,7 @@ SHOP = SystemData(
     ],
     excluded=[],
 )
-CRM = SystemData(name="crm", categories=[], rows=[{"note": "VIP"}], excluded=[])
+CRM = SystemData.from_rows(name="crm", categories=[], rows=[{"note": "VIP"}], excluded=[])
 
 
 def archive() -> zipfile.ZipFile:
@@ -52,6 +52,6 @@ def test_index_pages_have_a_viewport():
 
 
 def test_csv_is_utf8_with_a_byte_order_mark():
-    raw = archive().read("shop.csv")
+    raw = archive().read("shop/customers.csv")
     assert raw.startswith(b"\xef\xbb\xbf")
     assert "李雷" in raw.decode("utf-8-sig")
