@@ -14,6 +14,8 @@ from functools import partial
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
