@@ -339,8 +339,8 @@ if DSAR_EXPORT_STORAGE == "s3":
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env("DSAR_EXPORT_S3_BUCKET", default=""),
-            "endpoint_url": env("DSAR_EXPORT_S3_ENDPOINT", default=None),
-            "region_name": env("DSAR_EXPORT_S3_REGION", default=None),
+            "endpoint_url": env("DSAR_EXPORT_S3_ENDPOINT", default="") or None,
+            "region_name": env("DSAR_EXPORT_S3_REGION", default="") or None,
             "location": env("DSAR_EXPORT_S3_PREFIX", default="exports"),
             "default_acl": "private",
             "file_overwrite": False,
