@@ -56,8 +56,8 @@ def test_parts_packages_and_purges_go_through_the_configured_storage(settings, s
     """With another backend configured (Django's in-memory one), nothing touches the file
     system, and a purge deletes the files from that backend."""
     settings.DSAR_EXPORT_DIR = "/nonexistent/never-written"
-    settings.STORAGES = {**settings.STORAGES,
-                         "exports": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}  # fmt: skip
+    memory = {"BACKEND": "django.core.files.storage.InMemoryStorage"}
+    settings.STORAGES = {**settings.STORAGES, "exports": memory}
     DownstreamSystem.objects.create(
         name="shop", kind="sql", actions=["export"],
         config=json.dumps({"dsn": shop_dsn, "statements": {"export": [
