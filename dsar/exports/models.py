@@ -32,8 +32,8 @@ class Package(models.Model):
     size = models.PositiveBigIntegerField()  # of the ZIP (plain bytes: what is downloaded)
     # Plain bytes per sealed block (``sealed``); 0 for a package sealed whole (before).
     block_size = models.PositiveIntegerField(default=0)
-    # Bytes sent since the last counted download: a download counts once this reaches
-    # ``size``, so a download resumed with Range counts once, and ranges cost what they send.
+    # The bytes the last counted download may still fetch (``services.start_download``): a
+    # download resumed with Range counts once; a new one counts again.
     bytes_served = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)

@@ -14,7 +14,7 @@ from functools import partial
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
@@ -240,19 +240,24 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-# A resumed download may ask for this much more than its credit without counting another
-# download: the bytes a server handed to the network before the client went away were never
-# received, and the kernel's buffers hold a few megabytes.
+# What a counted download may fetch beyond the package's size, so that a download cut off
+# and resumed with Range is not counted again: a server hands bytes to the network (a few
+# megabytes of buffers) that a client that went away never received. Half the package at
+# most, so a download never yields two copies.
 RESUME_SLACK = 8 * 1024 * 1024
+
+
+def slack(size: int) -> int:
+    return min(RESUME_SLACK, size // 2)
 
 
 def start_download(package: Package, *, range_header: str = "") -> Download:
     """Open a download of the package, or of the part ``range_header`` asks for.
 
-    ``bytes_served`` is the credit of bytes a counted download still has: a response needs
-    its length in credit (a resumed range a little more, ``RESUME_SLACK``), else one more
-    download is counted (``downloads_left`` less one, audited) and adds the package's size.
-    The response reserves its length at once, so racing downloads of a last copy cannot both
+    ``bytes_served`` is the credit, in bytes, of the download counted last. A response
+    needs its length in credit; without it one more download is counted (``downloads_left``
+    less one, audited) and the credit becomes the package's size plus ``slack``. The
+    response reserves its length at once, so racing downloads of a last copy cannot both
     run, and :func:`finish_download` gives back what it did not send: a download interrupted
     half-way and resumed with Range counts once. ``LinkGone`` once expired, used up or
     deleted; ``Unsatisfiable`` for a range past the end."""
@@ -264,19 +269,18 @@ def start_download(package: Package, *, range_header: str = "") -> Download:
         span = parse_range(range_header, row.size)
         start, end = span or (0, row.size)
         length, credit = end - start, row.bytes_served
-        resumed = span is not None and credit > 0 and length <= credit + RESUME_SLACK
-        if credit < length and not resumed:
+        if length > credit:
             if row.downloads_left == 0:
                 raise LinkGone
             row.downloads_left -= 1
-            credit += row.size
+            credit = row.size + slack(row.size)
             record_event(
                 action="export.downloaded",
                 actor=Actor.subject(),
                 request_id=row.request_id,
                 payload={"package": str(row.pk)},
             )
-        row.bytes_served = max(credit - length, 0)
+        row.bytes_served = credit - length
         row.save(update_fields=["bytes_served", "downloads_left"])
     return Download(package=row, start=start, end=end, partial=span is not None)
 
@@ -298,8 +302,9 @@ def finish_download(download: Download, *, sent: int) -> None:
     went away), so that resuming it with Range counts no new download."""
     unsent = download.length - sent
     if unsent > 0:
+        most = download.package.size + slack(download.package.size)
         row = Package.objects.filter(pk=download.package.pk)
-        row.update(bytes_served=Least(F("bytes_served") + unsent, F("size")))
+        row.update(bytes_served=Least(F("bytes_served") + unsent, Value(most)))
 
 
 def take_download(package: Package) -> bytes:
