@@ -117,8 +117,9 @@ class Queries:
             if spec.key:
                 query = query.order_by(*(table.c[k] for k in spec.key))
             result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
-            for row in result.mappings():
-                yield {"table": spec.name, **row}
+            names = [*result.keys(), "table"]
+            for values in result.tuples():
+                yield dict(zip(names, (*values, spec.name), strict=True))
 
     def check(self, conn: sa.Connection) -> list[dict]:
         """A dry run's rows: the emails and phones held for the subject, and the retention

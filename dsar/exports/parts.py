@@ -1,10 +1,10 @@
 """One system's export answer, written to the export storage as it arrives.
 
 A connector hands rows to a :class:`PartWriter` in batches; the writer drops the excluded
-fields (keeping their names), and every ``DSAR_EXPORT_CHUNK_ROWS`` rows seals one chunk of
-JSON Lines (``sealed``). What it learns on the way — each table's columns and row count, its
-first rows for the index page, which chunks hold which table — goes in a sealed manifest
-written last. Nothing holds more than one chunk of rows.
+fields (keeping their names), and every ``DSAR_EXPORT_CHUNK_ROWS`` rows of a table seals one
+chunk of JSON Lines (``sealed``). What it learns on the way — each table's columns and row
+count, its first rows for the index page, which chunks hold it — goes in a sealed manifest
+written last. Nothing holds more than a chunk's worth of rows (two, for mixed tables).
 
 Files live under ``parts/<task id>/<attempt>/``: an attempt that fails or crashes leaves
 nothing another attempt reads, and the part is adopted (``ExportPart``) only once its task is
@@ -13,10 +13,10 @@ recorded done.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import orjson
 from django.conf import settings
 
 from dsar.exports import sealed
@@ -47,7 +47,11 @@ class TableSummary:
 
 
 class PartWriter:
-    """Writes one attempt's export rows; ``finish`` seals the manifest."""
+    """Writes one attempt's export rows; ``finish`` seals the manifest.
+
+    Each chunk holds one table's rows, as JSON Lines: a table's rows are buffered until
+    ``DSAR_EXPORT_CHUNK_ROWS`` of them fill a chunk (or, with rows of many tables arriving
+    mixed, until that many rows are buffered in all: then every buffer is written)."""
 
     def __init__(self, *, prefix: str, excluded_fields: frozenset[str]):
         self.prefix = prefix
@@ -56,50 +60,72 @@ class PartWriter:
         self.dropped: set[str] = set()
         self.chunks = 0
         self.rows = 0
-        self._lines: list[str] = []
-        self._chunk_tables: set[str] = set()
+        self._buffers: dict[str, list[bytes]] = {}
+        self._buffered = 0
+        self._plans: dict[tuple, tuple[list[str], str]] = {}
         self._limit = settings.DSAR_EXPORT_CHUNK_ROWS
         self._preview = settings.DSAR_EXPORT_PREVIEW_ROWS
 
     def write(self, rows: Iterable[dict]) -> None:
+        """Take a batch of rows (dicts the writer may change: the connector's own)."""
+        tables, buffers, plans = self.tables, self._buffers, self._plans
         for row in rows:
-            keep = {k: v for k, v in row.items() if k.lower() not in self.excluded_fields}
-            if len(keep) != len(row):
-                self.dropped |= set(row) - set(keep)
-            name = str(keep.pop(TABLE_KEY, "") or "")
-            table = self.tables.get(name)
-            if table is None:
-                table = self.tables[name] = TableSummary(name=name)
-            for column in keep:
-                if column not in table.columns:
-                    table.columns.append(column)
+            # What to keep of a row with these keys: worked out once per shape of row.
+            shape = tuple(row)
+            plan = plans.get(shape)
+            if plan is None:
+                plan = plans[shape] = self._plan(row)
+            kept, name = plan
+            if kept is None:  # nothing left out: the row itself, without its table's name
+                keep = row
+                keep.pop(TABLE_KEY, None)
+            else:
+                keep = {k: row[k] for k in kept}
+            table = tables[name]
+            line = dumps(keep)
             table.count += 1
             if len(table.first_rows) < self._preview:
-                table.first_rows.append(json.loads(json.dumps(keep, default=str)))
-            if name not in self._chunk_tables:
-                self._chunk_tables.add(name)
-                table.chunks.append(self.chunks)
-            self._lines.append(
-                json.dumps({TABLE_KEY: name, "row": keep}, ensure_ascii=False, default=str)
-            )
+                table.first_rows.append(orjson.loads(line))
+            buffer = buffers[name]
+            buffer.append(line)
             self.rows += 1
-            if len(self._lines) >= self._limit:
-                self._flush()
+            self._buffered += 1
+            if len(buffer) >= self._limit:
+                self._flush(name)
+            elif self._buffered >= 2 * self._limit:
+                for other in list(buffers):
+                    self._flush(other)
 
-    def _flush(self) -> None:
-        if not self._lines:
+    def _plan(self, row: dict) -> tuple[list[str] | None, str]:
+        """For rows shaped like ``row``: the keys kept (None: all of them; excluded ones are
+        recorded as dropped) and the table they belong to, which learns any new columns."""
+        fields = [k for k in row if k != TABLE_KEY]
+        kept = [k for k in fields if k.lower() not in self.excluded_fields]
+        self.dropped |= set(fields) - set(kept)
+        name = str(row.get(TABLE_KEY) or "")
+        if name not in self.tables:
+            self.tables[name] = TableSummary(name=name)
+            self._buffers[name] = []
+        table = self.tables[name]
+        table.columns += [k for k in kept if k not in table.columns]
+        return (None if kept == fields else kept), name
+
+    def _flush(self, name: str) -> None:
+        lines = self._buffers[name]
+        if not lines:
             return
-        data = ("\n".join(self._lines) + "\n").encode()
-        sealed.seal_bytes(chunk_name(self.prefix, self.chunks), data)
+        sealed.seal_bytes(chunk_name(self.prefix, self.chunks), b"\n".join(lines) + b"\n")
+        self.tables[name].chunks.append(self.chunks)
         self.chunks += 1
-        self._lines = []
-        self._chunk_tables = set()
+        self._buffered -= len(lines)
+        self._buffers[name] = []
 
     def finish(self) -> dict:
-        """Seal the last chunk and the manifest; the manifest's data."""
-        self._flush()
+        """Seal the last chunks and the manifest; the manifest's data."""
+        for name in list(self._buffers):
+            self._flush(name)
         manifest = self.manifest()
-        sealed.seal_bytes(f"{self.prefix}/{MANIFEST}", json.dumps(manifest).encode())
+        sealed.seal_bytes(f"{self.prefix}/{MANIFEST}", dumps(manifest))
         return manifest
 
     def manifest(self) -> dict:
@@ -111,21 +137,25 @@ class PartWriter:
         }
 
 
+def dumps(value) -> bytes:
+    """JSON as the parts and the package write it: UTF-8, dates in ISO 8601, anything else
+    a driver returns (decimals, UUIDs) as its text."""
+    return orjson.dumps(value, default=str)
+
+
 def read_manifest(prefix: str) -> dict | None:
     """The manifest an attempt wrote, or None if it never finished."""
     name = f"{prefix}/{MANIFEST}"
     if not sealed.storage().exists(name):
         return None
-    return json.loads(sealed.open_bytes(name))
+    return orjson.loads(sealed.open_bytes(name))
 
 
-def table_rows(prefix: str, table: str, chunks: list[int]) -> Iterator[dict]:
-    """Every row of ``table`` in the part, chunk by chunk (one chunk in memory at a time)."""
+def table_rows(prefix: str, chunks: list[int]) -> Iterator[dict]:
+    """Every row of one table (its ``chunks``), chunk by chunk: one in memory at a time."""
     for index in chunks:
         for line in sealed.open_bytes(chunk_name(prefix, index)).splitlines():
-            entry = json.loads(line)
-            if entry[TABLE_KEY] == table:
-                yield entry["row"]
+            yield orjson.loads(line)
 
 
 def delete_files(prefix: str) -> None:

@@ -81,6 +81,15 @@ class SealedWriter(io.RawIOBase):
     def _seal(self, plain: bytes) -> None:
         self._out.write(keys.fernet().encrypt(plain) + b"\n")
 
+    def read_back(self) -> Iterator[bytes]:
+        """The plain bytes written so far, block by block (a spool: encrypted on disk)."""
+        if self._pending:
+            self._seal(bytes(self._pending))
+            self._pending.clear()
+        self._out.seek(0)
+        for line in self._out:
+            yield keys.fernet().decrypt(line.strip())
+
     def save(self, name: str) -> str:
         """Encrypt what is left and store the whole under ``name``; the stored name."""
         if self._pending:

@@ -97,7 +97,7 @@ def system_data(part: ExportPart) -> SystemData:
     manifest = parts.read_manifest(part.prefix) or {"tables": [], "excluded": []}
     tables = [
         Table(name=t["name"], columns=t["columns"], count=t["count"], first_rows=t["first_rows"],
-              rows=partial(parts.table_rows, part.prefix, t["name"], t["chunks"]))
+              rows=partial(parts.table_rows, part.prefix, t["chunks"]))
         for t in manifest["tables"]
     ]  # fmt: skip
     system = part.task.system

@@ -44,7 +44,8 @@ ANSWERED_AT_ONCE = frozenset({"check", "export"})
 # Bounds on one export: a service that pages forever, or sends more than a person's data
 # plausibly is, fails the task instead of filling a worker's memory.
 MAX_EXPORT_PAGES = 200
-MAX_EXPORT_ROWS = 100_000
+MAX_EXPORT_ROWS = 100_000  # gathered in one answer (no sink: a conformance check)
+MAX_PAGE_ROWS = 100_000  # on one page, when each page is written out as it comes
 MAX_CURSOR_CHARS = 1000
 
 # One pool per worker process, safe across threads: connections to a system are kept alive
@@ -182,13 +183,15 @@ def _export(
     """Gather an export's pages: while an answer carries ``"next"``, ask again with it as
     ``"cursor"`` (same body and idempotency key, signed afresh). A broken page fails the
     whole export; a lost connection or 5xx retries it from the first page. With ``sink``
-    each page's rows are written there as it arrives (one page in memory, no row limit);
-    without, they are gathered, at most ``MAX_EXPORT_ROWS``."""
+    each page's rows are written there as it arrives (one page in memory, at most
+    ``MAX_PAGE_ROWS``); without, they are gathered, at most ``MAX_EXPORT_ROWS``."""
     rows, seen, page, count = [], set(), 1, 0
     while True:
         if problem := page_problem(data, page):
             return Outcome(FAILED, problem)
         count += len(data.get("rows", []))
+        if sink is not None and len(data.get("rows", [])) > MAX_PAGE_ROWS:
+            return Outcome(FAILED, f"export page {page} of more than {MAX_PAGE_ROWS} rows")
         if sink is not None:
             sink.write(data.get("rows", []))
         else:
