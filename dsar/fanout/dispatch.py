@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dsar.exports import services as exports
 from dsar.fanout import ledger, lifecycle
+from dsar.fanout.checkpoints import CacheCheckpoint
 from dsar.fanout.connectors import DONE, RETRY, Call, Outcome, SubjectKeys, connector_for
 from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import Action, FanoutTask, TaskStatus
@@ -74,6 +75,8 @@ def _claim(task_ids: list) -> list[FanoutTask]:
 def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
     system = task.system
     sink = exports.open_part(task) if task.action == Action.EXPORT else None
+    erasing = task.action in (Action.DELETE, Action.ANONYMISE)
+    checkpoint = CacheCheckpoint(str(task.idempotency_key)) if erasing else None
     call = Call(
         config=system.settings,
         action=task.action,
@@ -85,12 +88,15 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
         changes=changes_for(system, task.request) if task.action == Action.CORRECT else None,
         record_in_ledger=ledger.writer(system),
         export_to=sink,
+        checkpoint=checkpoint,
     )
     try:
         outcome = connector_for(system.kind).run(call)
     except Exception as exc:  # a connector bug must not leave the task running forever
         log.exception("connector %s crashed on task %s", system.kind, task.pk)
         outcome = Outcome(RETRY, f"connector error: {type(exc).__name__}")
+    if checkpoint is not None and outcome.state != RETRY:
+        checkpoint.clear()  # only an attempt cut short resumes; a staff retry starts afresh
     if sink is not None:  # the rows written as they came: sealed, or dropped if not done
         outcome = exports.settle_part(sink, outcome, done=outcome.state == DONE)
     return outcome

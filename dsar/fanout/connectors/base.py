@@ -15,6 +15,12 @@ class RowSink(Protocol):
     def write(self, rows: list[dict]) -> None: ...
 
 
+class Checkpoint(Protocol):
+    def load(self) -> dict: ...
+
+    def save(self, state: dict) -> None: ...
+
+
 @dataclass(frozen=True)
 class SubjectKeys:
     """The verified identity to act on; never anything a later input typed."""
@@ -55,6 +61,9 @@ class Call:
     # ``write(rows)`` takes a batch). A kind that streams writes there and answers no
     # ``rows``; without it (a dry run, a conformance check) the rows come back in the answer.
     export_to: RowSink | None = None
+    # Where a chunked erasure records each committed chunk (``datamap.queries.Checkpoint``),
+    # kept under the idempotency key: a retry after a crash resumes after the last one.
+    checkpoint: Checkpoint | None = None
 
 
 # How a kind's accepted work finishes: by a signed callback, a recipient's confirmation, or

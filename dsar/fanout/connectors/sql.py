@@ -36,6 +36,7 @@ from dsar.fanout.connectors.base import (
     FAILED,
     RETRY,
     Call,
+    Checkpoint,
     Connector,
     Outcome,
     RowSink,
@@ -84,7 +85,7 @@ class Sql(Connector):
         return run(
             config=call.config, action=call.action, keys=call.keys,
             idempotency_key=call.idempotency_key, timeout=call.timeout, changes=call.changes,
-            export_to=call.export_to,
+            export_to=call.export_to, checkpoint=call.checkpoint,
         )  # fmt: skip
 
 
@@ -104,6 +105,7 @@ def run(
     timeout: int,
     changes: list[dict] | None = None,
     export_to: RowSink | None = None,
+    checkpoint: Checkpoint | None = None,
 ):
     """One action on the database. An export's rows are read through a server-side cursor
     (PostgreSQL, MySQL/MariaDB) in batches of ``EXPORT_BATCH`` and handed to ``export_to``
@@ -135,7 +137,9 @@ def run(
         elif statements:
             data = _by_hand(begin, action, statements, params, export_to)
         else:
-            data = _generated_run(engine, queries, action, changes or [], config, export_to)
+            data = _generated_run(
+                engine, queries, action, changes or [], config, export_to, checkpoint
+            )
         if queries is not None and action in ERASING:
             with begin(read_only=True) as conn:
                 left = queries.leftovers(conn, anonymise=action == "anonymise")
@@ -166,8 +170,9 @@ def _generated(datamap, action: str) -> bool:
 
 
 def _generated_run(
-    engine, queries: Queries, action: str, changes: list, config: dict, export_to=None
-) -> dict:
+    engine, queries: Queries, action: str, changes: list, config: dict, export_to=None,
+    checkpoint=None,
+) -> dict:  # fmt: skip
     chunk = config.get("chunk_rows", DEFAULT_CHUNK)
     begin = partial(engines.transaction, engine)
     if action == "export" and export_to is not None:
@@ -179,7 +184,8 @@ def _generated_run(
         return {"rows": rows}
     if action in ERASING:
         with engines.one_connection(engine) as chunk_begin:
-            report = queries.erase(chunk_begin, chunk=chunk, anonymise=action == "anonymise")
+            report = queries.erase(chunk_begin, chunk=chunk, anonymise=action == "anonymise",
+                                   checkpoint=checkpoint)  # fmt: skip
         return report.as_data()
     with begin() as conn:
         if action == "correct":
