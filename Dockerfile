@@ -11,7 +11,7 @@ COPY . .
 # collectstatic needs settings to import; these build-time values are discarded.
 RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=$(python -c "import base64;print(base64.urlsafe_b64encode(b'0'*32).decode())") \
     DSAR_HASH_KEY=build DSAR_AUDIT_KEY=build python manage.py collectstatic --noinput \
-    && useradd --system --home /app dsar && mkdir -p /app/var && chown -R dsar /app/var
+    && useradd --system --home /app dsar && mkdir -p /app/var/exports && chown -R dsar /app/var
 USER dsar
 
 EXPOSE 8000
