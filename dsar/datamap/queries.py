@@ -128,7 +128,7 @@ class Queries:
                 query = query.order_by(*(table.c[k] for k in spec.key))
             result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
             names = [*result.keys(), "table"]
-            for values in result.tuples():
+            for values in result:  # rows unpack as tuples
                 yield dict(zip(names, (*values, spec.name), strict=True))
 
     def check(self, conn: sa.Connection) -> list[dict]:

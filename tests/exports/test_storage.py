@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ def test_web_and_worker_mount_the_same_export_volume():
         assert service["environment"]["DSAR_EXPORT_STORAGE"].endswith("filesystem}")
     assert mounts["web"] == mounts["worker"]
     assert mounts["web"][0] in compose["volumes"]  # a named volume, not a container's folder
+    # The image makes the folder (owned by its user): a new volume takes that owner.
+    made = re.findall(r"mkdir -p (\S+)", (ROOT / "Dockerfile").read_text())
+    assert mounts["web"][1] in made
 
 
 def settings_with(**env) -> dict:
