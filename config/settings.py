@@ -379,6 +379,30 @@ DSAR_EXPORT_DIR = env("DSAR_EXPORT_DIR", default=str(VAR_DIR / "exports"))
 DSAR_EXPORT_REVIEW_TYPES = [
     t for t in env.list("DSAR_EXPORT_REVIEW_TYPES", default=["access"]) if t.strip()
 ]
+# "filesystem" (DSAR_EXPORT_DIR; web and worker must share it) or "s3" (django-storages,
+# any S3-compatible store; credentials as boto3 reads them, AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY). See docs/operations.md.
+DSAR_EXPORT_STORAGE = env("DSAR_EXPORT_STORAGE", default="filesystem")
+if DSAR_EXPORT_STORAGE == "s3":
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("DSAR_EXPORT_S3_BUCKET", default=""),
+            "endpoint_url": env("DSAR_EXPORT_S3_ENDPOINT", default="") or None,
+            "region_name": env("DSAR_EXPORT_S3_REGION", default="") or None,
+            "location": env("DSAR_EXPORT_S3_PREFIX", default="exports"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["exports"] = {"BACKEND": "dsar.exports.sealed.ExportFileStorage"}
+# Rows per encrypted chunk of a system's export part, and rows shown per table on index.html.
+DSAR_EXPORT_CHUNK_ROWS = env.int("DSAR_EXPORT_CHUNK_ROWS", default=2000)
+DSAR_EXPORT_PREVIEW_ROWS = env.int("DSAR_EXPORT_PREVIEW_ROWS", default=5)
+# A password-protected (AES) ZIP, its password sent by SMS to the verified phone; off.
+DSAR_EXPORT_ZIP_PASSWORD = env.bool("DSAR_EXPORT_ZIP_PASSWORD", default=False)
 DSAR_EXPORT_LINK_DAYS = env.int("DSAR_EXPORT_LINK_DAYS", default=7)
 DSAR_EXPORT_MAX_DOWNLOADS = env.int("DSAR_EXPORT_MAX_DOWNLOADS", default=3)
 
@@ -404,7 +428,11 @@ def _validate_product_settings():
     for name in ("DSAR_SLA_WARN_DAYS", "DSAR_SLA_MAX_EXTENSION_DAYS", "DSAR_COOLING_OFF_DAYS"):
         if globals()[name] < 0:
             raise ImproperlyConfigured(f"{name} must not be negative.")
-    for name in ("DSAR_EXPORT_LINK_DAYS", "DSAR_EXPORT_MAX_DOWNLOADS"):
+    if DSAR_EXPORT_STORAGE not in {"filesystem", "s3"}:
+        raise ImproperlyConfigured("DSAR_EXPORT_STORAGE must be 'filesystem' or 's3'.")
+    if DSAR_EXPORT_STORAGE == "s3" and not STORAGES["exports"]["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("DSAR_EXPORT_STORAGE=s3 needs DSAR_EXPORT_S3_BUCKET.")
+    for name in ("DSAR_EXPORT_LINK_DAYS", "DSAR_EXPORT_MAX_DOWNLOADS", "DSAR_EXPORT_CHUNK_ROWS"):
         if globals()[name] < 1:
             raise ImproperlyConfigured(f"{name} must be at least 1.")
     if not DSAR_ENCRYPTION_KEYS:

@@ -10,14 +10,15 @@ there — recursively, so a chain of any length is followed (the map has no cycl
 
 Erasure runs table by table, children before parents, each table in chunks of ``chunk``
 rows, one short transaction per chunk: no statement holds locks on a large table for long,
-and a crash loses at most one chunk's work, which the retry redoes (deleting or masking a
-row twice changes nothing).
+and a crash loses at most one chunk's work. Given a ``Checkpoint``, every committed chunk is
+recorded, and a retry resumes after the last one recorded instead of starting again.
 """
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -40,6 +41,15 @@ def key_values(keys: dict) -> dict[str, list[str]]:
     if phone.startswith("+86"):
         values["phone"].append(phone[3:])
     return values
+
+
+class Checkpoint(Protocol):
+    """Where an erasure records its progress, chunk by chunk (``Queries.erase``): kept by
+    the caller under the task's idempotency key, so a retry of the same task resumes."""
+
+    def load(self) -> dict: ...
+
+    def save(self, state: dict) -> None: ...
 
 
 @dataclass
@@ -117,8 +127,9 @@ class Queries:
             if spec.key:
                 query = query.order_by(*(table.c[k] for k in spec.key))
             result = conn.execution_options(yield_per=EXPORT_BATCH).execute(query)
-            for row in result.mappings():
-                yield {"table": spec.name, **row}
+            names = [*result.keys(), "table"]
+            for values in result:  # rows unpack as tuples
+                yield dict(zip(names, (*values, spec.name), strict=True))
 
     def check(self, conn: sa.Connection) -> list[dict]:
         """A dry run's rows: the emails and phones held for the subject, and the retention
@@ -167,17 +178,45 @@ class Queries:
         *,
         chunk: int = 1000,
         anonymise: bool = False,
+        checkpoint: Checkpoint | None = None,
     ) -> Report:
         """Delete or mask the subject's rows as the map says, in chunks, each chunk in its own
         transaction (``begin()`` opens one). ``anonymise`` keeps every row and masks its
-        personal columns instead (for data kept under statutory retention)."""
+        personal columns instead (for data kept under statutory retention).
+
+        With a ``checkpoint``, each committed chunk is recorded there (per table: the chunks
+        and rows done, the last key a keyed-hash mask reached, whether the table is
+        finished); an erasure resumed after a crash skips finished tables and goes on from
+        the last recorded chunk, so no finished chunk is done again (a keyed hash is never
+        taken of a hash) and the report counts the whole erasure. At most the one chunk
+        committed but not yet recorded when the process died is redone."""
         report = Report()
+        state = checkpoint.load() if checkpoint is not None else {}
         for spec in self.reached():
             report.retained += [f"{spec.name}.{c.name} ({c.retention})" for c in spec.retained]
+            progress = state.setdefault(spec.name, {"chunks": 0, "deleted": 0, "masked": 0,
+                                                    "last": None, "finished": False})  # fmt: skip
+            report.deleted += progress["deleted"]
+            report.masked += progress["masked"]
+            if progress["finished"]:
+                continue
+
+            def done(*, deleted=0, masked=0, last=None, progress=progress):
+                progress["chunks"] += 1
+                progress["deleted"] += deleted
+                progress["masked"] += masked
+                progress["last"] = list(last) if last is not None else None
+                if checkpoint is not None:
+                    checkpoint.save(state)
+
             if spec.deletes_rows and not anonymise:
-                self._delete_rows(begin, spec, chunk, report)
+                self._delete_rows(begin, spec, chunk, report, done)
             elif columns := _masked_columns(spec, anonymise):
-                self._mask_rows(begin, spec, columns, chunk, report)
+                resume = tuple(progress["last"]) if progress["last"] is not None else None
+                self._mask_rows(begin, spec, columns, chunk, report, done, resume)
+            progress["finished"] = True
+            if checkpoint is not None:
+                checkpoint.save(state)
         return report
 
     def _timed(self, conn: sa.Connection, statement, report: Report, *params):
@@ -209,7 +248,7 @@ class Queries:
             return sa.literal_column("ctid") == sa.any_(positions)
         return ids[0].in_([v[0] for v in values]) if len(ids) == 1 else sa.tuple_(*ids).in_(values)
 
-    def _delete_rows(self, begin, spec: Table, chunk: int, report: Report) -> None:
+    def _delete_rows(self, begin, spec: Table, chunk: int, report: Report, record) -> None:
         table, where, ids = self.table(spec.name), self.where(spec.name), self._row_ids(spec)
         while True:
             with begin() as conn:
@@ -226,17 +265,19 @@ class Queries:
                     statement = sa.delete(table).where(self._matching(ids, values))
                     done = self._timed(conn, statement, report).rowcount
             report.deleted += max(done, 0)
+            record(deleted=max(done, 0))
             if done < chunk:
                 return
 
-    def _mask_rows(self, begin, spec: Table, columns: list[Column], chunk: int, report) -> None:
+    def _mask_rows(
+        self, begin, spec: Table, columns: list[Column], chunk: int, report, record, last=None
+    ) -> None:
         table, where, ids = self.table(spec.name), self.where(spec.name), self._row_ids(spec)
         hashed = [c for c in columns if c.mask is not None and c.mask.kind == MASK_HASH]
         fixed = {c.name: _mask_value(c) for c in columns if c not in hashed}
         # Rows still to mask: any fixed-mask column not yet masked, or (hashes) every row,
         # walked once in key order.
         pending = sa.or_(*(_unmasked(table.c[c.name], c) for c in columns if c not in hashed))
-        last = None
         while True:
             with begin() as conn:
                 if ids is None:
@@ -245,6 +286,7 @@ class Queries:
                         conn, statement.with_dialect_options(mysql_limit=chunk), report
                     ).rowcount
                     report.masked += max(done, 0)
+                    record(masked=max(done, 0))
                     if done < chunk:
                         return
                     continue
@@ -276,6 +318,7 @@ class Queries:
                         self._timed(conn, statement, report)
                 last = tuple(rows[-1][:width])
             report.masked += len(rows)
+            record(masked=len(rows), last=last if hashed else None)
             if len(rows) < chunk:
                 return
 

@@ -9,12 +9,14 @@ from dsar.crypto.fields import EncryptedTextField
 
 
 class ExportPart(models.Model):
-    """One system's answer to ``export``, stored (encrypted) as it arrives."""
+    """One system's answer to ``export``: its rows are sealed chunks in the export storage
+    under ``prefix``, written as they arrived (``parts``), exclusions already removed."""
 
     task = models.OneToOneField(
         "fanout.FanoutTask", on_delete=models.CASCADE, related_name="export_part"
     )
-    rows = EncryptedTextField()  # JSON list of objects, exclusions already removed
+    prefix = models.CharField(max_length=100, default="")  # parts/<task>/<attempt>
+    row_count = models.PositiveBigIntegerField(default=0)
     excluded = models.JSONField(default=list)  # field names left out (never their values)
     received_at = models.DateTimeField(auto_now_add=True)
 
@@ -30,7 +32,12 @@ class Package(models.Model):
         "workflow.RightsRequest", on_delete=models.CASCADE, related_name="export_packages"
     )
     file_name = models.CharField(max_length=64)  # random; never personal data
-    size = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField()  # of the ZIP (plain bytes: what is downloaded)
+    # Plain bytes per sealed block (``sealed``); 0 for a package sealed whole (before).
+    block_size = models.PositiveIntegerField(default=0)
+    # The bytes the last counted download may still fetch (``services.start_download``): a
+    # download resumed with Range counts once; a new one counts again.
+    bytes_served = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     downloads_left = models.PositiveSmallIntegerField()

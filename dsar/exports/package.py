@@ -1,45 +1,28 @@
-"""Building the access package: one JSON and one CSV per system, a README and a bilingual
-``index.html``, zipped. Rows in, bytes out; the one thing it reads is the company's branding
-(``branding_text``), for the README and the index pages."""
+"""Building the access package as a stream: per system and table one JSON Lines file and one
+CSV file, a README and a bilingual ``index.html`` that sums each system up (tables, row
+counts, categories, the first rows) and links to the files. Rows come from iterators and go
+straight into the ZIP, which is written to any file object: nothing holds a table whole.
+Rows in, ZIP out; the only thing kept on the way, a table's CSV until its turn in the ZIP,
+is sealed (``sealed``). The one thing it reads is the company's branding (``branding_text``),
+for the README and the index pages.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import itertools
 import math
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
+import orjson
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from dsar.branding import services as branding
-
-
-@dataclass(frozen=True)
-class SystemData:
-    name: str
-    categories: list[str]
-    rows: list[dict]
-    excluded: list[str]
-
-    @property
-    def file_base(self) -> str:
-        """What this system's files are called, in the ZIP and on the index page alike."""
-        return safe_name(self.name)
-
-    @property
-    def tables(self) -> list[Table]:
-        """The rows grouped by the table they came from (an ``sql`` system's data map tags
-        each row with ``"table"``), in the order they first appear; rows without a tag form
-        one table. Each table has its own columns, so no row sits under another's headings."""
-        groups: dict[str, list[dict]] = {}
-        for row in self.rows:
-            name = str(row.get(TABLE_KEY, ""))
-            groups.setdefault(name, []).append({k: v for k, v in row.items() if k != TABLE_KEY})
-        return [Table(name=name, rows=rows) for name, rows in groups.items()]
-
+from dsar.exports import sealed
 
 TABLE_KEY = "table"
 
@@ -47,21 +30,57 @@ TABLE_KEY = "table"
 @dataclass(frozen=True)
 class Table:
     name: str  # empty for a system whose rows name no table
-    rows: list[dict]
-
-    @property
-    def columns(self) -> list[str]:
-        return columns_of(self.rows)
+    columns: list[str]
+    count: int
+    first_rows: list[dict]  # shown on the index page
+    rows: Callable[[], Iterator[dict]]  # every row, read afresh each call
 
     @property
     def cells(self) -> list[list]:
-        """Each row's values in the order of ``columns`` (blank where a row lacks one)."""
-        columns = self.columns
-        return [[row.get(name, "") for name in columns] for row in self.rows]
+        """The first rows' values in the order of ``columns`` (blank where a row lacks one)."""
+        return [[row.get(name, "") for name in self.columns] for row in self.first_rows]
+
+
+@dataclass(frozen=True)
+class SystemData:
+    name: str
+    categories: list[str]
+    excluded: list[str]
+    tables: list[Table] = field(default_factory=list)
+
+    @property
+    def file_base(self) -> str:
+        """The folder of this system's files, in the ZIP and on the index page alike."""
+        return safe_name(self.name)
+
+    @property
+    def count(self) -> int:
+        return sum(table.count for table in self.tables)
+
+    def file_of(self, table: Table) -> str:
+        return f"{self.file_base}/{safe_name(table.name) if table.name else 'rows'}"
+
+    @property
+    def files(self) -> list[tuple[Table, str]]:
+        return [(table, self.file_of(table)) for table in self.tables]
+
+    @classmethod
+    def from_rows(cls, *, name, categories, rows: list[dict], excluded, preview: int = 5):
+        """A system from rows in memory (each may name its table under ``"table"``)."""
+        groups: dict[str, list[dict]] = {}
+        for row in rows:
+            table = str(row.get(TABLE_KEY, ""))
+            groups.setdefault(table, []).append({k: v for k, v in row.items() if k != TABLE_KEY})
+        tables = [
+            Table(name=table, columns=columns_of(group), count=len(group),
+                  first_rows=group[:preview], rows=lambda group=group: iter(group))
+            for table, group in groups.items()
+        ]  # fmt: skip
+        return cls(name=name, categories=categories, excluded=excluded, tables=tables)
 
 
 def safe_name(name: str) -> str:
-    """The base of a system's file names in the ZIP (and the index page's links to them)."""
+    """The base of a file name in the ZIP (and the index page's links to it)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "system"
 
 
@@ -84,6 +103,25 @@ def csv_cell(value) -> str | int | float:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)  # each is one character
+
+
+def csv_cells(row: dict, columns: list[str]) -> list:
+    """``csv_cell`` of each column of ``row``, with the two common cases (text that starts
+    with no formula character, a whole number) decided inline: this runs once per cell."""
+    cells = []
+    for name in columns:
+        value = row.get(name)
+        kind = type(value)
+        if kind is str:
+            cells.append("'" + value if value and value[0] in _FORMULA_FIRST else value)
+        elif kind is int:
+            cells.append(value)
+        else:
+            cells.append(csv_cell(value))
+    return cells
+
+
 def columns_of(rows: list[dict]) -> list[str]:
     """Every key of ``rows``, in the order they first appear."""
     columns: list[str] = []
@@ -92,15 +130,59 @@ def columns_of(rows: list[dict]) -> list[str]:
     return columns
 
 
-def to_csv(rows: list[dict]) -> str:
-    """The rows as CSV, every header and cell through ``csv_cell`` (the JSON keeps them raw)."""
-    columns = columns_of(rows)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([csv_cell(name) for name in columns])
-    for row in rows:
-        writer.writerow([csv_cell(row.get(name)) for name in columns])
-    return out.getvalue()
+def package_rows(table: Table) -> Iterator[dict]:
+    """The rows of ``table`` as they go into the package: the one loop every file's rows
+    pass through (the place for anything applied to rows when the package is built)."""
+    yield from table.rows()
+
+
+BATCH = 1000  # rows turned into text at a time
+
+
+def write_table(archive: zipfile.ZipFile, base: str, table: Table) -> None:
+    """``<base>.jsonl`` and ``<base>.csv``: each row read once (``package_rows``), written
+    to the JSON Lines entry and to a sealed spool that becomes the CSV entry after it (a ZIP
+    is written one entry at a time; the spool keeps the CSV encrypted on disk meanwhile).
+
+    The CSV is UTF-8 with a byte order mark (Excel reads Chinese text right only with it),
+    every header and cell through ``csv_cell``; the JSON Lines keep the values raw."""
+    spool = sealed.SealedWriter()
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([csv_cell(name) for name in table.columns])
+    spool.write(b"\xef\xbb\xbf" + text.getvalue().encode())
+    columns = table.columns
+    try:
+        with archive.open(f"{base}.jsonl", "w", force_zip64=True) as entry:
+            rows = package_rows(table)
+            while batch := list(itertools.islice(rows, BATCH)):
+                entry.write(b"".join([orjson.dumps(row, default=str) + b"\n" for row in batch]))
+                text.seek(0)
+                text.truncate()
+                writer.writerows([csv_cells(row, columns) for row in batch])
+                spool.write(text.getvalue().encode())
+        with archive.open(f"{base}.csv", "w", force_zip64=True) as entry:
+            for block in spool.read_back():
+                entry.write(block)
+    finally:
+        spool.close()
+
+
+# Deflate's fastest level: rows of the same table repeat themselves, so it packs them nearly
+# as small as the default level does, in a third of the time.
+LEVEL = 1
+
+
+def open_archive(out, *, password: str = "") -> zipfile.ZipFile:
+    """A ZIP writing to ``out``; AES-256 encrypted (``pyzipper``) when a password is given."""
+    if password:
+        import pyzipper
+
+        archive = pyzipper.AESZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
+                                      compresslevel=LEVEL, encryption=pyzipper.WZ_AES)  # fmt: skip
+        archive.setpassword(password.encode())
+        return archive
+    return zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=LEVEL)
 
 
 def branding_text() -> dict[str, str]:
@@ -109,25 +191,24 @@ def branding_text() -> dict[str, str]:
     return {"zh": branding.text("zh-hans"), "en": branding.text("en")}
 
 
-def build_zip(*, reference: str, systems: list[SystemData]) -> bytes:
-    buffer = io.BytesIO()
+def write_zip(out, *, reference: str, systems: list[SystemData], password: str = "") -> None:
+    """Write the package to the file object ``out`` (which need not seek)."""
     brand = branding_text()
-    now = timezone.now()
-    context = {"reference": reference, "systems": systems, "generated_at": now, "brand": brand}
-    pages = {}
-    for language, key in (("zh-hans", "zh"), ("en", "en")):
-        with translation.override(language):
-            page_context = {**context, "company": brand[key]}
-            pages[language] = render_to_string("exports/index.html", page_context)
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    context = {"reference": reference, "systems": systems, "generated_at": timezone.now(),
+               "brand": brand}  # fmt: skip
+    with open_archive(out, password=password) as archive:
         for system in systems:
-            base = system.file_base
-            archive.writestr(
-                f"{base}.json", json.dumps(system.rows, ensure_ascii=False, indent=2, default=str)
-            )
-            # UTF-8 with a byte order mark: Excel reads Chinese text right only with it.
-            archive.writestr(f"{base}.csv", to_csv(system.rows).encode("utf-8-sig"))
-        archive.writestr("index.html", pages["zh-hans"])
-        archive.writestr("index.en.html", pages["en"])
+            for table, base in system.files:
+                write_table(archive, base, table)
+        for language, key, name in (("zh-hans", "zh", "index.html"), ("en", "en", "index.en.html")):
+            with translation.override(language):
+                page = render_to_string("exports/index.html", {**context, "company": brand[key]})
+            archive.writestr(name, page)
         archive.writestr("README.txt", render_to_string("exports/README.txt", context))
+
+
+def build_zip(*, reference: str, systems: list[SystemData], password: str = "") -> bytes:
+    """The package in memory (small packages and tests)."""
+    buffer = io.BytesIO()
+    write_zip(buffer, reference=reference, systems=systems, password=password)
     return buffer.getvalue()

@@ -5,7 +5,7 @@ the link sent (``release.release``). Roles: the role table's ``review_export``."
 
 from __future__ import annotations
 
-import json
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
+from dsar.exports import parts
 from dsar.exports.models import ExportPart, Redaction, Review
-from dsar.exports.redaction import row_digest, rules_for, table_of
+from dsar.exports.package import Table
+from dsar.exports.redaction import row_digest, rules_for
 from dsar.workflow.errors import Conflict
 
 
@@ -65,31 +67,42 @@ class ReviewTable:
     system: str
     name: str
     columns: list[str]
-    rows: list[ReviewRow]
+    rows: list[ReviewRow]  # the first SHOWN_ROWS
+    count: int  # every row of the table
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.rows)
+
+
+SHOWN_ROWS = 200  # rows per table on the review page; a column is withheld in all of them
 
 
 def contents(request) -> list[ReviewTable]:
-    """What the package would hold, table by table, each row and cell marked withheld or
-    not (the staff review page)."""
+    """What the package would hold, table by table (its first ``SHOWN_ROWS`` rows), each row
+    and cell marked withheld or not (the staff review page)."""
     rules = rules_for(request)
-    tables: dict[tuple[str, str], list[dict]] = {}
-    for part in _parts(request):
-        for row in json.loads(part.rows):
-            tables.setdefault((part.task.system.name, table_of(row)), []).append(row)
     found = []
-    for (system, table), rows in tables.items():
-        columns: list[str] = []
-        for row in rows:
-            columns += [k for k in row if k not in columns and k != "table"]
-        shown = []
-        for row in rows:
-            kept = rules.apply(system, table, row)
-            cells = [
-                (c, row.get(c, ""), kept is None or (c in row and c not in kept)) for c in columns
-            ]
-            shown.append(ReviewRow(row_digest(row), cells, kept is None))
-        found.append(ReviewTable(system, table, columns, shown))
+    for part in _parts(request):
+        system = parts.system_data(part)
+        for table in system.tables:
+            shown = []
+            for row in itertools.islice(table.rows(), SHOWN_ROWS):
+                kept = rules.apply(system.name, table.name, row)
+                cells = [
+                    (c, row.get(c, ""), kept is None or (c in row and c not in kept))
+                    for c in table.columns
+                ]
+                shown.append(ReviewRow(row_digest(row), cells, kept is None))
+            found.append(ReviewTable(system.name, table.name, table.columns, shown, table.count))
     return found
+
+
+def _table(request, system: str, table: str) -> Table | None:
+    """The table ``table`` of ``system`` in the request's export, its rows unread."""
+    for part in _parts(request).filter(task__system__name=system):
+        return next((t for t in parts.system_data(part).tables if t.name == table), None)
+    return None
 
 
 def _parts(request):
@@ -116,13 +129,11 @@ def redact(
         errors["reason"] = [_("Give the reason for withholding this.")]
     if not row and not field:
         errors["field"] = [_("Choose a field, or withhold the whole row.")]
-    table_found = next(
-        (t for t in contents(request) if (t.system, t.name) == (system, table)), None
-    )
+    table_found = _table(request, system, table)
     if table_found is None:
         errors["system"] = [_("The export holds no such table.")]
     else:
-        if row and row not in {r.digest for r in table_found.rows}:
+        if row and not any(row_digest(r) == row for r in table_found.rows()):
             errors["row"] = [_("The export holds no such row.")]
         if field and field not in table_found.columns:
             errors["field"] = [_("The table has no such field.")]

@@ -5,25 +5,28 @@ deliver it behind a link that expires (default 7 days) and allows a few download
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 import secrets
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsar.audit.services import Actor, record_event
 from dsar.crypto import keys
-from dsar.exports import redaction, review
+from dsar.exports import parts, redaction, review, sealed
 from dsar.exports.models import ExportPart, Package
-from dsar.exports.package import SystemData, build_zip
+from dsar.exports.package import write_zip
 from dsar.notifications.links import emailed_link
-from dsar.verification import limits, notices
+from dsar.notifications.subject import text_subject
+from dsar.verification import limits, notices, proof
 
 # Never exported, whatever a system returns (SPEC §6); systems may add more with "exclude".
 DEFAULT_EXCLUDED = frozenset(
@@ -41,51 +44,73 @@ class NotRenewable(Exception):
     """A fresh link cannot be sent (HTTP 409); the message says why."""
 
 
-def store_part(*, task, rows: list[dict]) -> ExportPart:
-    """Keep a system's export rows, without the excluded fields (their names are recorded)."""
-    excluded_fields = DEFAULT_EXCLUDED | set(task.system.settings.get("exclude", []))
-    cleaned, dropped = [], set()
-    for row in rows:
-        keep = {k: v for k, v in row.items() if k.lower() not in excluded_fields}
-        dropped |= set(row) - set(keep)
-        cleaned.append(keep)
+def excluded_fields(task) -> frozenset[str]:
+    return frozenset(DEFAULT_EXCLUDED | set(task.system.settings.get("exclude", [])))
+
+
+def open_part(task) -> parts.PartWriter:
+    """Where a running export attempt writes its rows as they arrive (``parts``)."""
+    prefix = parts.prefix_for(task.pk, task.attempts)
+    parts.delete_files(prefix)  # a redelivered attempt starts clean
+    return parts.PartWriter(prefix=prefix, excluded_fields=excluded_fields(task))
+
+
+def settle_part(writer: parts.PartWriter, outcome, *, done: bool):
+    """After the attempt: a done export's rows (streamed into ``writer``, or answered whole
+    by a kind that does not stream) are sealed with their manifest, and the outcome keeps
+    only their count; any other outcome's files are deleted."""
+    if not done:
+        parts.delete_files(writer.prefix)
+        return outcome
+    data = dict(outcome.data)
+    if isinstance(data.get("rows"), list):
+        writer.write(data.pop("rows"))
+    data["row_count"] = writer.finish()["rows"]
+    return replace(outcome, data=data)
+
+
+def store_part(*, task, rows: list[dict] | None = None) -> ExportPart:
+    """Adopt a done export task's part: the files its attempt wrote (``rows`` None), or
+    ``rows`` given whole (a system's callback), written now. Exclusions are dropped in the
+    writer, their names recorded; a part of an earlier attempt is deleted."""
+    prefix = parts.prefix_for(task.pk, task.attempts)
+    manifest = None if rows is not None else parts.read_manifest(prefix)
+    if manifest is None:
+        writer = parts.PartWriter(prefix=prefix, excluded_fields=excluded_fields(task))
+        writer.write(rows or [])
+        manifest = writer.finish()
+    earlier = ExportPart.objects.filter(task=task).exclude(prefix=prefix).first()
+    if earlier is not None and earlier.prefix:
+        parts.delete_files(earlier.prefix)
     part, _ = ExportPart.objects.update_or_create(
         task=task,
-        defaults={"rows": json.dumps(cleaned, default=str), "excluded": sorted(dropped)},
-    )
+        defaults={"prefix": prefix, "row_count": manifest["rows"],
+                  "excluded": manifest["excluded"]},
+    )  # fmt: skip
     return part
 
 
-def export_dir() -> Path:
-    path = Path(settings.DSAR_EXPORT_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def build_package(request, *, renewed_from: Package | None = None) -> Package | None:
-    """Zip every stored part of ``request``, encrypt it, and send the subject the link; or,
-    for a type reviewed before release, nothing until staff released it (``review``). What
-    staff withheld is left out of each row (``redaction``)."""
+    """Zip every stored part of ``request`` as a stream into sealed blocks in the export
+    storage, and send the subject the link; or, for a type reviewed before release, nothing
+    until staff released it (``review``). What staff withheld is left out (``redaction``)."""
     if review.holds_back(request):
         return None
     rules = redaction.rules_for(request)
-    parts = ExportPart.objects.filter(task__request=request).select_related("task__system")
-    systems = [
-        SystemData(
-            name=p.task.system.name,
-            categories=list(p.task.system.categories or []),
-            rows=_released_rows(rules, p.task.system.name, json.loads(p.rows)),
-            excluded=p.excluded,
-        )
-        for p in parts.order_by("task__system__name")
-    ]
-    data = keys.fernet().encrypt(build_zip(reference=request.reference, systems=systems))
-    file_name = secrets.token_hex(16) + ".zip.enc"
-    (export_dir() / file_name).write_bytes(data)
+    found = ExportPart.objects.filter(task__request=request).select_related("task__system")
+    systems = [rules.released(parts.system_data(p)) for p in found.order_by("task__system__name")]
+    password = zip_password(request)
+    writer = sealed.SealedWriter()
+    try:
+        write_zip(writer, reference=request.reference, systems=systems, password=password)
+        file_name = writer.save(f"packages/{secrets.token_hex(16)}.zip.enc")
+    finally:
+        writer.close()
     package = Package.objects.create(
         request=request,
         file_name=file_name,
-        size=len(data),
+        size=writer.size,
+        block_size=writer.block,
         expires_at=timezone.now() + dt.timedelta(days=settings.DSAR_EXPORT_LINK_DAYS),
         downloads_left=settings.DSAR_EXPORT_MAX_DOWNLOADS,
         renewed_from=renewed_from,
@@ -94,8 +119,9 @@ def build_package(request, *, renewed_from: Package | None = None) -> Package | 
         action="export.built",
         actor=Actor.system("exports"),
         request_id=request.pk,
-        payload={"package": str(package.pk), "systems": len(systems)},
-    )
+        payload={"package": str(package.pk), "systems": len(systems),
+                 "protected_zip": bool(password)},
+    )  # fmt: skip
     notices.notify(
         request,
         "export_ready",
@@ -103,13 +129,9 @@ def build_package(request, *, renewed_from: Package | None = None) -> Package | 
         expires_at=package.expires_at,
         downloads=package.downloads_left,
     )
+    if password:
+        send_zip_password(request, password)
     return package
-
-
-def _released_rows(rules: redaction.Rules, system: str, rows: list[dict]) -> list[dict]:
-    """The rows of one system as they go out: each through the redaction rules, once."""
-    kept = (rules.apply(system, redaction.table_of(row), row) for row in rows)
-    return [row for row in kept if row is not None]
 
 
 def download_token(package: Package) -> str:
@@ -169,23 +191,137 @@ def renew_link(*, package: Package, ip: str = "") -> Package:
     return fresh
 
 
-def take_download(package: Package) -> bytes:
-    """Count one download and return the ZIP; ``LinkGone`` once expired or used up."""
+class Unsatisfiable(Exception):
+    """A ``Range`` the package cannot answer (HTTP 416)."""
+
+
+@dataclass(frozen=True)
+class Download:
+    package: Package
+    start: int
+    end: int  # exclusive
+    partial: bool
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` as (start, end exclusive); None for no
+    header or one we answer whole (several ranges). ``Unsatisfiable`` past the end."""
+    match = RANGE.fullmatch((header or "").strip())
+    if not match:
+        return None
+    first, last = match.group(1), match.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":
+        start, end = max(size - int(last), 0), size
+    else:
+        start = int(first)
+        end = size if last == "" else min(int(last) + 1, size)
+    if start >= size or start >= end:
+        raise Unsatisfiable
+    return start, end
+
+
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+# What a counted download may fetch beyond the package's size, so that a download cut off
+# and resumed with Range is not counted again: a server hands bytes to the network (a few
+# megabytes of buffers) that a client that went away never received. Half the package at
+# most, so a download never yields two copies.
+RESUME_SLACK = 8 * 1024 * 1024
+
+
+def slack(size: int) -> int:
+    return min(RESUME_SLACK, size // 2)
+
+
+def start_download(package: Package, *, range_header: str = "") -> Download:
+    """Open a download of the package, or of the part ``range_header`` asks for.
+
+    ``bytes_served`` is the credit, in bytes, of the download counted last. A response
+    needs its length in credit; without it one more download is counted (``downloads_left``
+    less one, audited) and the credit becomes the package's size plus ``slack``. The
+    response reserves its length at once, so racing downloads of a last copy cannot both
+    run, and :func:`finish_download` gives back what it did not send: a download interrupted
+    half-way and resumed with Range counts once. ``LinkGone`` once expired, used up or
+    deleted; ``Unsatisfiable`` for a range past the end."""
     now = timezone.now()
     with transaction.atomic():
-        taken = Package.objects.filter(
-            pk=package.pk, deleted_at__isnull=True, expires_at__gt=now, downloads_left__gt=0
-        ).update(downloads_left=F("downloads_left") - 1)
-        if not taken:
+        row = Package.objects.select_for_update().get(pk=package.pk)
+        if row.deleted_at is not None or row.expires_at <= now:
             raise LinkGone
-        record_event(
-            action="export.downloaded",
-            actor=Actor.subject(),
-            request_id=package.request_id,
-            payload={"package": str(package.pk)},
-        )
-    encrypted = (export_dir() / package.file_name).read_bytes()
-    return keys.fernet().decrypt(encrypted)
+        span = parse_range(range_header, row.size)
+        start, end = span or (0, row.size)
+        length, credit = end - start, row.bytes_served
+        if length > credit:
+            if row.downloads_left == 0:
+                raise LinkGone
+            row.downloads_left -= 1
+            credit = row.size + slack(row.size)
+            record_event(
+                action="export.downloaded",
+                actor=Actor.subject(),
+                request_id=row.request_id,
+                payload={"package": str(row.pk)},
+            )
+        row.bytes_served = credit - length
+        row.save(update_fields=["bytes_served", "downloads_left"])
+    return Download(package=row, start=start, end=end, partial=span is not None)
+
+
+def stream(download: Download) -> Iterator[bytes]:
+    """The download's plain ZIP bytes, one sealed block at a time."""
+    package = download.package
+    if not package.block_size:  # sealed whole, before streaming
+        with sealed.storage().open(package.file_name, "rb") as handle:
+            data = keys.fernet().decrypt(handle.read())
+        yield data[download.start : download.end]
+        return
+    yield from sealed.read_range(package.file_name, start=download.start, end=download.end,
+                                 block=package.block_size)  # fmt: skip
+
+
+def finish_download(download: Download, *, sent: int) -> None:
+    """Give the credit of the bytes a response reserved but did not send back (the client
+    went away), so that resuming it with Range counts no new download."""
+    unsent = download.length - sent
+    if unsent > 0:
+        most = download.package.size + slack(download.package.size)
+        row = Package.objects.filter(pk=download.package.pk)
+        row.update(bytes_served=Least(F("bytes_served") + unsent, Value(most)))
+
+
+def take_download(package: Package) -> bytes:
+    """The whole ZIP, counted as one download (small packages, the shell and tests)."""
+    download = start_download(package)
+    return b"".join(stream(download))
+
+
+def zip_password(request) -> str:
+    """A fresh password for the package's ZIP when ``DSAR_EXPORT_ZIP_PASSWORD`` is on and the
+    subject verified a mobile number (it is texted there); else "" (a plain ZIP)."""
+    if not settings.DSAR_EXPORT_ZIP_PASSWORD or not verified_phone(request):
+        return ""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(12))
+
+
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+
+
+def verified_phone(request) -> str:
+    """The subject's phone number if their identity was proven through it, else ""."""
+    return proof.proven_keys(request).phone
+
+
+def send_zip_password(request, password: str) -> None:
+    """Text the ZIP's password to the verified phone (the one notifier; never in an email)."""
+    text_subject(request, "export_password", context={"reference": request.reference,
+                                                       "password": password})  # fmt: skip
 
 
 def purge_expired(*, now: dt.datetime | None = None) -> int:
@@ -196,7 +332,7 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
     ) | Package.objects.filter(deleted_at__isnull=True, downloads_left=0)
     count = 0
     for package in gone:
-        (export_dir() / package.file_name).unlink(missing_ok=True)
+        sealed.storage().delete(package.file_name)
         Package.objects.filter(pk=package.pk).update(deleted_at=now)
         record_event(
             action="export.deleted",
@@ -210,7 +346,10 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
 
 def anonymise(request, *, now: dt.datetime) -> None:
     """Record retention: a closed request's export data and package files go."""
+    for part in ExportPart.objects.filter(task__request=request):
+        if part.prefix:
+            parts.delete_files(part.prefix)
     ExportPart.objects.filter(task__request=request).delete()
     for package in request.export_packages.filter(deleted_at__isnull=True):
-        (export_dir() / package.file_name).unlink(missing_ok=True)
+        sealed.storage().delete(package.file_name)
     request.export_packages.update(deleted_at=now)

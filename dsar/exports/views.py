@@ -6,7 +6,7 @@ a used-up or expired one 410, shown on the same page; neither address names the 
 log line does either.
 """
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,14 +43,47 @@ def download(request):
     if package is None:
         return _page(request, error=BAD_LINK(), status=404)
     try:
-        content = services.take_download(package)
+        download = services.start_download(package, range_header=request.headers.get("Range", ""))
     except services.LinkGone:
         return _page(request, error=_("This download link has expired or has been used up."),
                      status=410, renew_token=token)  # fmt: skip
-    response = HttpResponse(content, content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="personal-data.zip"'
+    except services.Unsatisfiable:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{package.size}"
+        return response
+    response = FileResponse(
+        Sent(download), content_type="application/zip", as_attachment=True,
+        filename="personal-data.zip", status=206 if download.partial else 200,
+    )  # fmt: skip
+    response["Content-Length"] = str(download.length)
+    response["Accept-Ranges"] = "bytes"
+    if download.partial:
+        response["Content-Range"] = f"bytes {download.start}-{download.end - 1}/{package.size}"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+class Sent:
+    """The download as a file object for ``FileResponse``: reads the sealed blocks one by
+    one; when the server closes it (finished, or the client went away), the bytes it did
+    not hand over are credited back (``services.finish_download``)."""
+
+    def __init__(self, download: services.Download):
+        self.download = download
+        self._blocks = services.stream(download)
+        self._sent = 0
+        self._closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        piece = next(self._blocks, b"")
+        self._sent += len(piece)
+        return piece
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._blocks.close()
+            services.finish_download(self.download, sent=self._sent)
 
 
 @never_cache

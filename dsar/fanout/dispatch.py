@@ -14,8 +14,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from dsar.exports import services as exports
 from dsar.fanout import ledger, lifecycle
-from dsar.fanout.connectors import RETRY, Call, Outcome, SubjectKeys, connector_for
+from dsar.fanout.checkpoints import CacheCheckpoint
+from dsar.fanout.connectors import DONE, RETRY, Call, Outcome, SubjectKeys, connector_for
 from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import Action, FanoutTask, TaskStatus
 from dsar.fanout.outcomes import record_outcomes
@@ -72,6 +74,9 @@ def _claim(task_ids: list) -> list[FanoutTask]:
 
 def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
     system = task.system
+    sink = exports.open_part(task) if task.action == Action.EXPORT else None
+    erasing = task.action in (Action.DELETE, Action.ANONYMISE)
+    checkpoint = CacheCheckpoint(str(task.idempotency_key)) if erasing else None
     call = Call(
         config=system.settings,
         action=task.action,
@@ -82,12 +87,19 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
         confirm_url=confirm_url(task),
         changes=changes_for(system, task.request) if task.action == Action.CORRECT else None,
         record_in_ledger=ledger.writer(system),
+        export_to=sink,
+        checkpoint=checkpoint,
     )
     try:
-        return connector_for(system.kind).run(call)
+        outcome = connector_for(system.kind).run(call)
     except Exception as exc:  # a connector bug must not leave the task running forever
         log.exception("connector %s crashed on task %s", system.kind, task.pk)
-        return Outcome(RETRY, f"connector error: {type(exc).__name__}")
+        outcome = Outcome(RETRY, f"connector error: {type(exc).__name__}")
+    if checkpoint is not None and outcome.state != RETRY:
+        checkpoint.clear()  # only an attempt cut short resumes; a staff retry starts afresh
+    if sink is not None:  # the rows written as they came: sealed, or dropped if not done
+        outcome = exports.settle_part(sink, outcome, done=outcome.state == DONE)
+    return outcome
 
 
 def callback_url(task: FanoutTask) -> str:

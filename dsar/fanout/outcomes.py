@@ -116,7 +116,8 @@ def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
         request_id = str(task.request_id)  # a cancellation may wait for this answer
         transaction.on_commit(lambda: publish_cooling_off_check(request_id))
     if status == TaskStatus.DONE and task.action == Action.EXPORT:
-        store_part(task=task, rows=list(outcome.data.get("rows") or []))
+        rows = outcome.data.get("rows")  # None: streamed to the attempt's part files
+        store_part(task=task, rows=None if rows is None else list(rows))
     return fields
 
 
@@ -172,6 +173,8 @@ def _summary(data: dict) -> dict:
     summary = {name: data.get(name) for name in ("affected", "deleted", "masked", "verified")}
     if rows is not None:
         summary["rows"] = len(rows)
+    elif isinstance(data.get("row_count"), int):  # an export streamed to its part
+        summary["rows"] = data["row_count"]
     if data.get("retained"):  # "table.column (category)": names, never values
         summary["retained"] = [str(name) for name in data["retained"]][:50]
     return {k: v for k, v in summary.items() if v is not None}

@@ -56,3 +56,18 @@ def notify_subject(
             request_id=request.pk,
         )
     return None
+
+
+def text_subject(request: Addressee, template: str, *, context: dict) -> OutboundEmail | None:
+    """Queue the text ``sms/<template>.txt`` to the subject's mobile whatever else they gave
+    (a secret that must not travel with the email it unlocks: an export ZIP's password);
+    None when the request has no number. Delivered after the surrounding commit."""
+    if not request.phone:
+        return None
+    return queue_sms(
+        to=request.phone,
+        text=render_sms(template, context, request.language),
+        template=template,
+        language=request.language,
+        request_id=request.pk,
+    )

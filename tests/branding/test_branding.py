@@ -199,7 +199,7 @@ def test_a_denial_names_the_company_complaint_address(client, company, make_requ
 
 
 def test_the_export_says_who_it_is_from(company):
-    system = SystemData(name="crm", categories=[], rows=[{"name": "Li"}], excluded=[])
+    system = SystemData.from_rows(name="crm", categories=[], rows=[{"name": "Li"}], excluded=[])
     archive = zipfile.ZipFile(io.BytesIO(build_zip(reference="DSAR-2026-000001", systems=[system])))
     readme = archive.read("README.txt").decode()
     assert "顺风出行\n邮箱：privacy@rides.example" in readme

@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 
 from dsar.datamap import document, engines
-from dsar.datamap.queries import Queries
+from dsar.datamap.queries import Queries, _keyed
 from tests.datamap.shop import HAN, LI, SHOP_MAP, dump, load, rows_for
 
 DATAMAP = document.parse(SHOP_MAP)
@@ -195,3 +195,53 @@ def test_no_subject_value_reaches_a_log_even_at_debug(shop):
     text = "\n".join(records)
     for value in (LI["email"], "Li Lei", "13912345678", "Street 0", "Good 0"):
         assert value not in text
+
+
+class Crash(Exception):
+    """The worker dies."""
+
+
+class Kept:
+    """A checkpoint kept in memory; ``crash_after`` saves, the process dies (the chunk it
+    recorded is committed and recorded)."""
+
+    def __init__(self, crash_after: int | None = None):
+        self.state, self.saves, self.crash_after = {}, 0, crash_after
+
+    def load(self) -> dict:
+        return __import__("copy").deepcopy(self.state)
+
+    def save(self, state: dict) -> None:
+        self.state = __import__("copy").deepcopy(state)
+        self.saves += 1
+        if self.saves == self.crash_after:
+            raise Crash
+
+
+@pytest.mark.parametrize("crash_after", [2, 7, 9])
+def test_an_erasure_cut_short_resumes_without_redoing_finished_chunks(shop, crash_after):
+    """In chunks of one row: the crash comes part-way (in the reviews, half-way through the
+    hashed orders, or once they are done); the resumed run goes on from the last recorded
+    chunk, so every phone is hashed once (a hash of a hash would differ), and the report
+    counts the whole erasure."""
+    before = dump(shop)
+    queries, engine = queries_for(shop, LI)
+    checkpoint = Kept(crash_after=crash_after)
+    with pytest.raises(Crash):
+        queries.erase(partial(engines.transaction, engine), chunk=1, checkpoint=checkpoint)
+    checkpoint.crash_after = None
+    resumed_queries, _ = queries_for(shop, LI)
+    report = resumed_queries.erase(
+        partial(engines.transaction, engine), chunk=1, checkpoint=checkpoint
+    )
+    after = dump(shop)
+    assert others(after) == others(before)
+
+    column = DATAMAP.tables["orders"].columns["contact_phone"]
+    originals = {r[0]: r[3] for r in before["orders"] if r[0] < 2000}
+    masked = {r[0]: r[3] for r in after["orders"] if r[0] < 2000}
+    assert masked == {i: _keyed("orders", column, phone) for i, phone in originals.items()}
+    assert (report.deleted, report.masked) == (6, 2)
+    assert all(table["finished"] for table in checkpoint.state.values())
+    with engines.transaction(engine, read_only=True) as conn:
+        assert resumed_queries.leftovers(conn) == {}

@@ -12,7 +12,7 @@ from dsar.exports.package import SystemData, build_zip
 # The package reads one row: the company's branding, for its README and index pages.
 pytestmark = pytest.mark.django_db
 
-SHOP = SystemData(
+SHOP = SystemData.from_rows(
     name="shop",
     categories=[],
     rows=[
@@ -21,7 +21,7 @@ SHOP = SystemData(
     ],
     excluded=[],
 )
-CRM = SystemData(name="crm", categories=[], rows=[{"note": "VIP"}], excluded=[])
+CRM = SystemData.from_rows(name="crm", categories=[], rows=[{"note": "VIP"}], excluded=[])
 
 
 def archive() -> zipfile.ZipFile:
@@ -57,6 +57,6 @@ def test_index_pages_have_a_viewport():
 
 
 def test_csv_is_utf8_with_a_byte_order_mark():
-    raw = archive().read("shop.csv")
+    raw = archive().read("shop/customers.csv")
     assert raw.startswith(b"\xef\xbb\xbf")
     assert "李雷" in raw.decode("utf-8-sig")

@@ -67,9 +67,18 @@ def link_token(request) -> str:
     return re.search(r"/exports/#t=(\S+)", email.body).group(1)
 
 
-def download(client, token: str):
+def download(client, token: str, **headers):
     """What pressing Download on the link's page sends."""
-    return client.post("/exports/", {"t": token})
+    return client.post("/exports/", {"t": token}, headers=headers)
+
+
+def content(response) -> bytes:
+    """A streamed download's bytes (read to the end, as a browser does)."""
+    return b"".join(response.streaming_content)
+
+
+def jsonl(archive, name) -> list[dict]:
+    return [json.loads(line) for line in archive.read(name).splitlines()]
 
 
 def test_zip_holds_exactly_the_subjects_data(systems, client, export_dir):
@@ -78,16 +87,16 @@ def test_zip_holds_exactly_the_subjects_data(systems, client, export_dir):
     response = download(client, link_token(request))
     assert response.status_code == 200
     assert "li.lei" not in response["Content-Disposition"]
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(content(response)))
     assert sorted(archive.namelist()) == sorted(
-        ["shop.json", "shop.csv", "crm.json", "crm.csv", "index.html", "index.en.html",
-         "README.txt"]
+        ["shop/rows.jsonl", "shop/rows.csv", "crm/rows.jsonl", "crm/rows.csv", "index.html",
+         "index.en.html", "README.txt"]
     )  # fmt: skip
-    shop = json.loads(archive.read("shop.json"))
+    shop = jsonl(archive, "shop/rows.jsonl")
     assert shop == [{"name": "<script>alert(1)</script>", "account": "acct-1"}]  # not han.mei
-    shop_csv = archive.read("shop.csv").decode("utf-8-sig")
+    shop_csv = archive.read("shop/rows.csv").decode("utf-8-sig")
     assert list(csv.DictReader(io.StringIO(shop_csv))) == shop
-    assert json.loads(archive.read("crm.json")) == [{"order": "A-1", "total": 10}]
+    assert jsonl(archive, "crm/rows.jsonl") == [{"order": "A-1", "total": 10}]
     page = archive.read("index.html").decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert "password_hash" in page and "fraud_score" in archive.read("index.en.html").decode()
@@ -98,7 +107,7 @@ def test_zip_holds_exactly_the_subjects_data(systems, client, export_dir):
 
 def test_the_stored_package_is_unreadable_without_the_key(systems, export_dir):
     completed_access()
-    [stored] = list(export_dir.iterdir())
+    [stored] = list((export_dir / "packages").iterdir())
     raw = stored.read_bytes()
     assert not raw.startswith(b"PK") and b"acct-1" not in raw
     with pytest.raises(zipfile.BadZipFile):
@@ -109,7 +118,12 @@ def test_the_stored_package_is_unreadable_without_the_key(systems, export_dir):
 def test_link_wears_out_expires_and_refuses_forgeries(systems, client, export_dir):
     request = completed_access()
     token = link_token(request)
-    assert [download(client, token).status_code for _ in range(4)] == [200, 200, 200, 410]
+    statuses = []
+    for _ in range(4):
+        response = download(client, token)
+        statuses.append(response.status_code)
+        content(response) if response.streaming else None
+    assert statuses == [200, 200, 200, 410]
     assert download(client, token[:-4] + "abcd").status_code == 404
     other = completed_access()
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=7, minutes=1)):
@@ -117,7 +131,7 @@ def test_link_wears_out_expires_and_refuses_forgeries(systems, client, export_di
         from dsar.exports.services import purge_expired
 
         assert purge_expired() == 2
-    assert list(export_dir.iterdir()) == []
+    assert list((export_dir / "packages").iterdir()) == []
     assert Package.objects.filter(deleted_at__isnull=True).count() == 0
 
 
@@ -127,4 +141,4 @@ def test_opening_the_link_downloads_nothing_until_download_is_pressed(systems, c
     page = client.get("/exports/")  # the fragment with the token stays in the browser
     assert page.status_code == 200 and b'data-link-secret="t"' in page.content
     assert AuditEvent.objects.filter(action="export.downloaded").count() == 0
-    assert download(client, link_token(request)).content.startswith(b"PK")
+    assert content(download(client, link_token(request))).startswith(b"PK")

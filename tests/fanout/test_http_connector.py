@@ -9,6 +9,7 @@ import time
 import pytest
 
 from dsar.exports.models import ExportPart
+from dsar.exports.parts import system_data
 from dsar.fanout.connectors import DONE, FAILED, RETRY, SubjectKeys, http
 from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import Status
@@ -121,7 +122,8 @@ def test_every_page_of_an_export_lands_in_the_access_package(downstream):
     task = FanoutTask.objects.get(request=request)
     assert (task.status, task.result["rows"]) == (TaskStatus.DONE, 2)
     part = ExportPart.objects.get(task=task)
-    assert [row["order"] for row in json.loads(part.rows)] == ["A-1", "A-2"]
+    [table] = system_data(part).tables  # the pages were written to the part as they came
+    assert [row["order"] for row in table.rows()] == ["A-1", "A-2"]
 
 
 def _callback(client, task, secret):
@@ -166,3 +168,35 @@ def test_previous_secrets_must_be_a_list_of_real_secrets():
         assert connector.config_errors({**base, "previous_secrets": bad}) == [
             'Give "previous_secrets" as a list of secrets of at least 16 characters.'
         ]
+
+
+class Pages:
+    """A sink that records each batch of rows it is handed."""
+
+    def __init__(self):
+        self.batches = []
+
+    def write(self, rows):
+        self.batches.append(list(rows))
+
+
+def test_a_streamed_export_hands_each_page_on_as_it_comes_and_bounds_a_page(
+    downstream, monkeypatch
+):
+    pages = [(200, {"rows": [{"n": 1}, {"n": 2}], "next": "p2"}), (200, {"rows": [{"n": 3}]})]
+    downstream.answers = list(pages)
+    sink = Pages()
+    outcome = http.run(
+        config={"url": downstream.url, "secret": SECRET}, action="export", keys=KEYS,
+        idempotency_key=KEY, timeout=2, export_to=sink,
+    )  # fmt: skip
+    assert outcome.state == DONE and "rows" not in outcome.data
+    assert (outcome.data["row_count"], outcome.data["pages"]) == (3, 2)
+    assert sink.batches == [[{"n": 1}, {"n": 2}], [{"n": 3}]]
+    monkeypatch.setattr(http, "MAX_PAGE_ROWS", 1)
+    downstream.answers = list(pages)
+    outcome = http.run(
+        config={"url": downstream.url, "secret": SECRET}, action="export", keys=KEYS,
+        idempotency_key=KEY, timeout=2, export_to=Pages(),
+    )  # fmt: skip
+    assert (outcome.state, outcome.detail) == (FAILED, "export page 1 of more than 1 rows")

@@ -58,12 +58,12 @@ def package_of(client, downstream, *, system="crm", rows=None) -> zipfile.ZipFil
     token = re.search(r"/exports/#t=(\S+)", email.body).group(1)
     response = client.post("/exports/", {"t": token})
     assert response.status_code == 200
-    return zipfile.ZipFile(io.BytesIO(response.content))
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
 
 
 def test_formula_cells_and_headers_are_escaped_in_the_csv(client, downstream):
     archive = package_of(client, downstream)
-    [header, row] = list(csv.reader(io.StringIO(archive.read("crm.csv").decode("utf-8-sig"))))
+    [header, row] = list(csv.reader(io.StringIO(archive.read("crm/rows.csv").decode("utf-8-sig"))))
     cells = dict(zip(header, row, strict=True))
     assert f"'{DDE}" in cells and DDE not in cells
     assert cells["name"] == f"'{HYPERLINK}" and cells["note"] == f"'{DDE}"
@@ -76,14 +76,14 @@ def test_formula_cells_and_headers_are_escaped_in_the_csv(client, downstream):
 
 def test_the_json_keeps_every_value_as_the_system_gave_it(client, downstream):
     archive = package_of(client, downstream)
-    assert json.loads(archive.read("crm.json")) == [PLANTED]
+    assert [json.loads(line) for line in archive.read("crm/rows.jsonl").splitlines()] == [PLANTED]
 
 
 def test_index_names_the_files_the_zip_holds(client, downstream):
     """A system name that slugifies differently from the ZIP's own file names."""
     archive = package_of(client, downstream, system="CRM (EU)", rows=[{"city": "Wuhan"}])
     names = set(archive.namelist())
-    assert {"CRM__EU_.json", "CRM__EU_.csv"} <= names
+    assert {"CRM__EU_/rows.jsonl", "CRM__EU_/rows.csv"} <= names
     for page in ("index.html", "index.en.html"):
-        linked = set(re.findall(r'href="([^"]+\.(?:json|csv))"', archive.read(page).decode()))
-        assert linked == {"CRM__EU_.json", "CRM__EU_.csv"}, page
+        linked = set(re.findall(r'href="([^"]+\.(?:jsonl|csv))"', archive.read(page).decode()))
+        assert linked == {"CRM__EU_/rows.jsonl", "CRM__EU_/rows.csv"}, page

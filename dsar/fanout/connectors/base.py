@@ -8,7 +8,17 @@ and admin validation, dispatch, replay and reminders all ask the class.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Protocol
+
+
+class RowSink(Protocol):
+    def write(self, rows: list[dict]) -> None: ...
+
+
+class Checkpoint(Protocol):
+    def load(self) -> dict: ...
+
+    def save(self, state: dict) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,13 @@ class Call:
     changes: list[dict] | None = None  # a correction's accepted changes
     # Writes the subject's keys to the deletion ledger: (idempotency_key, keys, retention_days).
     record_in_ledger: Callable[[str, SubjectKeys, int], None] | None = None
+    # Where an export's rows go as they arrive (``dsar.exports.parts.PartWriter``: its
+    # ``write(rows)`` takes a batch). A kind that streams writes there and answers no
+    # ``rows``; without it (a dry run, a conformance check) the rows come back in the answer.
+    export_to: RowSink | None = None
+    # Where a chunked erasure records each committed chunk (``datamap.queries.Checkpoint``),
+    # kept under the idempotency key: a retry after a crash resumes after the last one.
+    checkpoint: Checkpoint | None = None
 
 
 # How a kind's accepted work finishes: by a signed callback, a recipient's confirmation, or

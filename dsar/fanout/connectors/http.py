@@ -31,6 +31,7 @@ from dsar.fanout.connectors.base import (
     Call,
     Connector,
     Outcome,
+    RowSink,
     SubjectKeys,
 )
 
@@ -43,7 +44,8 @@ ANSWERED_AT_ONCE = frozenset({"check", "export"})
 # Bounds on one export: a service that pages forever, or sends more than a person's data
 # plausibly is, fails the task instead of filling a worker's memory.
 MAX_EXPORT_PAGES = 200
-MAX_EXPORT_ROWS = 100_000
+MAX_EXPORT_ROWS = 100_000  # gathered in one answer (no sink: a conformance check)
+MAX_PAGE_ROWS = 100_000  # on one page, when each page is written out as it comes
 MAX_CURSOR_CHARS = 1000
 
 # One pool per worker process, safe across threads: connections to a system are kept alive
@@ -145,6 +147,7 @@ def run(
     changes: list[dict] | None = None,
     test: bool = False,
     observe: Callable[[Answer], None] | None = None,
+    export_to: RowSink | None = None,
 ):
     """One attempt of ``action``; ``observe`` sees every answer (the conformance check)."""
     message = message_for(
@@ -159,7 +162,8 @@ def run(
     if answer.status == 200:
         outcome = _answered(answer.data, idempotency_key)
         if action == "export" and outcome.state == DONE:
-            return _export(config, message, answer.data, timeout=timeout, observe=observe)
+            return _export(config, message, answer.data, timeout=timeout, observe=observe,
+                           sink=export_to)  # fmt: skip
         return outcome
     if answer.status == 202:
         return Outcome(ACCEPTED)
@@ -174,17 +178,25 @@ def _refused(answer: Answer) -> Outcome:
 
 def _export(
     config: dict, message: dict, data: dict, *, timeout: float,
-    observe: Callable[[Answer], None] | None,
+    observe: Callable[[Answer], None] | None, sink: RowSink | None = None,
 ) -> Outcome:  # fmt: skip
     """Gather an export's pages: while an answer carries ``"next"``, ask again with it as
     ``"cursor"`` (same body and idempotency key, signed afresh). A broken page fails the
-    whole export; a lost connection or 5xx retries it from the first page."""
-    rows, seen, page = [], set(), 1
+    whole export; a lost connection or 5xx retries it from the first page. With ``sink``
+    each page's rows are written there as it arrives (one page in memory, at most
+    ``MAX_PAGE_ROWS``); without, they are gathered, at most ``MAX_EXPORT_ROWS``."""
+    rows, seen, page, count = [], set(), 1, 0
     while True:
         if problem := page_problem(data, page):
             return Outcome(FAILED, problem)
-        rows += data.get("rows", [])
-        if len(rows) > MAX_EXPORT_ROWS:
+        count += len(data.get("rows", []))
+        if sink is not None and len(data.get("rows", [])) > MAX_PAGE_ROWS:
+            return Outcome(FAILED, f"export page {page} of more than {MAX_PAGE_ROWS} rows")
+        if sink is not None:
+            sink.write(data.get("rows", []))
+        else:
+            rows += data.get("rows", [])
+        if sink is None and len(rows) > MAX_EXPORT_ROWS:
             return Outcome(FAILED, f"export of more than {MAX_EXPORT_ROWS} rows: not taken")
         cursor = data.get("next")
         if cursor in (None, ""):
@@ -208,6 +220,8 @@ def _export(
             return Outcome(checked.state, f"export page {page}: {checked.detail}")
         data = answer.data
     rest = {k: v for k, v in data.items() if k not in ("rows", "next")}
+    if sink is not None:
+        return Outcome(DONE, data={**rest, "row_count": count, "pages": page})
     return Outcome(DONE, data={**rest, "rows": rows, "pages": page})
 
 
@@ -299,5 +313,5 @@ class Http(Connector):
         return run(
             config=call.config, action=call.action, keys=call.keys,
             idempotency_key=call.idempotency_key, timeout=call.timeout,
-            callback_url=call.callback_url, changes=call.changes,
+            callback_url=call.callback_url, changes=call.changes, export_to=call.export_to,
         )  # fmt: skip

@@ -19,7 +19,9 @@ before a rule changed cannot slip through). A ``check`` or ``export`` runs in a 
 transaction, so a statement that slipped past the shape rule still cannot write.
 """
 
+import itertools
 import re
+from collections.abc import Iterator
 from functools import partial
 
 import sqlalchemy as sa
@@ -27,9 +29,19 @@ from django.apps import apps
 from sqlalchemy import exc
 
 from dsar.datamap import document, engines
-from dsar.datamap.queries import Queries
+from dsar.datamap.queries import EXPORT_BATCH, Queries
 from dsar.fanout import destinations
-from dsar.fanout.connectors.base import DONE, FAILED, RETRY, Call, Connector, Outcome, SubjectKeys
+from dsar.fanout.connectors.base import (
+    DONE,
+    FAILED,
+    RETRY,
+    Call,
+    Checkpoint,
+    Connector,
+    Outcome,
+    RowSink,
+    SubjectKeys,
+)
 
 ALL_ACTIONS = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
 ERASING = frozenset({"delete", "anonymise"})
@@ -73,6 +85,7 @@ class Sql(Connector):
         return run(
             config=call.config, action=call.action, keys=call.keys,
             idempotency_key=call.idempotency_key, timeout=call.timeout, changes=call.changes,
+            export_to=call.export_to, checkpoint=call.checkpoint,
         )  # fmt: skip
 
 
@@ -91,7 +104,12 @@ def run(
     idempotency_key: str,
     timeout: int,
     changes: list[dict] | None = None,
+    export_to: RowSink | None = None,
+    checkpoint: Checkpoint | None = None,
 ):
+    """One action on the database. An export's rows are read through a server-side cursor
+    (PostgreSQL, MySQL/MariaDB) in batches of ``EXPORT_BATCH`` and handed to ``export_to``
+    batch by batch when given (never all held), else returned as ``rows``."""
     statements = (config.get("statements") or {}).get(action)
     if isinstance(statements, str):
         statements = [statements]
@@ -117,9 +135,11 @@ def run(
         if statements and action == "correct":
             data = {"affected": _correct_by_hand(begin, statements, params, changes or [])}
         elif statements:
-            data = _by_hand(begin, action, statements, params)
+            data = _by_hand(begin, action, statements, params, export_to)
         else:
-            data = _generated_run(engine, queries, action, changes or [], config)
+            data = _generated_run(
+                engine, queries, action, changes or [], config, export_to, checkpoint
+            )
         if queries is not None and action in ERASING:
             with begin(read_only=True) as conn:
                 left = queries.leftovers(conn, anonymise=action == "anonymise")
@@ -149,16 +169,23 @@ def _generated(datamap, action: str) -> bool:
     return action in ALL_ACTIONS
 
 
-def _generated_run(engine, queries: Queries, action: str, changes: list, config: dict) -> dict:
+def _generated_run(
+    engine, queries: Queries, action: str, changes: list, config: dict, export_to=None,
+    checkpoint=None,
+) -> dict:  # fmt: skip
     chunk = config.get("chunk_rows", DEFAULT_CHUNK)
     begin = partial(engines.transaction, engine)
+    if action == "export" and export_to is not None:
+        with begin(read_only=True) as conn:
+            return {"row_count": _send(queries.export(conn), export_to)}
     if action in ("check", "export"):
         with begin(read_only=True) as conn:
             rows = queries.check(conn) if action == "check" else list(queries.export(conn))
         return {"rows": rows}
     if action in ERASING:
         with engines.one_connection(engine) as chunk_begin:
-            report = queries.erase(chunk_begin, chunk=chunk, anonymise=action == "anonymise")
+            report = queries.erase(chunk_begin, chunk=chunk, anonymise=action == "anonymise",
+                                   checkpoint=checkpoint)  # fmt: skip
         return report.as_data()
     with begin() as conn:
         if action == "correct":
@@ -176,17 +203,33 @@ def _text(statement: str) -> sa.TextClause:
     return sa.text(_PLACEHOLDER.sub(r":\1", escaped).replace("%%", "%"))
 
 
-def _by_hand(begin, action: str, statements: list[str], params: dict) -> dict:
+def _send(rows: Iterator[dict], sink: RowSink) -> int:
+    """Hand ``rows`` to ``sink`` in batches of ``EXPORT_BATCH``; how many there were."""
+    count, rows = 0, iter(rows)
+    while batch := list(itertools.islice(rows, EXPORT_BATCH)):
+        sink.write(batch)
+        count += len(batch)
+    return count
+
+
+def _by_hand(begin, action: str, statements: list[str], params: dict, export_to=None) -> dict:
     read_only = action in destinations.READ_ACTIONS
-    affected, rows = 0, []
+    streaming = action == "export" and export_to is not None
+    affected, rows, count = 0, [], 0
     with begin(read_only=read_only) as conn:
         for statement in statements:
             clause = _text(statement)
+            if streaming:  # a server-side cursor, read in batches
+                conn = conn.execution_options(yield_per=EXPORT_BATCH)
             result = conn.execute(clause, params)
-            if result.returns_rows:  # a SELECT (export, check): return its rows
+            if result.returns_rows and streaming:
+                count += _send((dict(row) for row in result.mappings()), export_to)
+            elif result.returns_rows:  # a SELECT (export, check): return its rows
                 rows += [dict(row) for row in result.mappings()]
             else:
                 affected += max(result.rowcount, 0)
+    if streaming:
+        return {"affected": affected, "row_count": count}
     return {"affected": affected, "rows": rows}
 
 
