@@ -27,10 +27,12 @@ from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
 from dsar.fanout import cancellation
 from dsar.fanout.models import DownstreamSystem
+from dsar.legal.selectors import advisories_to_acknowledge
 from dsar.notifications.models import OutboundEmail
 from dsar.staff import services as staff_services
 from dsar.workflow.models import RightsRequest, Status
 from tests.browser.conftest import CHROMIUM, SCREENSHOTS
+from tests.support.packages import system_rows
 from tests.support.signing import SECRET
 from tests.support.subject import code_from_outbox
 
@@ -160,7 +162,8 @@ def finish(request: RightsRequest, agent) -> RightsRequest:
     if request.type == "correction":
         for c in Correction.objects.filter(request=request):
             corrections.decide(correction=c, user=agent, accept=True, target_field="full_name")
-    staff_services.approve(request=request, user=agent)
+    advisories = advisories_to_acknowledge(request)
+    staff_services.approve(request=request, user=agent, acknowledged=[f.pk for f in advisories])
     request.refresh_from_db()
     if request.type == "cancellation":
         assert request.status == Status.COOLING_OFF
@@ -299,7 +302,7 @@ def test_an_export_reviewed_and_redacted_in_the_staff_page(
         subject.click("#download-title ~ form button[type=submit]")
     with open(download.value.path(), "rb") as handle:
         archive = zipfile.ZipFile(io.BytesIO(handle.read()))
-    rows = json.loads(archive.read("crm.json"))
+    rows = system_rows(archive, "crm")
     assert rows == [{"table": "profile", "name": "Li Lei"},
                     {"table": "trips", "trip": "T-1", "driver": "Wang Wu"}]  # fmt: skip
     assert "watch list" not in archive.read("index.html").decode()
