@@ -107,6 +107,9 @@ class FanoutTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While ``running``: until when the worker that claimed it holds it (its system's timeout
+    # and a margin); once passed, the worker is presumed dead and the reconciler re-drives it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     # A dry run staff asked again (the recheck action, or an approval that found an obligation
     # answer stale); cleared once an approval has decided on the answer (``rechecks``).
     recheck_asked_at = models.DateTimeField(null=True, blank=True)
@@ -116,7 +119,10 @@ class FanoutTask(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "system", "action"], name="fanout_task_once")
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="fanout_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="fanout_due"),
+            models.Index(fields=["status", "lease_until"], name="fanout_lease"),
+        ]
 
     def __str__(self):
         return f"{self.action} on {self.system_id} for {self.request_id}"

@@ -37,13 +37,17 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
 
 
 def record_outcomes(
-    results: list[tuple[FanoutTask, Outcome]], *, awaiting=(TaskStatus.RUNNING,)
+    results: list[tuple[FanoutTask, Outcome]],
+    *,
+    awaiting=(TaskStatus.RUNNING,),
+    settle: bool = True,
 ) -> dict[str, str]:
     """Record what each running task's attempt gave, in one transaction: one lock, an UPDATE
     per distinct result (usually one) and one audit append for the whole batch; in the same
-    transaction, move on the requests this batch settled (:func:`completion.move_on`). A task
-    no longer ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the
-    other run records its own outcome."""
+    transaction, move on the requests this batch settled (:func:`completion.move_on`; not
+    with ``settle=False``, when the caller moves them on later). The claim's lease ends. A
+    task no longer ``running`` (re-driven meanwhile; or as ``awaiting`` says) is
+    ``skipped``: the other run records its own outcome."""
     statuses, events, finished, groups = {}, [], set(), {}
     now = timezone.now()
     with transaction.atomic(), appended_together():
@@ -69,7 +73,7 @@ def record_outcomes(
             lifecycle.move(pks, frm=awaiting, to=fields["status"],
                            **{k: v for k, v in fields.items() if k != "status"})  # fmt: skip
         record_events(events)
-        for request_id in sorted(finished):
+        for request_id in sorted(finished) if settle else ():
             move_on(request_id)
     return statuses
 
@@ -92,7 +96,7 @@ def _event(task: FanoutTask, status: str) -> Event:
 def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
     """The fields of one locked running task's new state, and what follows from it written
     or scheduled; the caller saves the fields."""
-    fields = {"updated_at": now, "last_error": outcome.detail[:300]}
+    fields = {"updated_at": now, "last_error": outcome.detail[:300], "lease_until": None}
     if outcome.state == DONE:
         fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
     elif outcome.state == ACCEPTED:
