@@ -53,11 +53,12 @@ def lease_for(system, now: dt.datetime) -> dt.datetime:
 def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str]:
     """Run one attempt of each due task nobody else runs; return each one's new status.
 
-    Tasks are claimed one by one, each just before its call, and each outcome is committed
-    when its call returns. A task whose system's ``max_attempts`` are used up fails at claim
-    instead of running. Once the next call might end after ``budget`` seconds, the unclaimed
-    rest are published again (still pending, no attempt spent). A request is moved on after
-    the last of its tasks in this batch, in the same transaction.
+    Tasks are claimed one by one, each just before its call (in the commit of the previous
+    one's outcome), and each outcome is committed when its call returns. A task whose
+    system's ``max_attempts`` are used up fails at claim instead of running. Once the next
+    call might end after ``budget`` seconds, the unclaimed rest are published again (still
+    pending, no attempt spent). A request is moved on in the transaction of the outcome of
+    the last of its tasks in this batch.
     """
     began = time.monotonic()
     keys = {}  # per request and kind of action: the proof is read once per batch
@@ -74,15 +75,19 @@ def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str
         .order_by("request_id", "pk")
     )
     last_of = {task.request_id: index for index, task in enumerate(tasks)}
-    statuses = {}
-    for index, task in enumerate(tasks):
+    statuses, claims = {}, {}  # claims: the next task's, made in the last outcome's commit
+
+    def in_time(index: int) -> bool:
         spent = time.monotonic() - began
-        if index and spent + task.system.timeout_seconds > budget:
+        return index == 0 or spent + tasks[index].system.timeout_seconds <= budget
+
+    for index, task in enumerate(tasks):
+        if index not in claims and not in_time(index):
             rest = [str(t.pk) for t in tasks[index:]]
             log.info("fan-out batch out of time after %d tasks; %d go out again", index, len(rest))
             publish(rest)
             break
-        claim = _claim(task)
+        claim = claims.pop(index, None) or _claim(task)
         if claim == "exhausted":
             used = f"no attempts left ({task.attempts} of {task.system.max_attempts} used)"
             outcome, awaiting = Outcome(FAILED, used), (TaskStatus.PENDING,)
@@ -90,11 +95,16 @@ def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str
             outcome, awaiting = _call(task, keys_for(task)), (TaskStatus.RUNNING,)
         else:
             continue  # not due, or another worker runs it (and moves its request on)
-        # The request moves on in the transaction of its last task's outcome in this batch.
+
+        def claim_next(following=index + 1):
+            if following < len(tasks) and in_time(following):
+                claims[following] = _claim(tasks[following])
+
+        # The request moves on in the transaction of its last task's outcome in this batch,
+        # and the next task is claimed in the same commit.
+        settle = last_of[task.request_id] == index
         statuses.update(
-            record_outcomes(
-                [(task, outcome)], awaiting=awaiting, settle=last_of[task.request_id] == index
-            )
+            record_outcomes([(task, outcome)], awaiting=awaiting, settle=settle, then=claim_next)
         )
     return statuses
 

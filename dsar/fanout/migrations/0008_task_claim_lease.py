@@ -16,8 +16,4 @@ class Migration(migrations.Migration):
             name='lease_until',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.AddIndex(
-            model_name='fanouttask',
-            index=models.Index(fields=['status', 'lease_until'], name='fanout_lease'),
-        ),
     ]
