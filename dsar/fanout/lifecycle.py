@@ -20,9 +20,11 @@ D, F, X = TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.EXCLUDED
 # A row is created ``pending``, or ``excluded`` when statutory retention keeps its data.
 TASK_TRANSITIONS: dict[tuple[str, str], str] = {
     (P, R): "claimed by a worker for one attempt",
+    (P, F): "its system's attempts are used up: refused at claim, staff are told",
     (R, D): "the system acted",
     (R, W): "the system finishes later (callback, confirmation, backup rotation)",
-    (R, P): "a retryable failure (backoff), or a worker died and the reconciler re-drives it",
+    (R, P): "a retryable failure (backoff), or its claim's lease passed (the worker died) and "
+    "the reconciler re-drives it",
     (R, F): "a permanent failure, or the last attempt failed: staff are told",
     (W, D): "callback, confirmation or rotation arrived",
     (W, F): "callback reported a failure",

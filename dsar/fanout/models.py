@@ -110,6 +110,9 @@ class FanoutTask(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While ``running``: until when the worker that claimed it holds it (its system's timeout
+    # and a margin); once passed, the worker is presumed dead and the reconciler re-drives it.
+    lease_until = models.DateTimeField(null=True, blank=True)
     # A dry run staff asked again (the recheck action, or an approval that found an obligation
     # answer stale); cleared once an approval has decided on the answer (``rechecks``).
     recheck_asked_at = models.DateTimeField(null=True, blank=True)
@@ -121,6 +124,8 @@ class FanoutTask(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "system", "action"], name="fanout_task_once")
         ]
+        # The reconciler finds running rows through this index's status too; no index on
+        # the lease, so a claim and its outcome write no more index entries than before.
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="fanout_due")]
 
     def __str__(self):

@@ -9,7 +9,7 @@ the reconciler's chases; all of them go through :func:`record_outcomes`.
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,40 +37,41 @@ def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
 
 
 def record_outcomes(
-    results: list[tuple[FanoutTask, Outcome]], *, awaiting=(TaskStatus.RUNNING,)
+    results: list[tuple[FanoutTask, Outcome]],
+    *,
+    awaiting=(TaskStatus.RUNNING,),
+    settle: bool = True,
+    then: Callable[[], object] | None = None,
 ) -> dict[str, str]:
-    """Record what each running task's attempt gave, in one transaction: one lock, an UPDATE
-    per distinct result (usually one) and one audit append for the whole batch; in the same
-    transaction, move on the requests this batch settled (:func:`completion.move_on`). A task
-    no longer ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the
-    other run records its own outcome."""
-    statuses, events, finished, groups = {}, [], set(), {}
+    """Record what each running task's attempt gave, in one transaction: a conditional
+    UPDATE per task (which also ends its claim's lease) and one audit append; in the same
+    transaction, move on the requests this batch settled (:func:`completion.move_on`; not
+    with ``settle=False``, when the caller moves them on later), and last run ``then`` (the
+    dispatcher claims its next task there, saving a commit). A task no longer ``running``
+    (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the other run records its
+    own outcome, and nothing follows from this one."""
+    statuses, events, finished = {}, [], set()
     now = timezone.now()
     with transaction.atomic(), appended_together():
-        running = set(
-            FanoutTask.objects.select_for_update()
-            .filter(pk__in=[task.pk for task, _ in results], status__in=awaiting)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
         for task, outcome in results:
-            if task.pk not in running:
+            fields = _new_fields(task, outcome, now=now)
+            status = fields.pop("status")
+            # The UPDATE's row lock holds off a racing callback or re-drive until commit.
+            if not lifecycle.move([task.pk], frm=awaiting, to=status, **fields):
                 statuses[str(task.pk)] = "skipped"
                 continue
-            fields = _record(task, outcome, now=now)
-            # Tasks with the same new fields share one UPDATE (the key is only for grouping).
-            key = json.dumps(fields, sort_keys=True, default=str)
-            groups.setdefault(key, (fields, []))[1].append(task.pk)
-            status = statuses[str(task.pk)] = fields["status"]
+            for name, value in {"status": status, **fields}.items():
+                setattr(task, name, value)
+            _follow_up(task, outcome, now=now)
+            statuses[str(task.pk)] = status
             events.append(_event(task, status))
             if status in FINAL and task.action != Action.CHECK:
                 finished.add(str(task.request_id))
-        for fields, pks in groups.values():
-            lifecycle.move(pks, frm=awaiting, to=fields["status"],
-                           **{k: v for k, v in fields.items() if k != "status"})  # fmt: skip
         record_events(events)
-        for request_id in sorted(finished):
+        for request_id in sorted(finished) if settle else ():
             move_on(request_id)
+        if then is not None:
+            then()
     return statuses
 
 
@@ -89,10 +90,9 @@ def _event(task: FanoutTask, status: str) -> Event:
     )
 
 
-def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
-    """The fields of one locked running task's new state, and what follows from it written
-    or scheduled; the caller saves the fields."""
-    fields = {"updated_at": now, "last_error": outcome.detail[:300]}
+def _new_fields(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
+    """The fields of a running task's new state after ``outcome``."""
+    fields = {"updated_at": now, "last_error": outcome.detail[:300], "lease_until": None}
     if outcome.state == DONE:
         fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
     elif outcome.state == ACCEPTED:
@@ -104,11 +104,15 @@ def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
         )
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=now)
-    status, task_id = fields["status"], str(task.pk)
-    for name, value in fields.items():
-        setattr(task, name, value)
+    return fields
+
+
+def _follow_up(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> None:
+    """What the task's recorded new state sets off: a retry, a dry run's report, a
+    cancellation's check, an export part."""
+    status, task_id = task.status, str(task.pk)
     if status == TaskStatus.PENDING:
-        delay = (fields["next_attempt_at"] - now).total_seconds()
+        delay = (task.next_attempt_at - now).total_seconds()
         transaction.on_commit(lambda: publish_retry(task_id, delay))
     if status == TaskStatus.DONE and task.action == Action.CHECK:
         _report_check(task, outcome.data)
@@ -118,7 +122,6 @@ def _record(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict:
     if status == TaskStatus.DONE and task.action == Action.EXPORT:
         rows = outcome.data.get("rows")  # None: streamed to the attempt's part files
         store_part(task=task, rows=None if rows is None else list(rows))
-    return fields
 
 
 def _report_check(task: FanoutTask, data: dict) -> None:

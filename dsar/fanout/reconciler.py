@@ -1,6 +1,7 @@
 """The beat's watchdog over the fan-out: the database is the truth, Celery the transport.
 
-It re-drives tasks whose message was lost or whose worker died, moves on requests whose
+It re-drives tasks whose message was lost or whose claim's lease passed (their worker died:
+SIGKILL, a hard time limit, a lost database connection), moves on requests whose
 completion step was lost, chases systems that never called back, releases backup deletions
 whose rotation has passed, and reminds third-party recipients.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db.models import F, Q
 from django.utils import timezone
 
 from dsar.fanout import lifecycle
@@ -23,31 +25,51 @@ from dsar.fanout.connectors import (
     connector_for,
     kinds_finishing_by,
 )
-from dsar.fanout.dispatch import run_tasks
+from dsar.fanout.dispatch import lease_for
 from dsar.fanout.ledger import release_backups
 from dsar.fanout.models import FanoutTask, TaskStatus
 from dsar.fanout.outcomes import record_outcome
-from dsar.fanout.publishing import PUBLISH_CHUNK
+from dsar.fanout.publishing import publish
 from dsar.fanout.recipients import remind_recipients
 
 log = logging.getLogger(__name__)
 
 
+# The most due tasks one reconcile period publishes.
+REDRIVE_LIMIT = 500
+
+
 def reconcile(*, now: dt.datetime | None = None) -> int:
     """Beat: re-drive work whose message was lost or whose worker died mid-task; returns how
-    many due tasks were run."""
+    many due tasks were published.
+
+    A ``running`` task whose lease has passed goes back to ``pending``, due at once (the attempt
+    it used stays counted; a task whose attempts are used up fails at its next claim). A
+    running row without a lease (claimed before leases existed) gets ``STUCK_AFTER``. The
+    due tasks go out grouped by system, one message per system's chunk, so a slow system's
+    batch holds up only its own tasks.
+    """
     now = now or timezone.now()
+    abandoned = Q(lease_until__lt=now) | Q(
+        lease_until__isnull=True, updated_at__lt=now - STUCK_AFTER
+    )
     lifecycle.move(
-        FanoutTask.objects.filter(updated_at__lt=now - STUCK_AFTER),
-        frm={TaskStatus.RUNNING}, to=TaskStatus.PENDING, next_attempt_at=now, updated_at=now,
+        FanoutTask.objects.filter(abandoned),
+        # Due from its claim's time (the old ``updated_at``), not from this clock's ``now``: a
+        # worker whose clock is behind the beat's must still find it due.
+        frm={TaskStatus.RUNNING}, to=TaskStatus.PENDING, next_attempt_at=F("updated_at"),
+        updated_at=now, lease_until=None,
     )  # fmt: skip
     due = list(
-        FanoutTask.objects.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now).values_list(
-            "pk", flat=True
-        )[:500]
+        FanoutTask.objects.filter(status=TaskStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("system_id", "pk")[:REDRIVE_LIMIT]
     )
-    for first in range(0, len(due), PUBLISH_CHUNK):
-        run_tasks(due[first : first + PUBLISH_CHUNK])
+    by_system: dict[int, list[str]] = {}
+    for system_id, pk in due:
+        by_system.setdefault(system_id, []).append(str(pk))
+    for ids in by_system.values():
+        publish(ids)  # one message per chunk of one system
     complete_settled(now=now)
     chase_callbacks(now=now)
     release_backups(now=now)
@@ -70,8 +92,9 @@ def chase_callbacks(*, now: dt.datetime) -> int:
         if now - task.updated_at < dt.timedelta(hours=hours):
             continue
         if not lifecycle.move(
-            [task.pk], frm={TaskStatus.WAITING}, to=TaskStatus.RUNNING, updated_at=now
-        ):
+            [task.pk], frm={TaskStatus.WAITING}, to=TaskStatus.RUNNING, updated_at=now,
+            lease_until=lease_for(task.system, now),
+        ):  # fmt: skip
             continue  # the callback arrived meanwhile
         task.refresh_from_db()
         record_outcome(task, _poll(task))

@@ -9,7 +9,8 @@ from dsar.fanout import cancellation, completion, dispatch, reconciler
 
 @shared_task(acks_late=True)
 def run_tasks(task_ids: list[str]) -> dict[str, str]:
-    """A stage of one request's tasks (or a re-drive): one message, one claim, one record."""
+    """A stage of one request's tasks, or one system's re-driven ones: each task claimed,
+    called and recorded in turn (``dispatch.run_tasks``)."""
     return dispatch.run_tasks(task_ids)
 
 

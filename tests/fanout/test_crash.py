@@ -1,11 +1,13 @@
 """A real Celery worker killed with SIGKILL in the middle of a batch of deletions loses nothing:
-a second worker and the reconciler finish every task, and the downstream system acts on each
-idempotency key exactly once."""
+the task it held is re-driven within one reconcile period (its claim's lease has passed), a
+second worker finishes every task, and the downstream system acts on each idempotency key
+exactly once."""
 
 import datetime as dt
 import json
 import os
 import signal
+import threading
 from collections import Counter
 
 import pytest
@@ -27,7 +29,8 @@ from tests.support.signing import SECRET
 from tests.support.workers import until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
-BATCH = 24
+BATCH = 12
+RECONCILE_PERIOD = dt.timedelta(minutes=1)  # the beat's schedule of the reconciler
 
 
 @pytest.fixture
@@ -44,7 +47,16 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published, celery
         name="crm", kind="http", actions=["delete"], timeout_seconds=5,
         config=json.dumps({"url": downstream.url, "secret": SECRET}),
     )  # fmt: skip
-    downstream.delay = 0.15  # each answer takes a moment, so the kill lands mid-batch
+    killed = threading.Event()
+    first = None
+
+    def kill_mid_call(body):
+        # The fifth call: its task is claimed and running; its worker dies before the answer.
+        if len(downstream.received) == 5 and not killed.is_set():
+            os.killpg(first.pid, signal.SIGKILL)
+            killed.set()
+
+    downstream.before_answer = kill_mid_call
     for i in range(BATCH):
         request = create_request(type="deletion", email=f"s{i}@example.com")
         transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
@@ -54,24 +66,31 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published, celery
     )
 
     first = celery_worker()
-    try:
-        until(lambda: len(downstream.received) >= 4, 60, "the first worker to start")
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
+    until(killed.is_set, 60, "the first worker to reach the fifth call")
+    first.wait()
+    killed_at = timezone.now()
+    downstream.before_answer = None
+    held = set(FanoutTask.objects.filter(status=TaskStatus.RUNNING).values_list("pk", flat=True))
+    assert 1 <= len(held) <= 2  # what its two children were calling when it died
     done_by_first = FanoutTask.objects.filter(status=TaskStatus.DONE).count()
-    assert 0 < done_by_first < BATCH
+    assert 0 < done_by_first < BATCH  # each outcome was committed as its call returned
+
+    reconciler.reconcile()  # a live claim is not taken away: the leases still hold
+    assert (
+        set(FanoutTask.objects.filter(status=TaskStatus.RUNNING).values_list("pk", flat=True))
+        == held
+    )
 
     second = celery_worker()
     try:
-        # Tasks the killed worker held are stuck "running" and their messages went with it;
-        # the reconciler (beat, every minute) re-drives them once they are stuck long enough.
-        later = timezone.now() + reconciler.STUCK_AFTER + dt.timedelta(seconds=1)
-        with time_machine.travel(later, tick=True):
+        # The beat's next run, one period later: the dead worker's leases have passed, so its
+        # tasks are re-driven now (the messages it held went with it), not after 10 minutes.
+        with time_machine.travel(killed_at + RECONCILE_PERIOD, tick=False):
             reconciler.reconcile()
+            assert not FanoutTask.objects.filter(status=TaskStatus.RUNNING, pk__in=held).exists()
         until(
             lambda: FanoutTask.objects.exclude(status=TaskStatus.DONE).count() == 0,
-            120,
+            60,
             "every task to be done",
         )
         until(
@@ -87,3 +106,9 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published, celery
     assert len(acted) == BATCH and set(acted.values()) == {1}
     keys = {str(k) for k in FanoutTask.objects.values_list("idempotency_key", flat=True)}
     assert set(acted) == keys
+    # Only the calls in flight at the kill were sent twice (same key, so acted on once).
+    calls = Counter(body["idempotency_key"] for body in downstream.received)
+    resent = {str(k) for k in FanoutTask.objects.filter(pk__in=held).values_list(
+        "idempotency_key", flat=True)}  # fmt: skip
+    assert {key for key, n in calls.items() if n > 1} == resent
+    assert set(calls.values()) <= {1, 2}

@@ -4,6 +4,7 @@ import hmac
 import json
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -72,16 +73,25 @@ def _handler(state: Downstream) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def downstream():
-    """The peer for this test: set ``answers``, read ``received``; its address is ``url``."""
+@contextmanager
+def peer():
+    """A peer of its own (a test needing two systems opens a second one with this)."""
     state = Downstream()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}/dsar"
-    yield state
-    if state.block is not None:
-        state.block.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        if state.block is not None:
+            state.block.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def downstream():
+    """The peer for this test: set ``answers``, read ``received``; its address is ``url``."""
+    with peer() as state:
+        yield state
