@@ -22,6 +22,7 @@ from dsar.fanout.completion import move_on
 from dsar.fanout.connectors import ACCEPTED, DONE, FAILED, RETRY, Outcome, connector_for
 from dsar.fanout.datamaps import coverage
 from dsar.fanout.models import FINAL, Action, FanoutTask, TaskStatus
+from dsar.fanout.plan import settled
 from dsar.fanout.publishing import publish_cooling_off_check, publish_retry
 from dsar.legal.reports import record_downstream_check
 from dsar.workflow import identity
@@ -65,7 +66,9 @@ def record_outcomes(
             _follow_up(task, outcome, now=now)
             statuses[str(task.pk)] = status
             events.append(_event(task, status))
-            if status in FINAL and task.action != Action.CHECK:
+            if task.action != Action.CHECK and (
+                status in FINAL or settled(status, task.system.kind)
+            ):  # a backup's deletion waiting for rotation settles its request too
                 finished.add(str(task.request_id))
         record_events(events)
         for request_id in sorted(finished) if settle else ():
