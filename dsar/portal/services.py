@@ -16,6 +16,7 @@ from dsar.audit.services import Actor, appended_together, record_event
 from dsar.corrections.models import Correction
 from dsar.crypto.keys import fernet
 from dsar.portal.models import SubjectReply
+from dsar.sla import policies
 from dsar.verification import limits, notices
 from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
@@ -84,6 +85,7 @@ def file_request(
     description: str = "",
     corrections: list[ProposedCorrection] | tuple = (),
     language: str = "zh-hans",
+    jurisdiction: str = "",
     ip: str = "",
 ) -> RightsRequest:
     """File a request for the subject and send them a receipt and a verification code.
@@ -98,6 +100,8 @@ def file_request(
     if type not in RequestType.values:
         raise ValidationError({"type": [_("Choose one of the request types.")]})
     email, phone = normalise_contact(email=email, phone=phone)
+    # Where the subject lives fixes the response policy (the platform's default if not said).
+    jurisdiction = policies.clean_jurisdiction(jurisdiction)
     if type == RequestType.CORRECTION and not corrections:
         raise ValidationError({"corrections": [_("Say what should be corrected.")]})
     if type != RequestType.CORRECTION and corrections:
@@ -112,6 +116,8 @@ def file_request(
             account_id=account_id,
             description=description,
             language=language,
+            jurisdiction=jurisdiction,
+            response_policy=policies.terms_at_intake(type=type, jurisdiction=jurisdiction),
         )
         Correction.objects.bulk_create(
             Correction(

@@ -122,6 +122,7 @@ def file_request(request, type):
                     full_name=form.cleaned_data["full_name"],
                     account_id=form.cleaned_data["account_id"],
                     description=form.cleaned_data["description"],
+                    jurisdiction=form.cleaned_data["jurisdiction"],
                     corrections=[p for p in proposals if p],
                     language=translation.get_language(),
                     ip=client_ip(request),

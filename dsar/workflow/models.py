@@ -69,6 +69,10 @@ class RightsRequest(models.Model):
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     description = EncryptedTextField(blank=True)
     language = models.CharField(max_length=8, default="zh-hans")
+    # Where the subject lives, and the response policy's terms fixed at intake (dsar.sla owns
+    # both: ``sla.policies``). Empty for requests filed before policies: the default applies.
+    jurisdiction = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
+    response_policy = models.JSONField(default=dict, blank=True, editable=False)
 
     received_at = models.DateTimeField(editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
