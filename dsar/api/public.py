@@ -26,7 +26,7 @@ from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.selectors import current_challenge
 from dsar.verification.tokens import make_status_token
-from dsar.workflow.models import RequestType, RightsRequest
+from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -74,6 +74,13 @@ class CreateSerializer(serializers.Serializer):
         required=False,
         help_text="Where the subject lives; decides the response policy. Default: the "
         "platform's DSAR_DEFAULT_JURISDICTION.",
+    )
+
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentPurpose.choices),
+        required=False,
+        max_length=len(ConsentPurpose.choices),
+        help_text="consent_withdrawal only (and required there): what consent is withdrawn for.",
     )
 
     def validate(self, attrs):
@@ -188,6 +195,7 @@ class RequestCreateView(PublicView):
             corrections=corrections,
             language=data.get("language") or translation.get_language(),
             jurisdiction=data.get("jurisdiction", ""),
+            purposes=data.get("purposes", []),
             ip=client_ip(request),
         )
         body = {**_created(filed), "code_sent": current_challenge(filed) is not None}

@@ -18,7 +18,7 @@ def connect() -> None:
     # before any model may be.
     from dsar.corrections import services as corrections
     from dsar.exports import services as exports
-    from dsar.fanout import cancellation, ledger, plan
+    from dsar.fanout import cancellation, ledger, optout, plan
     from dsar.fanout import services as fanout
     from dsar.legal import decisions, engine
     from dsar.legal import retention as legal_retention
@@ -43,7 +43,16 @@ def connect() -> None:
 
     # Reactions, in the move's transaction (asynchronous work is published after commit).
     hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
-    hooks.reaction(fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION])
+    # An opt-out gets no dry run (no account check) and starts its work by itself, after
+    # the review's checks above have run.
+    hooks.reaction(
+        fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+        types=[t for t in T if t != T.MARKETING_OPT_OUT],
+    )  # fmt: skip
+    hooks.reaction(
+        optout.schedule, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+        types=[T.MARKETING_OPT_OUT],
+    )  # fmt: skip
     hooks.reaction(
         lambda r: legal_retention.schedule_deferred_deletions(request=r),
         to=[S.PROCESSING], types=[T.DELETION, T.CANCELLATION],

@@ -22,6 +22,8 @@ class Action(models.TextChoices):
     CORRECT = "correct", "Correct"
     ANONYMISE = "anonymise", "Anonymise"
     CLOSE_ACCOUNT = "close_account", "Close account"
+    RESTRICT = "restrict", "Restrict (consent withdrawn)"
+    OPT_OUT = "opt_out", "Opt out of promotional messages"
 
 
 class SystemQuerySet(models.QuerySet):

@@ -47,3 +47,11 @@ def publish_completion(request_id: str) -> None:
 def publish_cooling_off_check(request_id: str) -> None:
     """A dry run answered: a cancellation waiting for it may start its work now."""
     _task("end_cooling_off_of").delay(request_id)
+
+
+def publish_opt_out(request_id: str) -> None:
+    """A verified opt-out: move it on to its work (``optout.begin``)."""
+    try:
+        _task("begin_opt_out").delay(request_id)
+    except Exception:  # broker down: staff see it in review and approve it by hand
+        log.warning("could not publish an opt-out start", exc_info=True)

@@ -13,6 +13,7 @@ from dsar.portal.services import (
     normalise_contact,
 )
 from dsar.sla.models import Jurisdiction
+from dsar.workflow.models import ConsentPurpose
 
 
 class RequestForm(forms.Form):
@@ -56,6 +57,13 @@ class RequestForm(forms.Form):
         choices=Jurisdiction.choices,
         required=False,  # not given: the platform's default (DSAR_DEFAULT_JURISDICTION)
         help_text=_("The law of the place you live decides how long we may take to reply."),
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("What do you withdraw your consent for?"),
+        choices=ConsentPurpose.choices,
+        required=False,  # required for a consent withdrawal: services.clean_purposes
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("We stop using your data for these purposes; the service itself goes on."),
     )
     # Honeypot: hidden from people (and from screen readers); bots fill every field.
     website = forms.CharField(required=False, label=_("Leave this field empty"))

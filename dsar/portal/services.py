@@ -22,7 +22,7 @@ from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
-from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -68,6 +68,22 @@ def normalise_contact(*, email: str, phone: str) -> tuple[str, str]:
     return email, phone
 
 
+def clean_purposes(type: str, purposes) -> list[str]:
+    """A consent withdrawal names at least one purpose (``ConsentPurpose``), each once, in the
+    list's order; no other request type names any."""
+    purposes = list(dict.fromkeys(purposes or ()))
+    if type != RequestType.CONSENT_WITHDRAWAL:
+        if purposes:
+            raise ValidationError({"purposes": [_("Only a consent withdrawal names purposes.")]})
+        return []
+    if not purposes:
+        raise ValidationError({"purposes": [_("Choose what you withdraw your consent for.")]})
+    unknown = [p for p in purposes if p not in ConsentPurpose.values]
+    if unknown:
+        raise ValidationError({"purposes": [_("Choose the purposes from the list.")]})
+    return [p for p in ConsentPurpose.values if p in purposes]
+
+
 def intake_limit(*, ip: str) -> limits.Limit:
     # Only the sender's address is limited here: a limit on the subject's address would let
     # anyone lock the subject out by filing for them. Messages to the address are limited
@@ -86,6 +102,7 @@ def file_request(
     corrections: list[ProposedCorrection] | tuple = (),
     language: str = "zh-hans",
     jurisdiction: str = "",
+    purposes: list[str] | tuple = (),
     ip: str = "",
 ) -> RightsRequest:
     """File a request for the subject and send them a receipt and a verification code.
@@ -106,6 +123,7 @@ def file_request(
         raise ValidationError({"corrections": [_("Say what should be corrected.")]})
     if type != RequestType.CORRECTION and corrections:
         raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
+    purposes = clean_purposes(type, purposes)
     limits.consume(intake_limit(ip=ip))
     with transaction.atomic(), appended_together():
         request = create_request(
@@ -118,6 +136,7 @@ def file_request(
             language=language,
             jurisdiction=jurisdiction,
             response_policy=policies.terms_at_intake(type=type, jurisdiction=jurisdiction),
+            purposes=purposes,
         )
         Correction.objects.bulk_create(
             Correction(

@@ -20,6 +20,7 @@ def create_request(
     language: str = "zh-hans",
     jurisdiction: str = "",
     response_policy: dict | None = None,
+    purposes: list[str] | tuple = (),
     actor: Actor | None = None,
 ) -> RightsRequest:
     """Record a new request in ``pending_verification`` with a fresh reference.
@@ -48,6 +49,7 @@ def create_request(
             language=language,
             jurisdiction=jurisdiction,
             response_policy=response_policy or {},
+            purposes=list(purposes),
             received_at=now,
         )
         record_event(

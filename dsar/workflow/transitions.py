@@ -14,7 +14,7 @@ from dsar.workflow.errors import Conflict
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
 
 S, K, T = Status, ActorKind, RequestType
-NON_CANCELLATION = frozenset({T.ACCESS, T.CORRECTION, T.DELETION})
+NON_CANCELLATION = frozenset(T) - {T.CANCELLATION}
 ALL_TYPES = frozenset(T)
 
 
@@ -25,6 +25,13 @@ class Rule:
     actors: frozenset
     types: frozenset = ALL_TYPES
     when: str = ""
+    # Actor kinds allowed on this edge for some of its types only: ((kind, types), ...).
+    narrowed: tuple = ()
+
+    def allows(self, kind: str, type: str) -> bool:
+        if type not in self.types:
+            return False
+        return kind in self.actors or any(k == kind and type in t for k, t in self.narrowed)
 
 
 TRANSITIONS: dict[tuple[str, str], Rule] = {
@@ -34,7 +41,12 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     (S.PENDING_VERIFICATION, S.EXPIRED): Rule(
         frozenset({K.SYSTEM}), when="not verified within DSAR_VERIFY_EXPIRY_DAYS"
     ),
-    (S.IN_REVIEW, S.PROCESSING): Rule(frozenset({K.STAFF}), NON_CANCELLATION, when="approved"),
+    (S.IN_REVIEW, S.PROCESSING): Rule(
+        frozenset({K.STAFF}),
+        NON_CANCELLATION,
+        when="approved; an opt-out starts by itself once its channel is proven",
+        narrowed=((K.SYSTEM, frozenset({T.MARKETING_OPT_OUT})),),
+    ),
     (S.IN_REVIEW, S.COOLING_OFF): Rule(
         frozenset({K.STAFF}), frozenset({T.CANCELLATION}), when="cancellation approved"
     ),
@@ -99,7 +111,7 @@ def allowed_targets(request: RightsRequest, actor_kind: str) -> list[str]:
     return [
         to
         for (frm, to), rule in TRANSITIONS.items()
-        if frm == request.status and actor_kind in rule.actors and request.type in rule.types
+        if frm == request.status and rule.allows(actor_kind, request.type)
     ]
 
 
@@ -115,7 +127,7 @@ def _check(request: RightsRequest, to: str, actor: Actor, outcome: str) -> None:
         raise TransitionError(
             f"A {request.type} request cannot move {label}.", current=request.status
         )
-    if actor.kind not in rule.actors:
+    if not rule.allows(actor.kind, request.type):
         raise TransitionError(
             f"Only {', '.join(sorted(rule.actors))} may move a request {label}.",
             current=request.status,
