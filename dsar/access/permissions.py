@@ -26,6 +26,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "extend": frozenset({A, L, S}),
     "note": EVERYONE,
     "message": frozenset({A, L, S}),
+    "answer": frozenset({A, L, S}),  # answer an inquiry or complaint (closes it)
     "retry": frozenset({A, S, M}),
     "override": frozenset({L}),  # override a blocking legal finding
     "hold": frozenset({L}),  # place or lift a legal hold

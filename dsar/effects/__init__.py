@@ -28,7 +28,7 @@ def connect() -> None:
     from dsar.staff import services as staff
     from dsar.verification import retention as verification
     from dsar.workflow import hooks
-    from dsar.workflow.models import Outcome, RequestType, Status
+    from dsar.workflow.models import ANSWERED_TYPES, Outcome, RequestType, Status
 
     S, T = Status, RequestType
 
@@ -43,11 +43,11 @@ def connect() -> None:
 
     # Reactions, in the move's transaction (asynchronous work is published after commit).
     hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
-    # An opt-out gets no dry run (no account check) and starts its work by itself, after
-    # the review's checks above have run.
+    # An opt-out gets no dry run (no account check), nor does a question or complaint; an
+    # opt-out starts its work by itself, after the review's checks above have run.
     hooks.reaction(
         fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
-        types=[t for t in T if t != T.MARKETING_OPT_OUT],
+        types=[t for t in T if t != T.MARKETING_OPT_OUT and t not in ANSWERED_TYPES],
     )  # fmt: skip
     hooks.reaction(
         optout.schedule, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],

@@ -22,7 +22,13 @@ from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
-from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest, Status
+from dsar.workflow.models import (
+    ANSWERED_TYPES,
+    ConsentPurpose,
+    RequestType,
+    RightsRequest,
+    Status,
+)
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -124,6 +130,8 @@ def file_request(
     if type != RequestType.CORRECTION and corrections:
         raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
     purposes = clean_purposes(type, purposes)
+    if type in ANSWERED_TYPES and not description.strip():
+        raise ValidationError({"description": [_("Write your question or complaint.")]})
     limits.consume(intake_limit(ip=ip))
     with transaction.atomic(), appended_together():
         request = create_request(

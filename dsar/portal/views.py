@@ -37,6 +37,8 @@ RIGHTS = [
     (RequestType.CANCELLATION, "portal/rights/cancellation.html"),
     (RequestType.CONSENT_WITHDRAWAL, "portal/rights/consent_withdrawal.html"),
     (RequestType.MARKETING_OPT_OUT, "portal/rights/marketing_opt_out.html"),
+    (RequestType.INQUIRY, "portal/rights/inquiry.html"),
+    (RequestType.COMPLAINT, "portal/rights/complaint.html"),
 ]
 
 

@@ -34,7 +34,7 @@ from dsar.portal.selectors import corrections_for
 from dsar.sla import clock
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, metrics, selectors, services
+from dsar.staff import duties, inquiries, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
@@ -182,6 +182,10 @@ def act(request, pk, action):
         "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
         "reject-evidence": lambda r: _reject_evidence(request, r)
         or _("The document was rejected and deleted."),
+        "answer": lambda r: inquiries.answer(
+            request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
+        )
+        and _("Answered; the subject has been sent the answer."),
         "message": lambda r: services.message_subject(
             request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
         )

@@ -17,6 +17,12 @@ class RequestType(models.TextChoices):
     CANCELLATION = "cancellation", _("Cancel my account")
     CONSENT_WITHDRAWAL = "consent_withdrawal", _("Withdraw my consent")
     MARKETING_OPT_OUT = "marketing_opt_out", _("Stop promotional messages")
+    INQUIRY = "inquiry", _("Ask a question about my data")
+    COMPLAINT = "complaint", _("Complain about how my data is handled")
+
+
+# Requests that staff answer in writing: no work downstream, closed by the answer.
+ANSWERED_TYPES = frozenset({RequestType.INQUIRY, RequestType.COMPLAINT})
 
 
 class ConsentPurpose(models.TextChoices):

@@ -11,10 +11,19 @@ from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.workflow import hooks
 from dsar.workflow.errors import Conflict
-from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.models import (
+    ANSWERED_TYPES,
+    TERMINAL_STATUSES,
+    Outcome,
+    RequestType,
+    RightsRequest,
+    Status,
+)
 
 S, K, T = Status, ActorKind, RequestType
-NON_CANCELLATION = frozenset(T) - {T.CANCELLATION}
+# The types approval sends to the work downstream (cancellation goes to cooling-off first;
+# inquiries and complaints are answered instead).
+NON_CANCELLATION = frozenset(T) - {T.CANCELLATION} - ANSWERED_TYPES
 ALL_TYPES = frozenset(T)
 
 
@@ -59,6 +68,9 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     ),
     (S.IN_REVIEW, S.DENIED): Rule(
         frozenset({K.STAFF}), when="refused with a legal basis and an explanation"
+    ),
+    (S.IN_REVIEW, S.COMPLETED): Rule(
+        frozenset({K.STAFF}), ANSWERED_TYPES, when="an inquiry or complaint answered"
     ),
     (S.PROCESSING, S.COMPLETED): Rule(
         frozenset({K.SYSTEM}), when="every downstream task reached a final state"
