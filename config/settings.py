@@ -334,6 +334,8 @@ DSAR_SLA_DAYS = env.int("DSAR_SLA_DAYS", default=15)
 DSAR_SLA_CALENDAR = env("DSAR_SLA_CALENDAR", default="calendar")
 DSAR_SLA_WARN_DAYS = env.int("DSAR_SLA_WARN_DAYS", default=3)
 DSAR_SLA_MAX_EXTENSION_DAYS = env.int("DSAR_SLA_MAX_EXTENSION_DAYS", default=30)
+# Where a subject lives unless they say otherwise: picks the response policy (dsar.sla.policies).
+DSAR_DEFAULT_JURISDICTION = env("DSAR_DEFAULT_JURISDICTION", default="cn-pipl")
 DSAR_VERIFY_EXPIRY_DAYS = env.int("DSAR_VERIFY_EXPIRY_DAYS", default=30)
 DSAR_COOLING_OFF_DAYS = env.int("DSAR_COOLING_OFF_DAYS", default=7)
 DSAR_REPEAT_LIMIT = env.int("DSAR_REPEAT_LIMIT", default=2)
@@ -417,6 +419,10 @@ DSAR_DOWNSTREAM_ALLOWED_PATHS = env.list("DSAR_DOWNSTREAM_ALLOWED_PATHS", defaul
 def _validate_product_settings():
     if DSAR_SLA_CALENDAR not in {"calendar", "cn_workdays"}:
         raise ImproperlyConfigured("DSAR_SLA_CALENDAR must be 'calendar' or 'cn_workdays'.")
+    if DSAR_DEFAULT_JURISDICTION not in {"cn-pipl", "eu-gdpr", "us-ca-ccpa"}:
+        raise ImproperlyConfigured(
+            "DSAR_DEFAULT_JURISDICTION must be one of cn-pipl, eu-gdpr, us-ca-ccpa."
+        )
     for name in (
         "DSAR_SLA_DAYS",
         "DSAR_VERIFY_EXPIRY_DAYS",

@@ -4,7 +4,7 @@ import factory
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor
-from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.models import ANSWERED_TYPES, Outcome, RequestType, RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import TRANSITIONS, transition
 
@@ -34,12 +34,16 @@ ACTORS = {
 
 def path_to(status: str, type_: str) -> list[str]:
     path = list(PATHS[status])
+    if type_ in ANSWERED_TYPES:  # answered in review: no work downstream
+        return [s for s in path if s != S.PROCESSING]
     if type_ == RequestType.CANCELLATION and S.PROCESSING in path:
         path.insert(path.index(S.PROCESSING), S.COOLING_OFF)
     return path
 
 
 def reachable(status: str, type_: str) -> bool:
+    if type_ in ANSWERED_TYPES and status == S.PROCESSING:
+        return False
     return status != S.COOLING_OFF or type_ == RequestType.CANCELLATION
 
 

@@ -26,12 +26,14 @@ ACTIONS: dict[str, frozenset[str]] = {
     "extend": frozenset({A, L, S}),
     "note": EVERYONE,
     "message": frozenset({A, L, S}),
+    "answer": frozenset({A, L, S}),  # answer an inquiry or complaint (closes it)
     "retry": frozenset({A, S, M}),
     "override": frozenset({L}),  # override a blocking legal finding
     "hold": frozenset({L}),  # place or lift a legal hold
     "metrics": frozenset({L, S, M}),
     "systems": frozenset({M}),  # register and change downstream systems
     "retention": frozenset({L, M}),  # retention rules and their deferred deletions
+    "policies": frozenset({L, M}),  # response policies: by when each kind of request is due
     "operations": frozenset({M}),  # calendar overrides, the email outbox, fan-out tasks (admin)
     "audit_trail": frozenset({L, S, M}),  # read the whole audit trail in the admin
     "review_export": frozenset({L, S}),  # inspect an access package, withhold, release it
@@ -50,6 +52,10 @@ ADMIN_SITE: dict[str, str] = {
     "sla.add_calendaroverride": "operations",
     "sla.change_calendaroverride": "operations",
     "sla.delete_calendaroverride": "operations",
+    "sla.view_responsepolicy": "policies",
+    "sla.add_responsepolicy": "policies",
+    "sla.change_responsepolicy": "policies",
+    "sla.delete_responsepolicy": "policies",
     "notifications.view_outboundemail": "operations",
     "legal.view_deferreddeletion": "retention",
     "audit.view_auditevent": "audit_trail",

@@ -21,11 +21,12 @@ from rest_framework.views import APIView
 from dsar.api.parsers import JSONParser
 from dsar.portal import selectors, services
 from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTHS
+from dsar.sla.models import Jurisdiction
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
 from dsar.verification.selectors import current_challenge
 from dsar.verification.tokens import make_status_token
-from dsar.workflow.models import RequestType, RightsRequest
+from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -68,6 +69,19 @@ class CreateSerializer(serializers.Serializer):
         child=CorrectionSerializer(), required=False, max_length=MAX_CORRECTIONS
     )
     language = serializers.ChoiceField(choices=["zh-hans", "en"], required=False)
+    jurisdiction = serializers.ChoiceField(
+        choices=Jurisdiction.choices,
+        required=False,
+        help_text="Where the subject lives; decides the response policy. Default: the "
+        "platform's DSAR_DEFAULT_JURISDICTION.",
+    )
+
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentPurpose.choices),
+        required=False,
+        max_length=len(ConsentPurpose.choices),
+        help_text="consent_withdrawal only (and required there): what consent is withdrawn for.",
+    )
 
     def validate(self, attrs):
         """One address and one mobile number, normalised as the web form does."""
@@ -180,6 +194,8 @@ class RequestCreateView(PublicView):
             description=data.get("description", ""),
             corrections=corrections,
             language=data.get("language") or translation.get_language(),
+            jurisdiction=data.get("jurisdiction", ""),
+            purposes=data.get("purposes", []),
             ip=client_ip(request),
         )
         body = {**_created(filed), "code_sent": current_challenge(filed) is not None}

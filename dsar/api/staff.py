@@ -26,7 +26,7 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, holds
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.sla import services as sla_services
-from dsar.staff import metrics, selectors, services
+from dsar.staff import inquiries, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
@@ -140,7 +140,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "send_code": "verify", "deny": "deny", "override": "override",
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
-        "recheck": "recheck",
+        "recheck": "recheck", "answer": "answer",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -305,6 +305,14 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             request=self.get_object(), user=request.user, body=data["body"]
         )
         return Response({"id": str(sent.pk)}, status=201)
+
+    @extend_schema(request=MessageSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        """Answer an inquiry or complaint in writing: sent to the subject; the request closes."""
+        data = self._input(MessageSerializer)
+        inquiries.answer(request=self.get_object(), user=request.user, body=data["body"])
+        return self._answer()
 
     @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionDecidedSerializer)
     @action(detail=True, methods=["post"], url_path="decide-correction")

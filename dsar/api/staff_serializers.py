@@ -28,7 +28,7 @@ class RequestListSerializer(serializers.ModelSerializer):
         fields = [
             "id", "reference", "type", "status", "outcome", "sla_state", "days_left",
             "received_at", "verified_at", "due_at", "due_display", "closed_at", "assignee",
-            "has_failed_tasks",
+            "has_failed_tasks", "jurisdiction",
         ]  # fmt: skip
 
     def get_days_left(self, obj) -> int | None:
@@ -83,6 +83,20 @@ class StaffCorrectionSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
 
 
+class PolicySerializer(serializers.Serializer):
+    jurisdiction = serializers.CharField()
+    length = serializers.IntegerField()
+    unit = serializers.CharField()
+    start_event = serializers.CharField()
+    counting_rule = serializers.CharField()
+    source = serializers.CharField()
+    description = serializers.CharField(help_text="The policy in one line, as the page shows it.")
+    ack_due_at = serializers.DateTimeField(allow_null=True)
+    ack_due_display = serializers.CharField(allow_null=True)
+    extension_limit = serializers.IntegerField()
+    extension_unit = serializers.CharField()
+
+
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
@@ -92,12 +106,18 @@ class RequestDetailSerializer(RequestListSerializer):
     allowed_actions = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
+    policy = serializers.SerializerMethodField()
 
     class Meta(RequestListSerializer.Meta):
         fields = [
-            *RequestListSerializer.Meta.fields, "language", "identity", "verification",
+            *RequestListSerializer.Meta.fields, "policy", "language", "identity", "verification",
             "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes",
         ]  # fmt: skip
+
+    @extend_schema_field(PolicySerializer)
+    def get_policy(self, obj):
+        """The response policy fixed at intake (the DSAR_SLA_* default before policies)."""
+        return PolicySerializer(clock.policy_summary(obj)).data
 
     def get_identity(self, obj) -> dict:
         return selectors.masked_identity(obj)

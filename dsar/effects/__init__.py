@@ -18,7 +18,7 @@ def connect() -> None:
     # before any model may be.
     from dsar.corrections import services as corrections
     from dsar.exports import services as exports
-    from dsar.fanout import cancellation, completion, ledger, plan
+    from dsar.fanout import cancellation, completion, ledger, optout, plan
     from dsar.fanout import services as fanout
     from dsar.legal import decisions, engine
     from dsar.legal import retention as legal_retention
@@ -28,7 +28,7 @@ def connect() -> None:
     from dsar.staff import services as staff
     from dsar.verification import retention as verification
     from dsar.workflow import hooks
-    from dsar.workflow.models import Outcome, RequestType, Status
+    from dsar.workflow.models import ANSWERED_TYPES, Outcome, RequestType, Status
 
     S, T = Status, RequestType
 
@@ -43,7 +43,16 @@ def connect() -> None:
 
     # Reactions, in the move's transaction (asynchronous work is published after commit).
     hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
-    hooks.reaction(fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION])
+    # An opt-out gets no dry run (no account check), nor does a question or complaint; an
+    # opt-out starts its work by itself, after the review's checks above have run.
+    hooks.reaction(
+        fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+        types=[t for t in T if t != T.MARKETING_OPT_OUT and t not in ANSWERED_TYPES],
+    )  # fmt: skip
+    hooks.reaction(
+        optout.schedule, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+        types=[T.MARKETING_OPT_OUT],
+    )  # fmt: skip
     hooks.reaction(
         lambda r: legal_retention.schedule_deferred_deletions(request=r),
         to=[S.PROCESSING], types=[T.DELETION, T.CANCELLATION],

@@ -149,6 +149,7 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
         callback_url=callback_url(task),
         confirm_url=confirm_url(task),
         changes=changes_for(system, task.request) if task.action == Action.CORRECT else None,
+        purposes=list(task.request.purposes) if task.action == Action.RESTRICT else None,
         record_in_ledger=ledger.writer(system),
         export_to=sink,
         checkpoint=checkpoint,

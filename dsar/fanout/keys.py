@@ -18,8 +18,13 @@ def subject_keys(request: RightsRequest, *, action: str) -> SubjectKeys:
       account id gets confirmed.
     - Every other action gets what verification says is proven (``proven_keys``), told
       which addresses the dry runs reported for the account.
+    - An ``opt_out`` gets the proven address or phone only: it had no dry run.
     """
     if action == Action.CHECK:
         return SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
+    if action == Action.OPT_OUT:
+        # The channel the opt-out concerns, as proven; never an account (none was checked).
+        proven = proven_keys(request)
+        return SubjectKeys(email=proven.email, phone=proven.phone, account_id="")
     proven = proven_keys(request, held_hashes=sources.held_identity_hashes(request))
     return SubjectKeys(email=proven.email, phone=proven.phone, account_id=proven.account_id)

@@ -23,6 +23,8 @@ class Action(models.TextChoices):
     CORRECT = "correct", _("Correct")
     ANONYMISE = "anonymise", _("Anonymise")
     CLOSE_ACCOUNT = "close_account", _("Close account")
+    RESTRICT = "restrict", _("Restrict (consent withdrawn)")
+    OPT_OUT = "opt_out", _("Opt out of promotional messages")
 
 
 class SystemQuerySet(models.QuerySet):

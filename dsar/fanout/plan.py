@@ -32,6 +32,8 @@ STAGES = {
     RequestType.ACCESS: [[Action.EXPORT]],
     RequestType.CORRECTION: [[Action.CORRECT]],
     RequestType.CANCELLATION: [[Action.CLOSE_ACCOUNT], [Action.DELETE]],
+    RequestType.CONSENT_WITHDRAWAL: [[Action.RESTRICT]],  # names the purposes
+    RequestType.MARKETING_OPT_OUT: [[Action.OPT_OUT]],
 }
 SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
 

@@ -57,3 +57,9 @@ def publish_completion(request_id: str) -> None:
 def publish_cooling_off_check(request_id: str) -> None:
     """A dry run answered: a cancellation waiting for it may start its work now."""
     _send("end_cooling_off_of", request_id)
+
+
+def publish_opt_out(request_id: str) -> None:
+    """A verified opt-out: move it on to its work (``optout.begin``); with the broker down,
+    staff see it in review and approve it by hand."""
+    _send("begin_opt_out", request_id)

@@ -4,7 +4,7 @@ both sides."""
 
 from celery import shared_task
 
-from dsar.fanout import cancellation, completion, dispatch, reconciler
+from dsar.fanout import cancellation, completion, dispatch, optout, reconciler
 
 
 @shared_task(acks_late=True)
@@ -41,3 +41,9 @@ def end_cooling_off() -> int:
 def end_cooling_off_of(request_id: str) -> bool:
     """A check answered: a cancellation waiting for it may start its work now."""
     return cancellation.end_one(request_id)
+
+
+@shared_task(acks_late=True)
+def begin_opt_out(request_id: str) -> bool:
+    """A verified opt-out goes to its work without review."""
+    return optout.begin(request_id)

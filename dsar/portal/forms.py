@@ -1,6 +1,7 @@
 """The public forms. Limits come from ``services`` so the API enforces the same ones."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -11,9 +12,15 @@ from dsar.portal.services import (
     ProposedCorrection,
     normalise_contact,
 )
+from dsar.sla.models import Jurisdiction
+from dsar.workflow.models import ConsentPurpose
 
 
 class RequestForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["jurisdiction"].initial = settings.DSAR_DEFAULT_JURISDICTION
+
     email = forms.CharField(
         label=_("Email address"),
         max_length=MAX_LENGTHS["email"],
@@ -44,6 +51,19 @@ class RequestForm(forms.Form):
         max_length=MAX_LENGTHS["description"],
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    jurisdiction = forms.ChoiceField(
+        label=_("Where do you live?"),
+        choices=Jurisdiction.choices,
+        required=False,  # not given: the platform's default (DSAR_DEFAULT_JURISDICTION)
+        help_text=_("The law of the place you live decides how long we may take to reply."),
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("What do you withdraw your consent for?"),
+        choices=ConsentPurpose.choices,
+        required=False,  # required for a consent withdrawal: services.clean_purposes
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("We stop using your data for these purposes; the service itself goes on."),
     )
     # Honeypot: hidden from people (and from screen readers); bots fill every field.
     website = forms.CharField(required=False, label=_("Leave this field empty"))

@@ -16,12 +16,19 @@ from dsar.audit.services import Actor, appended_together, record_event
 from dsar.corrections.models import Correction
 from dsar.crypto.keys import fernet
 from dsar.portal.models import SubjectReply
+from dsar.sla import policies
 from dsar.verification import limits, notices
 from dsar.verification.evidence import checked_upload, purge_pending
 from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
-from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.models import (
+    ANSWERED_TYPES,
+    ConsentPurpose,
+    RequestType,
+    RightsRequest,
+    Status,
+)
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -67,6 +74,22 @@ def normalise_contact(*, email: str, phone: str) -> tuple[str, str]:
     return email, phone
 
 
+def clean_purposes(type: str, purposes) -> list[str]:
+    """A consent withdrawal names at least one purpose (``ConsentPurpose``), each once, in the
+    list's order; no other request type names any."""
+    purposes = list(dict.fromkeys(purposes or ()))
+    if type != RequestType.CONSENT_WITHDRAWAL:
+        if purposes:
+            raise ValidationError({"purposes": [_("Only a consent withdrawal names purposes.")]})
+        return []
+    if not purposes:
+        raise ValidationError({"purposes": [_("Choose what you withdraw your consent for.")]})
+    unknown = [p for p in purposes if p not in ConsentPurpose.values]
+    if unknown:
+        raise ValidationError({"purposes": [_("Choose the purposes from the list.")]})
+    return [p for p in ConsentPurpose.values if p in purposes]
+
+
 def intake_limit(*, ip: str) -> limits.Limit:
     # Only the sender's address is limited here: a limit on the subject's address would let
     # anyone lock the subject out by filing for them. Messages to the address are limited
@@ -84,6 +107,8 @@ def file_request(
     description: str = "",
     corrections: list[ProposedCorrection] | tuple = (),
     language: str = "zh-hans",
+    jurisdiction: str = "",
+    purposes: list[str] | tuple = (),
     ip: str = "",
 ) -> RightsRequest:
     """File a request for the subject and send them a receipt and a verification code.
@@ -98,10 +123,15 @@ def file_request(
     if type not in RequestType.values:
         raise ValidationError({"type": [_("Choose one of the request types.")]})
     email, phone = normalise_contact(email=email, phone=phone)
+    # Where the subject lives fixes the response policy (the platform's default if not said).
+    jurisdiction = policies.clean_jurisdiction(jurisdiction)
     if type == RequestType.CORRECTION and not corrections:
         raise ValidationError({"corrections": [_("Say what should be corrected.")]})
     if type != RequestType.CORRECTION and corrections:
         raise ValidationError({"corrections": [_("Only correction requests list corrections.")]})
+    purposes = clean_purposes(type, purposes)
+    if type in ANSWERED_TYPES and not description.strip():
+        raise ValidationError({"description": [_("Write your question or complaint.")]})
     limits.consume(intake_limit(ip=ip))
     with transaction.atomic(), appended_together():
         request = create_request(
@@ -112,6 +142,9 @@ def file_request(
             account_id=account_id,
             description=description,
             language=language,
+            jurisdiction=jurisdiction,
+            response_policy=policies.terms_at_intake(type=type, jurisdiction=jurisdiction),
+            purposes=purposes,
         )
         Correction.objects.bulk_create(
             Correction(

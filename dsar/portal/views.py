@@ -36,6 +36,10 @@ RIGHTS = [
     (RequestType.CORRECTION, "portal/rights/correction.html"),
     (RequestType.DELETION, "portal/rights/deletion.html"),
     (RequestType.CANCELLATION, "portal/rights/cancellation.html"),
+    (RequestType.CONSENT_WITHDRAWAL, "portal/rights/consent_withdrawal.html"),
+    (RequestType.MARKETING_OPT_OUT, "portal/rights/marketing_opt_out.html"),
+    (RequestType.INQUIRY, "portal/rights/inquiry.html"),
+    (RequestType.COMPLAINT, "portal/rights/complaint.html"),
 ]
 
 
@@ -136,6 +140,8 @@ def file_request(request, type):
                     full_name=form.cleaned_data["full_name"],
                     account_id=form.cleaned_data["account_id"],
                     description=form.cleaned_data["description"],
+                    jurisdiction=form.cleaned_data["jurisdiction"],
+                    purposes=form.cleaned_data["purposes"],
                     corrections=[p for p in proposals if p],
                     language=translation.get_language(),
                     ip=client_ip(request),
@@ -153,6 +159,7 @@ def file_request(request, type):
         "type_label": RequestType(type).label,
         "form": form,
         "corrections": corrections if is_correction else None,
+        "names_purposes": type == RequestType.CONSENT_WITHDRAWAL,
     }
     # A POST that gets here did not file anything: its input needs correcting.
     return render(request, "portal/form.html", context, status=400 if data else 200)

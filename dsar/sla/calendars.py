@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import chinese_calendar
+import holidays
 
 
 def _package_years() -> range:
@@ -59,3 +60,37 @@ class WorkCalendar:
         while not self.is_workday(day):
             day += dt.timedelta(days=1)
         return day
+
+
+class WeekdayCalendar:
+    """Monday to Friday are working days, except the ``holidays`` given.
+
+    Reg. 1182/71 (Art. 3(4)) moves a last day off Saturdays, Sundays and public holidays; the
+    EU's own public holidays differ by member state and institution, so the ``eu_1182_71`` rule
+    counts on weekdays only (staff extend a period by hand where a holiday matters). The CCPA
+    regulations' business day is Monday to Friday without national holidays
+    (:func:`us_business_calendar`).
+    """
+
+    def __init__(self, holidays: Iterable[dt.date] = ()):
+        self.holidays = frozenset(holidays)
+
+    def is_workday(self, day: dt.date) -> bool:
+        return day.weekday() < 5 and day not in self.holidays
+
+    def next_workday(self, day: dt.date) -> dt.date:
+        while not self.is_workday(day):
+            day += dt.timedelta(days=1)
+        return day
+
+
+def us_national_holidays(years: Iterable[int]) -> frozenset[dt.date]:
+    """The US federal holidays of ``years`` (with their observed dates), from the maintained
+    ``holidays`` package, which computes them for any year."""
+    return frozenset(holidays.US(years=list(years)))
+
+
+def us_business_calendar(years: Iterable[int]) -> WeekdayCalendar:
+    """Business days as Cal. Code Regs. tit. 11 §7001 defines them: Monday to Friday, excluding
+    national holidays."""
+    return WeekdayCalendar(us_national_holidays(years))

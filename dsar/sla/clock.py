@@ -16,9 +16,9 @@ from django.utils import dateformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from dsar.sla import deadlines
-from dsar.sla.calendars import WorkCalendar
-from dsar.sla.models import CalendarOverride
+from dsar.sla import deadlines, policies
+from dsar.sla.calendars import WeekdayCalendar, WorkCalendar, us_business_calendar
+from dsar.sla.models import CalendarOverride, CountingRule, Jurisdiction, StartEvent, Unit
 
 
 def local_tz() -> ZoneInfo:
@@ -31,15 +31,93 @@ def current_calendar() -> WorkCalendar:
     return WorkCalendar(dict(CalendarOverride.objects.values_list("date", "is_workday")))
 
 
-def due_at_for(*, verified_at: dt.datetime) -> dt.datetime:
-    """The deadline of a request verified at ``verified_at`` under the configured policy."""
-    return deadlines.compute_due_at(
-        verified_at=verified_at,
-        days=settings.DSAR_SLA_DAYS,
-        mode=settings.DSAR_SLA_CALENDAR,
-        calendar=current_calendar(),
-        tz=local_tz(),
+def calendar_for(rule: str, *, around: dt.date) -> deadlines.DayCalendar:
+    """The working days a counting rule counts on: the PRC calendar with the staff's
+    overrides, weekdays (Reg. 1182/71), or weekdays without US national holidays (CCPA), the
+    latter for the years a period starting ``around`` can reach."""
+    if rule == deadlines.PRC_CIVIL_CODE:
+        return current_calendar()
+    if rule == deadlines.CCPA:
+        return us_business_calendar(range(around.year - 1, around.year + 3))
+    return WeekdayCalendar()
+
+
+def _last_day(start: dt.date, *, length: int, unit: str, terms: deadlines.Terms) -> dt.date:
+    return deadlines.policy_last_day(
+        start,
+        length=length,
+        unit=unit,
+        rule=terms.rule,
+        calendar=calendar_for(terms.rule, around=start),
     )
+
+
+def due_at_for(
+    *, verified_at: dt.datetime, request=None, terms: deadlines.Terms | None = None
+) -> dt.datetime:
+    """The deadline of a request verified at ``verified_at`` under its response policy (the
+    terms fixed at intake; the ``DSAR_SLA_*`` default without a request). A policy counted
+    from receipt starts at the request's ``received_at``."""
+    if terms is None:
+        terms = policies.terms_of(request) if request is not None else policies.default_terms()
+    start = verified_at
+    if terms.start == deadlines.FROM_RECEIPT and request is not None:
+        start = request.received_at
+    if start.tzinfo is None:
+        raise ValueError("The start of a period must be timezone-aware.")
+    tz = local_tz()
+    day = start.astimezone(tz).date()
+    return deadlines.end_of_day(
+        _last_day(day, length=terms.length, unit=terms.unit, terms=terms), tz
+    )
+
+
+def ack_due_at(request) -> dt.datetime | None:
+    """By when receipt must be acknowledged (from receipt), for a policy that sets it."""
+    terms = policies.terms_of(request)
+    if terms.ack_length is None:
+        return None
+    tz = local_tz()
+    day = request.received_at.astimezone(tz).date()
+    return deadlines.end_of_day(
+        _last_day(day, length=terms.ack_length, unit=terms.ack_unit, terms=terms), tz
+    )
+
+
+def extension_limit(request) -> tuple[int, str]:
+    """How long an extension of ``request`` may be, and in which unit."""
+    terms = policies.terms_of(request)
+    if terms.extension_length is None:
+        # The settings' limit, in days counted as the period is (calendar or working days).
+        days = (deadlines.CALENDAR_DAYS, deadlines.CN_WORKDAYS)
+        unit = terms.unit if terms.unit in days else deadlines.CALENDAR_DAYS
+        return settings.DSAR_SLA_MAX_EXTENSION_DAYS, unit
+    return terms.extension_length, terms.extension_unit
+
+
+def describe_policy(request, *, with_jurisdiction: bool = False) -> str:
+    """The request's response policy in one line for staff: length, unit, start and rule
+    (after where the subject lives, with ``with_jurisdiction``)."""
+    terms = policies.terms_of(request)
+    text = _("%(length)s %(unit)s from %(start)s (%(rule)s)") % {
+        "length": terms.length,
+        "unit": Unit(terms.unit).label,
+        "start": StartEvent(terms.start).label,
+        "rule": CountingRule(terms.rule).label,
+    }
+    if terms.extension_length:
+        text += _("; extension: %(length)s %(unit)s") % {
+            "length": terms.extension_length,
+            "unit": Unit(terms.extension_unit).label,
+        }
+    if with_jurisdiction:
+        place = (
+            Jurisdiction(request.jurisdiction).label
+            if request.jurisdiction in Jurisdiction.values
+            else _("platform default")
+        )
+        text = f"{place}: {text}"
+    return text
 
 
 def resumed_due_at(
@@ -80,19 +158,21 @@ def next_check_at(request, *, now: dt.datetime) -> dt.datetime | None:
     return warning if now < warning else request.due_at
 
 
-def extended_due_at(*, due_at: dt.datetime, days: int) -> dt.datetime:
-    """The deadline ``days`` more days after the current one, counted the configured way.
+def extended_due_at(*, due_at: dt.datetime, days: int, request=None) -> dt.datetime:
+    """The deadline ``days`` more units (``extension_limit``'s unit) after the current one,
+    counted by the request's rule (the settings' mode without a request).
 
     The period restarts from the current last day (not counted), so the same rules apply: a
-    last day on a rest day rolls to the next working day in ``calendar`` mode.
+    last day on a rest day rolls to the next working day where the rule says so.
     """
     tz = local_tz()
-    new_last = deadlines.last_day(
-        deadlines.deadline_day(due_at, tz),
-        days=days,
-        mode=settings.DSAR_SLA_CALENDAR,
-        calendar=current_calendar(),
-    )
+    if request is None:
+        terms = policies.default_terms()
+        unit = terms.unit
+    else:
+        terms = policies.terms_of(request)
+        unit = extension_limit(request)[1]
+    new_last = _last_day(deadlines.deadline_day(due_at, tz), length=days, unit=unit, terms=terms)
     return deadlines.end_of_day(new_last, tz)
 
 
@@ -180,3 +260,23 @@ def format_deadline(due_at: dt.datetime | None) -> str:
     parts["date"] = dateformat.format(local, date_format)
     parts["time"] = local.strftime("%H:%M")
     return _("%(date)s, %(time)s (%(zone)s, %(offset)s)") % parts
+
+
+def policy_summary(request) -> dict:
+    """The request's response policy for the staff API (``PolicySerializer``)."""
+    terms = policies.terms_of(request)
+    ack = ack_due_at(request)
+    limit, unit = extension_limit(request)
+    return {
+        "jurisdiction": request.jurisdiction or settings.DSAR_DEFAULT_JURISDICTION,
+        "length": terms.length,
+        "unit": terms.unit,
+        "start_event": terms.start,
+        "counting_rule": terms.rule,
+        "source": (request.response_policy or {}).get("source") or "DSAR_SLA_* settings",
+        "description": describe_policy(request),
+        "ack_due_at": ack,
+        "ack_due_display": format_deadline(ack) if ack else None,
+        "extension_limit": limit,
+        "extension_unit": unit,
+    }

@@ -1,6 +1,7 @@
 """What a request's move does to its SLA clock (registered in ``dsar.effects``).
 
-The clock starts when the identity is verified, stops while staff wait for the subject (the
+The clock starts when the identity is verified (counted from verification or from receipt, as
+the request's response policy says), stops while staff wait for the subject (the
 deadline then moves by the whole days waited), and ``sla_next_check_at`` is recomputed after every
 move, so the sweep looks only at requests that cross a threshold.
 """
@@ -16,7 +17,7 @@ def enter(request: RightsRequest, *, frm: str, to: str, now) -> list[str]:
     changed = []
     if to == Status.IN_REVIEW and request.verified_at is None:
         request.verified_at = now
-        request.due_at = clock.due_at_for(verified_at=now)
+        request.due_at = clock.due_at_for(verified_at=now, request=request)
         changed += ["verified_at", "due_at"]
     if frm == Status.AWAITING_SUBJECT and request.paused_at is not None:
         # Time spent waiting for the subject does not count: it is added to the total, and the

@@ -16,12 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.notifications.services import queue_email
 from dsar.sla import clock
-from dsar.sla.models import DigestRun, NoticeKind, SlaNotice
+from dsar.sla.models import DigestRun, NoticeKind, SlaNotice, Unit
 from dsar.sla.selectors import open_breached
 from dsar.verification import notices
 from dsar.workflow.models import TERMINAL_STATUSES, RightsRequest
@@ -42,8 +43,12 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
     errors = {}
     if not reason:
         errors["reason"] = ["Give the reason; the subject is told it."]
-    if not 1 <= days <= settings.DSAR_SLA_MAX_EXTENSION_DAYS:
-        errors["days"] = [f"Choose 1 to {settings.DSAR_SLA_MAX_EXTENSION_DAYS} days."]
+    limit, unit = clock.extension_limit(request)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+        errors["days"] = [
+            _("Choose 1 to %(limit)s %(unit)s (the request's response policy).")
+            % {"limit": limit, "unit": Unit(unit).label}
+        ]
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
@@ -65,7 +70,7 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
                 current=locked.status,
             )
         old_due = locked.due_at
-        locked.due_at = clock.extended_due_at(due_at=old_due, days=days)
+        locked.due_at = clock.extended_due_at(due_at=old_due, days=days, request=locked)
         locked.extended_at = now
         locked.extension_reason = reason
         locked.sla_next_check_at = clock.next_check_at(locked, now=now)
@@ -78,9 +83,20 @@ def extend(*, request: RightsRequest, user, days: int, reason: str) -> RightsReq
             action="sla.extended",
             actor=Actor.staff(user),
             request_id=locked.pk,
-            payload={"days": days, "from": old_due.isoformat(), "to": locked.due_at.isoformat()},
+            payload={
+                "days": days,
+                "unit": unit,
+                "from": old_due.isoformat(),
+                "to": locked.due_at.isoformat(),
+            },
         )
-        notices.notify(locked, "sla_extended", reason=reason)  # due_at: the new deadline
+        notices.notify(
+            locked,
+            "sla_extended",
+            reason=reason,
+            # The policy's own notice (e.g. GDPR Art. 12(3)), as fixed at intake.
+            policy_notice=(locked.response_policy or {}).get("extension_notice", ""),
+        )  # due_at: the new deadline
     request.refresh_from_db()
     return request
 

@@ -3,10 +3,12 @@
 import re
 
 import django_filters as filters
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from dsar.fanout.backups import backups_pending_exists
+from dsar.sla.models import Jurisdiction
 from dsar.sla.selectors import SlaState
 from dsar.staff.selectors import failed_tasks_q
 from dsar.workflow import identity
@@ -26,6 +28,13 @@ class QueueFilter(filters.FilterSet):
     )
     type = filters.MultipleChoiceFilter(choices=RequestType.choices, distinct=False)
     sla_state = filters.MultipleChoiceFilter(choices=SlaState.CHOICES, distinct=False)
+    jurisdiction = filters.MultipleChoiceFilter(
+        choices=Jurisdiction.choices,
+        distinct=False,
+        method="filter_jurisdiction",
+        help_text="where the subject lives (requests filed before policies count as the "
+        "platform's DSAR_DEFAULT_JURISDICTION)",
+    )
     assignee = filters.CharFilter(
         method="filter_assignee", help_text='"me", "unassigned", or a staff user id'
     )
@@ -55,6 +64,12 @@ class QueueFilter(filters.FilterSet):
         if value == "closed":
             return queryset.exclude(status__in=OPEN_STATUSES)
         return queryset
+
+    def filter_jurisdiction(self, queryset, name, value):
+        wanted = Q(jurisdiction__in=value)
+        if settings.DSAR_DEFAULT_JURISDICTION in value:
+            wanted |= Q(jurisdiction="")
+        return queryset.filter(wanted)
 
     def filter_assignee(self, queryset, name, value):
         if value == "me":

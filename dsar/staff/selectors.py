@@ -14,7 +14,7 @@ from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
 from dsar.staff.models import Note
 from dsar.verification.selectors import current_challenge, latest_verification, pending_evidence
-from dsar.workflow.models import RequestType, RightsRequest, Status
+from dsar.workflow.models import ANSWERED_TYPES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import LIVE_STATUSES, OPEN_STATUSES, staff_sources
 
 # Staff actions offered on the request page, by the statuses where they make sense.
@@ -35,6 +35,7 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "override": OPEN_STATUSES,
     "hold": OPEN_STATUSES,
     "message": OPEN_STATUSES,
+    "answer": staff_sources({_S.COMPLETED}, frm={_S.IN_REVIEW}),  # inquiries and complaints
     "note": frozenset(Status),
     "reveal": frozenset(Status),
 }
@@ -117,6 +118,9 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
         if request.status not in statuses or not permissions.can(user, role_action):
             continue
         if action_name == "decide_correction" and request.type != RequestType.CORRECTION:
+            continue
+        answered = request.type in ANSWERED_TYPES  # answered in writing, never approved
+        if (action_name == "answer" and not answered) or (action_name == "approve" and answered):
             continue
         if action_name == "claim" and request.assignee_id is not None:
             continue

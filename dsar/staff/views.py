@@ -38,7 +38,7 @@ from dsar.sla import clock
 from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, events, metrics, selectors, services
+from dsar.staff import duties, events, inquiries, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
@@ -224,6 +224,10 @@ def act(request, pk, action):
         "verify": lambda r: _verify(request, r) and _("Identity verified; the clock is running."),
         "reject-evidence": lambda r: _reject_evidence(request, r)
         or _("The document was rejected and deleted."),
+        "answer": lambda r: inquiries.answer(
+            request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
+        )
+        and _("Answered; the subject has been sent the answer."),
         "message": lambda r: services.message_subject(
             request=r, user=user, body=_form(request, MessageForm).cleaned_data["body"]
         )

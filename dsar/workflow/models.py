@@ -15,6 +15,23 @@ class RequestType(models.TextChoices):
     CORRECTION = "correction", _("Correct my data")
     DELETION = "deletion", _("Delete my data")
     CANCELLATION = "cancellation", _("Cancel my account")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Withdraw my consent")
+    MARKETING_OPT_OUT = "marketing_opt_out", _("Stop promotional messages")
+    INQUIRY = "inquiry", _("Ask a question about my data")
+    COMPLAINT = "complaint", _("Complain about how my data is handled")
+
+
+# Requests that staff answer in writing: no work downstream, closed by the answer.
+ANSWERED_TYPES = frozenset({RequestType.INQUIRY, RequestType.COMPLAINT})
+
+
+class ConsentPurpose(models.TextChoices):
+    """The purposes a subject may withdraw consent for (PIPL Art. 15), named downstream."""
+
+    MARKETING = "marketing", _("Marketing and promotions")
+    PROFILING = "profiling", _("Profiling and personalised recommendations")
+    PARTNER_SHARING = "partner_sharing", _("Sharing with partners")
+    PERSONALISED_ADS = "personalised_ads", _("Personalised advertising")
 
 
 class Status(models.TextChoices):
@@ -50,7 +67,7 @@ class ReferenceCounter(models.Model):
 class RightsRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(max_length=20, unique=True, editable=False)
-    type = models.CharField(max_length=16, choices=RequestType.choices)
+    type = models.CharField(max_length=24, choices=RequestType.choices)
     # Assigned only by dsar.workflow.transitions.transition().
     status = models.CharField(
         max_length=24,
@@ -69,6 +86,12 @@ class RightsRequest(models.Model):
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     description = EncryptedTextField(blank=True)
     language = models.CharField(max_length=8, default="zh-hans")
+    # Where the subject lives, and the response policy's terms fixed at intake (dsar.sla owns
+    # both: ``sla.policies``). Empty for requests filed before policies: the default applies.
+    jurisdiction = models.CharField(max_length=16, blank=True, db_index=True, editable=False)
+    response_policy = models.JSONField(default=dict, blank=True, editable=False)
+    # A consent withdrawal's purposes (``ConsentPurpose`` values), sent with ``restrict``.
+    purposes = models.JSONField(default=list, blank=True, editable=False)
 
     received_at = models.DateTimeField(editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)

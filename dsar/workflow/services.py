@@ -18,13 +18,17 @@ def create_request(
     account_id: str = "",
     description: str = "",
     language: str = "zh-hans",
+    jurisdiction: str = "",
+    response_policy: dict | None = None,
+    purposes: list[str] | tuple = (),
     actor: Actor | None = None,
 ) -> RightsRequest:
     """Record a new request in ``pending_verification`` with a fresh reference.
 
     ``received_at`` is the server's clock, never a caller's value. The email and phone are
     normalised before they are stored and hashed; an invalid one raises ``InvalidIdentity``
-    before anything is written.
+    before anything is written. ``response_policy`` is the policy's terms as the caller
+    resolved them for ``jurisdiction`` (``dsar.sla.policies.terms_at_intake``).
     """
     if not (email or phone):
         raise identity.InvalidIdentity("Give an email address or a phone number.")
@@ -43,6 +47,9 @@ def create_request(
             account_id=account_id.strip(),
             description=description.strip(),
             language=language,
+            jurisdiction=jurisdiction,
+            response_policy=response_policy or {},
+            purposes=list(purposes),
             received_at=now,
         )
         record_event(
@@ -50,6 +57,7 @@ def create_request(
             actor=actor or Actor.subject(),
             request_id=request.pk,
             to_status=request.status,
-            payload={"reference": request.reference, "type": type},
+            payload={"reference": request.reference, "type": type}
+            | ({"jurisdiction": jurisdiction} if jurisdiction else {}),
         )
     return request

@@ -11,10 +11,19 @@ from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.workflow import hooks
 from dsar.workflow.errors import Conflict
-from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.models import (
+    ANSWERED_TYPES,
+    TERMINAL_STATUSES,
+    Outcome,
+    RequestType,
+    RightsRequest,
+    Status,
+)
 
 S, K, T = Status, ActorKind, RequestType
-NON_CANCELLATION = frozenset({T.ACCESS, T.CORRECTION, T.DELETION})
+# The types approval sends to the work downstream (cancellation goes to cooling-off first;
+# inquiries and complaints are answered instead).
+NON_CANCELLATION = frozenset(T) - {T.CANCELLATION} - ANSWERED_TYPES
 ALL_TYPES = frozenset(T)
 
 
@@ -25,6 +34,13 @@ class Rule:
     actors: frozenset
     types: frozenset = ALL_TYPES
     when: str = ""
+    # Actor kinds allowed on this edge for some of its types only: ((kind, types), ...).
+    narrowed: tuple = ()
+
+    def allows(self, kind: str, type: str) -> bool:
+        if type not in self.types:
+            return False
+        return kind in self.actors or any(k == kind and type in t for k, t in self.narrowed)
 
 
 TRANSITIONS: dict[tuple[str, str], Rule] = {
@@ -34,7 +50,12 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     (S.PENDING_VERIFICATION, S.EXPIRED): Rule(
         frozenset({K.SYSTEM}), when="not verified within DSAR_VERIFY_EXPIRY_DAYS"
     ),
-    (S.IN_REVIEW, S.PROCESSING): Rule(frozenset({K.STAFF}), NON_CANCELLATION, when="approved"),
+    (S.IN_REVIEW, S.PROCESSING): Rule(
+        frozenset({K.STAFF}),
+        NON_CANCELLATION,
+        when="approved; an opt-out starts by itself once its channel is proven",
+        narrowed=((K.SYSTEM, frozenset({T.MARKETING_OPT_OUT})),),
+    ),
     (S.IN_REVIEW, S.COOLING_OFF): Rule(
         frozenset({K.STAFF}), frozenset({T.CANCELLATION}), when="cancellation approved"
     ),
@@ -47,6 +68,9 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     ),
     (S.IN_REVIEW, S.DENIED): Rule(
         frozenset({K.STAFF}), when="refused with a legal basis and an explanation"
+    ),
+    (S.IN_REVIEW, S.COMPLETED): Rule(
+        frozenset({K.STAFF}), ANSWERED_TYPES, when="an inquiry or complaint answered"
     ),
     (S.PROCESSING, S.COMPLETED): Rule(
         frozenset({K.SYSTEM}), when="every downstream task reached a final state"
@@ -99,7 +123,7 @@ def allowed_targets(request: RightsRequest, actor_kind: str) -> list[str]:
     return [
         to
         for (frm, to), rule in TRANSITIONS.items()
-        if frm == request.status and actor_kind in rule.actors and request.type in rule.types
+        if frm == request.status and rule.allows(actor_kind, request.type)
     ]
 
 
@@ -115,7 +139,7 @@ def _check(request: RightsRequest, to: str, actor: Actor, outcome: str) -> None:
         raise TransitionError(
             f"A {request.type} request cannot move {label}.", current=request.status
         )
-    if actor.kind not in rule.actors:
+    if not rule.allows(actor.kind, request.type):
         raise TransitionError(
             f"Only {', '.join(sorted(rule.actors))} may move a request {label}.",
             current=request.status,

@@ -55,6 +55,7 @@ class Call:
     callback_url: str = ""  # where a system that answers 202 reports back
     confirm_url: str = ""  # the signed link a third-party recipient confirms through
     changes: list[dict] | None = None  # a correction's accepted changes
+    purposes: list[str] | None = None  # restrict: the purposes consent is withdrawn for
     # Writes the subject's keys to the deletion ledger: (idempotency_key, keys, retention_days).
     record_in_ledger: Callable[[str, SubjectKeys, int], None] | None = None
     # Where an export's rows go as they arrive (``dsar.exports.parts.PartWriter``: its

@@ -86,7 +86,7 @@ class Answer:
 
 def message_for(
     *, action: str, keys: SubjectKeys, idempotency_key: str, callback_url: str = "",
-    changes: list[dict] | None = None, test: bool = False,
+    changes: list[dict] | None = None, test: bool = False, purposes: list[str] | None = None,
 ) -> dict:  # fmt: skip
     """The body we POST for one action (``docs/downstream-protocol.md``)."""
     message = {
@@ -97,6 +97,8 @@ def message_for(
     }
     if changes is not None:
         message["changes"] = changes
+    if purposes is not None:
+        message["purposes"] = purposes
     if test:  # a conformance run's synthetic subject: the service can tell it from a person
         message["test"] = True
     return message
@@ -148,11 +150,12 @@ def run(
     test: bool = False,
     observe: Callable[[Answer], None] | None = None,
     export_to: RowSink | None = None,
+    purposes: list[str] | None = None,
 ):
     """One attempt of ``action``; ``observe`` sees every answer (the conformance check)."""
     message = message_for(
         action=action, keys=keys, idempotency_key=idempotency_key, callback_url=callback_url,
-        changes=changes, test=test,
+        changes=changes, test=test, purposes=purposes,
     )  # fmt: skip
     answer = send(config, message, timeout=timeout)
     if isinstance(answer, Outcome):
@@ -280,7 +283,10 @@ def fields(config: dict) -> set[str]:
 
 class Http(Connector):
     kind, label = "http", "HTTP service"
-    actions = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
+    actions = frozenset(
+        {"check", "delete", "export", "correct", "anonymise", "close_account", "restrict",
+         "opt_out"}
+    )  # fmt: skip
     # The secrets too: whoever holds one can sign "done" callbacks for the system's tasks.
     guarded = ("url", "secret", "previous_secrets")
     finishes_later = CALLBACK
@@ -314,4 +320,5 @@ class Http(Connector):
             config=call.config, action=call.action, keys=call.keys,
             idempotency_key=call.idempotency_key, timeout=call.timeout,
             callback_url=call.callback_url, changes=call.changes, export_to=call.export_to,
+            purposes=call.purposes,
         )  # fmt: skip

@@ -14,3 +14,18 @@ register = template.Library()
 @register.filter
 def deadline(value):
     return clock.format_deadline(value or None)
+
+
+@register.filter
+def response_policy(request):
+    """``{{ req|response_policy }}``: the policy fixed at intake, in one line, with where the
+    subject lives."""
+    return clock.describe_policy(request, with_jurisdiction=True)
+
+
+@register.filter
+def ack_deadline(request):
+    """``{{ req|ack_deadline }}``: by when receipt must be acknowledged ("" if the policy sets
+    no such deadline)."""
+    due = clock.ack_due_at(request)
+    return clock.format_deadline(due) if due else ""
