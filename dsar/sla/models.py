@@ -140,7 +140,8 @@ class ResponsePolicy(models.Model):
 
     class Meta:
         ordering = ["jurisdiction", "request_type"]
-        verbose_name_plural = "response policies"
+        verbose_name = _("response policy")
+        verbose_name_plural = _("response policies")
         constraints = [
             models.UniqueConstraint(
                 fields=["jurisdiction", "request_type"], name="one_policy_per_type_and_place"

@@ -46,6 +46,8 @@ def busy(make_request, staff_user):
             make_request(status=Status.PROCESSING, type=RequestType.ACCESS)  # completes: no system
     for type_ in RequestType.values:  # every type open, in several statuses
         for status in (Status.PENDING_VERIFICATION, Status.IN_REVIEW, Status.AWAITING_SUBJECT):
+            if type_ == RequestType.MARKETING_OPT_OUT and status != Status.PENDING_VERIFICATION:
+                continue  # a verified opt-out goes straight on to its work, not to review
             make_request(status=status, type=type_)
 
 

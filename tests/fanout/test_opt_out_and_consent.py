@@ -25,7 +25,7 @@ from tests.support.workers import until
 
 SEEDS = [
     importlib.import_module(f"dsar.sla.migrations.{name}")
-    for name in ("0004_seed_response_policies", "0006_seed_opt_out_policy")
+    for name in ("0005_seed_response_policies", "0007_seed_opt_out_policy")
 ]
 
 

@@ -10,12 +10,13 @@ prints the same counts under committed transactions next to the goal of the issu
 import pytest
 from rest_framework.test import APIClient
 
+from dsar.legal.selectors import advisories_to_acknowledge
 from dsar.workflow.models import RightsRequest, Status
 from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 11, 25, 32
+INTAKE, VERIFY, APPROVE = 14, 26, 38
 
 
 @pytest.fixture
@@ -56,8 +57,11 @@ def test_approval_queries(subject, staff_user, django_assert_max_num_queries):
     verify(subject, pk, code_from_outbox(pk))
     staff = APIClient()
     staff.force_authenticate(staff_user("supervisor"))
+    # A deletion's advisory findings are acknowledged with the approval (read beforehand).
+    advisories = advisories_to_acknowledge(RightsRequest.objects.get(pk=pk))
+    body = {"acknowledged": [finding.pk for finding in advisories]}
     with django_assert_max_num_queries(APPROVE):
-        response = staff.post(f"/api/v1/staff/requests/{pk}/approve/")
+        response = staff.post(f"/api/v1/staff/requests/{pk}/approve/", body, format="json")
     assert response.status_code == 200
     assert RightsRequest.objects.get(pk=pk).status == Status.PROCESSING
 

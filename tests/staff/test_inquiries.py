@@ -84,7 +84,7 @@ def test_an_empty_answer_or_a_role_without_it_changes_nothing(api_as):
 
 
 def test_other_types_are_approved_not_answered(api_as):
-    request = file_and_verify("deletion", description="")
+    request = file_and_verify("access", description="")
     agent = api_as("agent")
     refused = agent.post(
         f"/api/v1/staff/requests/{request.pk}/answer/", {"body": "x"}, format="json"
