@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dsar.fanout import selectors as fanout_selectors
+from dsar.legal import fees as legal_fees
 from dsar.legal import selectors as legal_selectors
 from dsar.sla import clock
 from dsar.staff import selectors
@@ -97,6 +98,24 @@ class PolicySerializer(serializers.Serializer):
     extension_unit = serializers.CharField()
 
 
+class FeeSerializer(serializers.Serializer):
+    """A cost fee for a repeated request, as staff see it."""
+
+    id = serializers.UUIDField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    finding = serializers.IntegerField(source="finding_id", allow_null=True)
+    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
+    proposed_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    payment_reference = serializers.CharField()
+    payment_recorded_by = serializers.CharField(source="payment_recorded_by.username", default=None)
+    payment_recorded_at = serializers.DateTimeField(allow_null=True)
+
+
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
@@ -107,12 +126,19 @@ class RequestDetailSerializer(RequestListSerializer):
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
     policy = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
 
     class Meta(RequestListSerializer.Meta):
         fields = [
             *RequestListSerializer.Meta.fields, "policy", "language", "identity", "verification",
-            "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes",
+            "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes", "fee",
         ]  # fmt: skip
+
+    @extend_schema_field(FeeSerializer(allow_null=True))
+    def get_fee(self, obj):
+        """The latest cost fee proposed on this request (null when none was)."""
+        fee = legal_fees.latest_fee(obj)
+        return FeeSerializer(fee).data if fee else None
 
     @extend_schema_field(PolicySerializer)
     def get_policy(self, obj):

@@ -163,6 +163,10 @@ class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, withdraw my request"))
 
 
+class AcceptFeeForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, I accept the fee"))
+
+
 class EvidenceForm(forms.Form):
     file = forms.FileField(
         label=_("Identity document (JPEG, PNG or PDF)"),
