@@ -23,7 +23,7 @@ from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
 from dsar.fanout import rechecks
 from dsar.fanout import services as fanout_services
-from dsar.legal import decisions, fees, holds
+from dsar.legal import decisions, fees, holds, representation
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.sla import services as sla_services
 from dsar.staff import inquiries, metrics, selectors, services
@@ -139,6 +139,13 @@ class FeePaymentSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+class AgentSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="The agent: a person or organisation.")
+    authority = serializers.CharField(
+        max_length=2000, help_text="How the agent is authorised (e.g. a signed permission)."
+    )
+
+
 class RecheckedSerializer(serializers.Serializer):
     asked = serializers.IntegerField(help_text="How many systems were asked for a dry run.")
 
@@ -155,7 +162,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "verify": "verify", "send_code": "verify", "deny": "deny", "override": "override",
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
         "recheck": "recheck", "answer": "answer", "propose_fee": "propose_fee",
-        "record_fee_payment": "record_fee_payment",
+        "record_fee_payment": "record_fee_payment", "record_agent": "record_agent",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -351,6 +358,16 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             reference=data["reference"],
             paid_at=data["paid_at"],
         )
+        return self._answer()
+
+    @extend_schema(request=AgentSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="record-agent")
+    def record_agent(self, request, pk=None):
+        """Record that an authorised agent filed this request for its subject. The subject is
+        asked to confirm through the channel the request holds; until they do, nothing is
+        disclosed or deleted (approval answers 409)."""
+        data = self._input(AgentSerializer)
+        representation.record_agent(request=self.get_object(), user=request.user, **data)
         return self._answer()
 
     @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionDecidedSerializer)

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from dsar.fanout import selectors as fanout_selectors
 from dsar.legal import fees as legal_fees
 from dsar.legal import selectors as legal_selectors
+from dsar.legal.representation import representation_for
 from dsar.sla import clock
 from dsar.staff import selectors
 from dsar.workflow.models import RightsRequest
@@ -116,6 +117,17 @@ class FeeSerializer(serializers.Serializer):
     payment_recorded_at = serializers.DateTimeField(allow_null=True)
 
 
+class RepresentationSerializer(serializers.Serializer):
+    """Who filed the request for its subject."""
+
+    kind = serializers.CharField()
+    representative_name = serializers.CharField()
+    authority = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_at = serializers.DateTimeField()
+    subject_confirmed_at = serializers.DateTimeField(allow_null=True)
+
+
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
@@ -127,12 +139,20 @@ class RequestDetailSerializer(RequestListSerializer):
     notes = NoteSerializer(many=True, read_only=True)
     policy = serializers.SerializerMethodField()
     fee = serializers.SerializerMethodField()
+    representation = serializers.SerializerMethodField()
 
     class Meta(RequestListSerializer.Meta):
         fields = [
             *RequestListSerializer.Meta.fields, "policy", "language", "identity", "verification",
             "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes", "fee",
+            "representation",
         ]  # fmt: skip
+
+    @extend_schema_field(RepresentationSerializer(allow_null=True))
+    def get_representation(self, obj):
+        """Who filed the request for its subject (null when the subject filed it)."""
+        found = representation_for(obj)
+        return RepresentationSerializer(found).data if found else None
 
     @extend_schema_field(FeeSerializer(allow_null=True))
     def get_fee(self, obj):

@@ -20,7 +20,7 @@ def connect() -> None:
     from dsar.exports import services as exports
     from dsar.fanout import cancellation, completion, ledger, optout, plan
     from dsar.fanout import services as fanout
-    from dsar.legal import decisions, engine, fees
+    from dsar.legal import decisions, engine, fees, representation
     from dsar.legal import retention as legal_retention
     from dsar.notifications import services as notifications
     from dsar.portal import services as portal
@@ -41,6 +41,12 @@ def connect() -> None:
     hooks.guard(
         fees.refuse_while_unpaid, to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW]
     )
+    # An authorised agent's request: no work before the subject confirmed it on file.
+    hooks.guard(
+        representation.refuse_until_confirmed,
+        to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW],
+        types=[t for t in T if t != T.MARKETING_OPT_OUT],  # an opt-out discloses nothing
+    )  # fmt: skip
 
     # Entries: fields the move implies. The SLA clock goes last: it reads the final row.
     hooks.entry(cancellation.start_cooling_off, to=[S.COOLING_OFF])
@@ -77,6 +83,16 @@ def connect() -> None:
     legal_retention.when_period_ends(plan.delete_category)
 
     # Record retention (SPEC §8): each part strips its own rows of a closed request.
-    for part in (verification, corrections, portal, staff, decisions, fees, exports, notifications):
+    for part in (
+        verification,
+        corrections,
+        portal,
+        staff,
+        decisions,
+        fees,
+        representation,
+        exports,
+        notifications,
+    ):
         hooks.anonymiser(part.anonymise)
     hooks.purger(ledger.purge_released)

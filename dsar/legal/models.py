@@ -328,3 +328,30 @@ class Fee(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_FEE_STATUSES
+
+
+class RepresentationKind(models.TextChoices):
+    AGENT = "agent", _("Authorised agent")
+
+
+class Representation(models.Model):
+    """A request filed on someone else's behalf: who files for whom. An authorised agent's
+    request does no work (nothing disclosed or deleted) until the subject confirms it through
+    the channel the request holds for them (``dsar.legal.representation``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.OneToOneField(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="representation"
+    )
+    kind = models.CharField(max_length=10, choices=RepresentationKind.choices)
+    representative_name = EncryptedTextField()
+    # How the agent says they are authorised (a power of attorney, a written permission).
+    authority = EncryptedTextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    subject_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} ({'confirmed' if self.subject_confirmed_at else 'unconfirmed'})"

@@ -17,5 +17,6 @@ urlpatterns = [
     path("requests/<uuid:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("requests/<uuid:pk>/reply/", views.reply, name="reply"),
     path("requests/<uuid:pk>/fee/accept/", views.accept_fee, name="accept-fee"),
+    path("requests/<uuid:pk>/agent/confirm/", views.confirm_agent, name="confirm-agent"),
     path("requests/<uuid:pk>/evidence/", views.upload_evidence, name="evidence"),
 ]

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dsar.branding import services as branding
-from dsar.legal import fees
+from dsar.legal import fees, representation
 from dsar.notifications.links import fragment_of, secret_from
 from dsar.portal import forms, selectors, services, timeline
 from dsar.verification import evidence as evidence_service
@@ -288,6 +288,8 @@ def _status_page(request, rights_request, *, status=200, **forms_override):
         "req": rights_request,
         "info": info,
         "fee": fee,
+        "representation": selectors.representation_of(rights_request),
+        "confirm_agent_form": forms_override.get("confirm_agent_form") or forms.ConfirmAgentForm(),
         "accept_fee_form": forms_override.get("accept_fee_form") or forms.AcceptFeeForm(),
         "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
@@ -333,6 +335,19 @@ def accept_fee(request, rights_request):
     except TransitionError as exc:
         return _status_page(request, rights_request, status=409, error=str(exc))
     return redirect(_page("portal:status", rights_request, done="fee_accepted"))
+
+
+@require_POST
+@opened
+def confirm_agent(request, rights_request):
+    form = forms.ConfirmAgentForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, rights_request, status=400, confirm_agent_form=form)
+    try:
+        representation.confirm_by_subject(request=rights_request)
+    except TransitionError as exc:
+        return _status_page(request, rights_request, status=409, error=str(exc))
+    return redirect(_page("portal:status", rights_request, done="agent_confirmed"))
 
 
 @require_POST

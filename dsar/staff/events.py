@@ -36,6 +36,8 @@ LABELS = {
     "fee.accepted": _("The subject accepted the fee"),
     "fee.paid": _("Fee payment recorded"),
     "fee.withdrawn": _("Fee ended: the request was withdrawn"),
+    "representation.recorded": _("Recorded as filed by an authorised agent"),
+    "representation.confirmed": _("The subject confirmed the agent's request"),
     "reply.file_viewed": _("File of a reply viewed"),
     "status.link_resent": _("Status link sent again"),
     "sla.extended": _("Deadline extended"),

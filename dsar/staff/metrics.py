@@ -15,7 +15,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractYear, TruncWeek
 
 from dsar.fanout.backups import backups_pending_exists
-from dsar.legal.models import Fee, FeeStatus
+from dsar.legal.models import Fee, FeeStatus, Representation
 from dsar.sla import clock
 from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
@@ -153,6 +153,21 @@ def yearly_fees() -> list[dict]:
     return [{**row, "paid_amount": str(row["paid_amount"] or "0.00")} for row in rows]
 
 
+def yearly_representations() -> list[dict]:
+    """Requests filed on someone else's behalf, per year of receipt and kind: how many, and
+    how many the subject confirmed."""
+    rows = (
+        Representation.objects.annotate(year=ExtractYear("request__received_at"))
+        .values("year", "kind")
+        .annotate(
+            received=Count("pk"),
+            confirmed=Count("pk", filter=Q(subject_confirmed_at__isnull=False)),
+        )
+        .order_by("-year", "kind")
+    )
+    return list(rows)
+
+
 def dashboard(*, now: dt.datetime) -> dict:
     return {
         "open": open_by_status_and_type(),
@@ -161,6 +176,7 @@ def dashboard(*, now: dt.datetime) -> dict:
         "by_channel": by_channel(),
         "yearly": yearly_table(),
         "fees": yearly_fees(),
+        "on_behalf": yearly_representations(),
         "backups_pending": backups_pending(),
     }
 

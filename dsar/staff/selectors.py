@@ -11,6 +11,7 @@ from dsar.fanout.rechecks import RECHECK_STATUSES
 from dsar.fanout.selectors import failed_task_exists
 from dsar.legal.fees import open_fee
 from dsar.legal.models import FeeStatus
+from dsar.legal.representation import RECORDABLE
 from dsar.portal.selectors import replies_for
 from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
@@ -40,6 +41,7 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "answer": staff_sources({_S.COMPLETED}, frm={_S.IN_REVIEW}),  # inquiries and complaints
     "propose_fee": frozenset({_S.IN_REVIEW}),  # on a repeated request, before any work
     "record_fee_payment": frozenset({_S.AWAITING_SUBJECT}),  # once the subject accepted
+    "record_agent": RECORDABLE,  # a request an authorised agent filed, before any work
     "note": frozenset(Status),
     "reveal": frozenset(Status),
 }

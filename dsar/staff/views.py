@@ -28,7 +28,7 @@ from dsar.fanout import plan as fanout_plan
 from dsar.fanout import rechecks
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
-from dsar.legal import decisions, fees, holds
+from dsar.legal import decisions, fees, holds, representation
 from dsar.legal import selectors as legal_selectors
 from dsar.legal.models import FEE_CURRENCIES, Finding, LegalHold
 from dsar.portal import services as portal_services
@@ -138,6 +138,7 @@ def request_detail(request, pk, revealed=None):
                 (f for f in findings if f.check_name == "repeated_requests"), None
             ),
             "fee": fees.latest_fee(obj),
+            "representation": representation.representation_for(obj),
             "fee_currencies": FEE_CURRENCIES,
             "holds": legal_selectors.active_holds_for(obj),
             "deny_form": DenyForm(),
