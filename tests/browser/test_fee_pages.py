@@ -98,3 +98,37 @@ def test_the_subject_sees_and_accepts_the_fee(browser, live_server_url, staff_us
     request.refresh_from_db()
     assert request.status == Status.IN_REVIEW
     context.close()
+
+
+AGENT_TEXT = {
+    "en": ("Made for you by someone else", "Confirm the request", "You confirmed this request"),
+    "zh-hans": ("由他人代您提出", "确认该请求", "您已于"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_subject_confirms_an_agents_request(browser, live_server_url, staff_user, language):
+    from dsar.legal import representation
+
+    request = verified_access(f"agent-{language}@example.com", language, Status.IN_REVIEW)
+    representation.record_agent(
+        request=request,
+        user=staff_user("agent", f"staff-{language}"),
+        name="王律师事务所",
+        authority="2026年12月1日签署的授权书",
+    )
+    ask = OutboundEmail.objects.get(request_id=request.pk, template="agent_confirm").body
+    link = re.sub(r"^https?://[^/]+", live_server_url, re.search(r"https?://\S+", ask).group())
+    context = browser.new_context(viewport=PHONE, locale=LOCALES[language])
+    page = context.new_page()
+    page.goto(link)
+    page.wait_for_selector("section.representation")
+    title, button, confirmed = AGENT_TEXT[language]
+    assert title in page.locator("main").inner_text()
+    shoot(page, f"agent-{language}-asked")
+    page.check("section.representation input[type=checkbox]")
+    page.get_by_role("button", name=button).click()
+    page.wait_for_selector("section.representation .notice")
+    assert confirmed in page.locator("main").inner_text()
+    shoot(page, f"agent-{language}-confirmed")
+    context.close()
