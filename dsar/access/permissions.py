@@ -27,6 +27,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "note": EVERYONE,
     "message": frozenset({A, L, S}),
     "answer": frozenset({A, L, S}),  # answer an inquiry or complaint (closes it)
+    "propose_fee": frozenset({A, L, S}),  # a cost fee for a repeated request (pauses it)
+    "record_fee_payment": frozenset({A, S}),  # the subject paid an accepted fee (resumes it)
+    "record_agent": frozenset({A, L, S}),  # a request filed by an authorised agent
     "retry": frozenset({A, S, M}),
     "override": frozenset({L}),  # override a blocking legal finding
     "hold": frozenset({L}),  # place or lift a legal hold

@@ -23,7 +23,7 @@ from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
 from dsar.fanout import rechecks
 from dsar.fanout import services as fanout_services
-from dsar.legal import decisions, holds
+from dsar.legal import decisions, fees, holds, representation
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.sla import services as sla_services
 from dsar.staff import inquiries, metrics, selectors, services
@@ -125,6 +125,27 @@ class CorrectionDecidedSerializer(serializers.Serializer):
     decision = serializers.CharField()
 
 
+class ProposeFeeSerializer(serializers.Serializer):
+    amount = serializers.CharField(max_length=20, help_text="e.g. 30.00; at most 10000.00.")
+    currency = serializers.CharField(max_length=3, required=False, default="CNY")
+    reason = serializers.CharField(max_length=2000, help_text="Told to the subject.")
+    finding = serializers.IntegerField(
+        help_text="The id of the request's `repeated_requests` finding the fee rests on."
+    )
+
+
+class FeePaymentSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=100, help_text="Receipt or transaction no.")
+    paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class AgentSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="The agent: a person or organisation.")
+    authority = serializers.CharField(
+        max_length=2000, help_text="How the agent is authorised (e.g. a signed permission)."
+    )
+
+
 class RecheckedSerializer(serializers.Serializer):
     asked = serializers.IntegerField(help_text="How many systems were asked for a dry run.")
 
@@ -140,7 +161,8 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "resume": "resume", "note": "note", "reveal": "reveal", "extend": "extend",
         "verify": "verify", "send_code": "verify", "deny": "deny", "override": "override",
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
-        "recheck": "recheck", "answer": "answer",
+        "recheck": "recheck", "answer": "answer", "propose_fee": "propose_fee",
+        "record_fee_payment": "record_fee_payment", "record_agent": "record_agent",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -312,6 +334,40 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         """Answer an inquiry or complaint in writing: sent to the subject; the request closes."""
         data = self._input(MessageSerializer)
         inquiries.answer(request=self.get_object(), user=request.user, body=data["body"])
+        return self._answer()
+
+    @extend_schema(request=ProposeFeeSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="propose-fee")
+    def propose_fee(self, request, pk=None):
+        """Propose a cost fee on a repeated request in review (it needs the request's
+        ``repeated_requests`` finding): the subject is told and the clock pauses until they
+        accept and the payment is recorded."""
+        data = self._input(ProposeFeeSerializer)
+        fees.propose_fee(request=self.get_object(), user=request.user, **data)
+        return self._answer()
+
+    @extend_schema(request=FeePaymentSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="record-fee-payment")
+    def record_fee_payment(self, request, pk=None):
+        """Record the payment of a fee the subject accepted: the request returns to review
+        and the clock runs again."""
+        data = self._input(FeePaymentSerializer)
+        fees.record_payment(
+            request=self.get_object(),
+            user=request.user,
+            reference=data["reference"],
+            paid_at=data["paid_at"],
+        )
+        return self._answer()
+
+    @extend_schema(request=AgentSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="record-agent")
+    def record_agent(self, request, pk=None):
+        """Record that an authorised agent filed this request for its subject. The subject is
+        asked to confirm through the channel the request holds; until they do, nothing is
+        disclosed or deleted (approval answers 409)."""
+        data = self._input(AgentSerializer)
+        representation.record_agent(request=self.get_object(), user=request.user, **data)
         return self._answer()
 
     @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionDecidedSerializer)

@@ -8,7 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dsar.fanout import selectors as fanout_selectors
+from dsar.legal import fees as legal_fees
 from dsar.legal import selectors as legal_selectors
+from dsar.legal.representation import representation_for
 from dsar.sla import clock
 from dsar.staff import selectors
 from dsar.workflow.models import RightsRequest
@@ -97,6 +99,35 @@ class PolicySerializer(serializers.Serializer):
     extension_unit = serializers.CharField()
 
 
+class FeeSerializer(serializers.Serializer):
+    """A cost fee for a repeated request, as staff see it."""
+
+    id = serializers.UUIDField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    finding = serializers.IntegerField(source="finding_id", allow_null=True)
+    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
+    proposed_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    payment_reference = serializers.CharField()
+    payment_recorded_by = serializers.CharField(source="payment_recorded_by.username", default=None)
+    payment_recorded_at = serializers.DateTimeField(allow_null=True)
+
+
+class RepresentationSerializer(serializers.Serializer):
+    """Who filed the request for its subject."""
+
+    kind = serializers.CharField()
+    representative_name = serializers.CharField()
+    authority = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_at = serializers.DateTimeField()
+    subject_confirmed_at = serializers.DateTimeField(allow_null=True)
+
+
 class RequestDetailSerializer(RequestListSerializer):
     identity = serializers.SerializerMethodField()
     verification = serializers.SerializerMethodField()
@@ -107,12 +138,27 @@ class RequestDetailSerializer(RequestListSerializer):
     timeline = serializers.SerializerMethodField()
     notes = NoteSerializer(many=True, read_only=True)
     policy = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
+    representation = serializers.SerializerMethodField()
 
     class Meta(RequestListSerializer.Meta):
         fields = [
             *RequestListSerializer.Meta.fields, "policy", "language", "identity", "verification",
-            "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes",
+            "findings", "corrections", "tasks", "allowed_actions", "timeline", "notes", "fee",
+            "representation",
         ]  # fmt: skip
+
+    @extend_schema_field(RepresentationSerializer(allow_null=True))
+    def get_representation(self, obj):
+        """Who filed the request for its subject (null when the subject filed it)."""
+        found = representation_for(obj)
+        return RepresentationSerializer(found).data if found else None
+
+    @extend_schema_field(FeeSerializer(allow_null=True))
+    def get_fee(self, obj):
+        """The latest cost fee proposed on this request (null when none was)."""
+        fee = legal_fees.latest_fee(obj)
+        return FeeSerializer(fee).data if fee else None
 
     @extend_schema_field(PolicySerializer)
     def get_policy(self, obj):

@@ -20,7 +20,7 @@ def connect() -> None:
     from dsar.exports import services as exports
     from dsar.fanout import cancellation, completion, ledger, optout, plan
     from dsar.fanout import services as fanout
-    from dsar.legal import decisions, engine
+    from dsar.legal import decisions, engine, fees, representation
     from dsar.legal import retention as legal_retention
     from dsar.notifications import services as notifications
     from dsar.portal import services as portal
@@ -36,6 +36,17 @@ def connect() -> None:
     # proposed change to be decided.
     hooks.guard(engine.refuse_while_blocked, to=[S.COOLING_OFF, S.PROCESSING])
     hooks.guard(corrections.require_all_decided, to=[S.PROCESSING], types=[T.CORRECTION])
+    # A cost fee: nothing goes on before the subject accepted it and its payment is recorded.
+    hooks.guard(fees.refuse_while_unpaid, to=[S.IN_REVIEW], frm=[S.AWAITING_SUBJECT])
+    hooks.guard(
+        fees.refuse_while_unpaid, to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW]
+    )
+    # An authorised agent's request: no work before the subject confirmed it on file.
+    hooks.guard(
+        representation.refuse_until_confirmed,
+        to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW],
+        types=[t for t in T if t != T.MARKETING_OPT_OUT],  # an opt-out discloses nothing
+    )  # fmt: skip
 
     # Entries: fields the move implies. The SLA clock goes last: it reads the final row.
     hooks.entry(cancellation.start_cooling_off, to=[S.COOLING_OFF])
@@ -58,6 +69,7 @@ def connect() -> None:
         to=[S.PROCESSING], types=[T.DELETION, T.CANCELLATION],
     )  # fmt: skip
     hooks.reaction(cancellation.tell_subject, to=[S.COOLING_OFF])
+    hooks.reaction(fees.close_on_withdrawal, to=[S.WITHDRAWN])
     hooks.reaction(fanout.start, to=[S.PROCESSING])  # the fan-out (SPEC §6)
     hooks.reaction(corrections.tell_subject, to=[S.COMPLETED], types=[T.CORRECTION])
     hooks.reaction(exports.build_package, to=[S.COMPLETED], types=[T.ACCESS])
@@ -71,6 +83,16 @@ def connect() -> None:
     legal_retention.when_period_ends(plan.delete_category)
 
     # Record retention (SPEC §8): each part strips its own rows of a closed request.
-    for part in (verification, corrections, portal, staff, decisions, exports, notifications):
+    for part in (
+        verification,
+        corrections,
+        portal,
+        staff,
+        decisions,
+        fees,
+        representation,
+        exports,
+        notifications,
+    ):
         hooks.anonymiser(part.anonymise)
     hooks.purger(ledger.purge_released)

@@ -269,3 +269,89 @@ class Decision(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.basis}"
+
+
+class FeeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed, waiting for the subject")
+    ACCEPTED = "accepted", _("Accepted, waiting for payment")
+    PAID = "paid", _("Paid")
+    WITHDRAWN = "withdrawn", _("Request withdrawn")
+
+
+OPEN_FEE_STATUSES = (FeeStatus.PROPOSED, FeeStatus.ACCEPTED)
+FEE_CURRENCIES = ("CNY", "HKD", "USD", "EUR", "GBP")
+
+
+class Fee(models.Model):
+    """A reasonable cost fee for a repeated request (GB/T 35273-2020 §8.7; PIPL Art. 50),
+    resting on the request's ``repeated_requests`` finding. While it is open the request
+    waits for the subject (the SLA clock is paused); it goes on only once the subject accepted
+    and staff recorded the payment (``dsar.legal.fees``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="fees"
+    )
+    finding = models.ForeignKey(Finding, null=True, on_delete=models.SET_NULL, related_name="+")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    # What the subject is told; staff text, so kept encrypted like every message.
+    reason = EncryptedTextField()
+    status = models.CharField(max_length=10, choices=FeeStatus.choices, default=FeeStatus.PROPOSED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payment_recorded_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = EncryptedTextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(status__in=["proposed", "accepted"]),
+                name="fee_one_open_per_request",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="fee_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_FEE_STATUSES
+
+
+class RepresentationKind(models.TextChoices):
+    AGENT = "agent", _("Authorised agent")
+
+
+class Representation(models.Model):
+    """A request filed on someone else's behalf: who files for whom. An authorised agent's
+    request does no work (nothing disclosed or deleted) until the subject confirms it through
+    the channel the request holds for them (``dsar.legal.representation``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.OneToOneField(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="representation"
+    )
+    kind = models.CharField(max_length=10, choices=RepresentationKind.choices)
+    representative_name = EncryptedTextField()
+    # How the agent says they are authorised (a power of attorney, a written permission).
+    authority = EncryptedTextField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+    subject_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} ({'confirmed' if self.subject_confirmed_at else 'unconfirmed'})"

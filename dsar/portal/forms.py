@@ -163,6 +163,14 @@ class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, withdraw my request"))
 
 
+class AcceptFeeForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, I accept the fee"))
+
+
+class ConfirmAgentForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, I asked them to make this request for me"))
+
+
 class EvidenceForm(forms.Form):
     file = forms.FileField(
         label=_("Identity document (JPEG, PNG or PDF)"),

@@ -5,7 +5,9 @@ from dsar.branding import services as branding
 from dsar.corrections.models import Correction
 from dsar.exports import review
 from dsar.exports import services as exports
+from dsar.legal.fees import latest_fee
 from dsar.legal.models import CLOSURE_REASONS, Basis, DecisionKind
+from dsar.legal.representation import representation_for
 from dsar.legal.selectors import decision_for
 from dsar.portal.models import SubjectReply
 from dsar.sla import clock
@@ -107,3 +109,13 @@ def public_status(request: RightsRequest) -> dict:
         "needs_verification": request.status == Status.PENDING_VERIFICATION,
         "timeline": public_timeline(request),
     }
+
+
+def fee_for(request: RightsRequest):
+    """The latest cost fee proposed on the request, for its status page (None when none)."""
+    return latest_fee(request)
+
+
+def representation_of(request: RightsRequest):
+    """Who filed the request for its subject, if someone else did (None otherwise)."""
+    return representation_for(request)

@@ -16,5 +16,7 @@ urlpatterns = [
     path("requests/<uuid:pk>/confirm/<uuid:challenge>/", views.confirm, name="confirm"),
     path("requests/<uuid:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("requests/<uuid:pk>/reply/", views.reply, name="reply"),
+    path("requests/<uuid:pk>/fee/accept/", views.accept_fee, name="accept-fee"),
+    path("requests/<uuid:pk>/agent/confirm/", views.confirm_agent, name="confirm-agent"),
     path("requests/<uuid:pk>/evidence/", views.upload_evidence, name="evidence"),
 ]

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dsar.branding import services as branding
+from dsar.legal import fees, representation
 from dsar.notifications.links import fragment_of, secret_from
 from dsar.portal import forms, selectors, services, timeline
 from dsar.verification import evidence as evidence_service
@@ -279,9 +280,17 @@ def _confirm_target(value: str | None, default: RightsRequest) -> RightsRequest:
 
 
 def _status_page(request, rights_request, *, status=200, **forms_override):
+    info = selectors.public_status(rights_request)
+    fee = selectors.fee_for(rights_request)
+    if fee is not None and fee.is_open:
+        info["can_reply"] = False  # only the fee's acceptance and payment move it on
     context = {
         "req": rights_request,
-        "info": selectors.public_status(rights_request),
+        "info": info,
+        "fee": fee,
+        "representation": selectors.representation_of(rights_request),
+        "confirm_agent_form": forms_override.get("confirm_agent_form") or forms.ConfirmAgentForm(),
+        "accept_fee_form": forms_override.get("accept_fee_form") or forms.AcceptFeeForm(),
         "reply_form": forms_override.get("reply_form") or forms.ReplyForm(),
         "withdraw_form": forms_override.get("withdraw_form") or forms.WithdrawForm(),
         "evidence_form": forms_override.get("evidence_form") or forms.EvidenceForm(),
@@ -313,6 +322,32 @@ def withdraw(request, rights_request):
     except TransitionError as exc:
         return _status_page(request, rights_request, status=409, error=str(exc))
     return redirect(_page("portal:status", rights_request, done="withdrawn"))
+
+
+@require_POST
+@opened
+def accept_fee(request, rights_request):
+    form = forms.AcceptFeeForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, rights_request, status=400, accept_fee_form=form)
+    try:
+        fees.accept_fee(request=rights_request)
+    except TransitionError as exc:
+        return _status_page(request, rights_request, status=409, error=str(exc))
+    return redirect(_page("portal:status", rights_request, done="fee_accepted"))
+
+
+@require_POST
+@opened
+def confirm_agent(request, rights_request):
+    form = forms.ConfirmAgentForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, rights_request, status=400, confirm_agent_form=form)
+    try:
+        representation.confirm_by_subject(request=rights_request)
+    except TransitionError as exc:
+        return _status_page(request, rights_request, status=409, error=str(exc))
+    return redirect(_page("portal:status", rights_request, done="agent_confirmed"))
 
 
 @require_POST

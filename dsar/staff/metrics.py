@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractYear, TruncWeek
 
 from dsar.fanout.backups import backups_pending_exists
+from dsar.legal.models import Fee, FeeStatus, Representation
 from dsar.sla import clock
 from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
@@ -134,6 +135,39 @@ def yearly_table() -> list[dict]:
     return table
 
 
+def yearly_fees() -> list[dict]:
+    """Cost fees for repeated requests per year (of the proposal) and currency: how many were
+    proposed, accepted, paid, withdrawn with their request, and the amount paid."""
+    rows = (
+        Fee.objects.annotate(year=ExtractYear("proposed_at"))
+        .values("year", "currency")
+        .annotate(
+            proposed=Count("pk"),
+            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+            paid=Count("pk", filter=Q(status=FeeStatus.PAID)),
+            withdrawn=Count("pk", filter=Q(status=FeeStatus.WITHDRAWN)),
+            paid_amount=Sum("amount", filter=Q(status=FeeStatus.PAID)),
+        )
+        .order_by("-year", "currency")
+    )
+    return [{**row, "paid_amount": str(row["paid_amount"] or "0.00")} for row in rows]
+
+
+def yearly_representations() -> list[dict]:
+    """Requests filed on someone else's behalf, per year of receipt and kind: how many, and
+    how many the subject confirmed."""
+    rows = (
+        Representation.objects.annotate(year=ExtractYear("request__received_at"))
+        .values("year", "kind")
+        .annotate(
+            received=Count("pk"),
+            confirmed=Count("pk", filter=Q(subject_confirmed_at__isnull=False)),
+        )
+        .order_by("-year", "kind")
+    )
+    return list(rows)
+
+
 def dashboard(*, now: dt.datetime) -> dict:
     return {
         "open": open_by_status_and_type(),
@@ -141,6 +175,8 @@ def dashboard(*, now: dt.datetime) -> dict:
         "days_to_close": days_to_close(since=now - dt.timedelta(days=365)),
         "by_channel": by_channel(),
         "yearly": yearly_table(),
+        "fees": yearly_fees(),
+        "on_behalf": yearly_representations(),
         "backups_pending": backups_pending(),
     }
 

@@ -9,6 +9,9 @@ from dsar.audit.models import AuditEvent
 from dsar.corrections.models import Correction
 from dsar.fanout.rechecks import RECHECK_STATUSES
 from dsar.fanout.selectors import failed_task_exists
+from dsar.legal.fees import open_fee
+from dsar.legal.models import FeeStatus
+from dsar.legal.representation import RECORDABLE
 from dsar.portal.selectors import replies_for
 from dsar.sla.selectors import with_sla_state
 from dsar.staff import duties
@@ -36,6 +39,9 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "hold": OPEN_STATUSES,
     "message": OPEN_STATUSES,
     "answer": staff_sources({_S.COMPLETED}, frm={_S.IN_REVIEW}),  # inquiries and complaints
+    "propose_fee": frozenset({_S.IN_REVIEW}),  # on a repeated request, before any work
+    "record_fee_payment": frozenset({_S.AWAITING_SUBJECT}),  # once the subject accepted
+    "record_agent": RECORDABLE,  # a request an authorised agent filed, before any work
     "note": frozenset(Status),
     "reveal": frozenset(Status),
 }
@@ -113,6 +119,8 @@ def timeline(request: RightsRequest) -> QuerySet:
 def allowed_actions(request: RightsRequest, *, user) -> list[str]:
     """Actions this user's roles allow on this request in its current state."""
     offered = []
+    # A fee waiting for the subject or its payment: only its payment resumes the request.
+    fee = open_fee(request) if request.status == Status.AWAITING_SUBJECT else None
     for action_name, statuses in ACTION_STATUSES.items():
         role_action = ROLE_ACTIONS.get(action_name, action_name)
         if request.status not in statuses or not permissions.can(user, role_action):
@@ -121,6 +129,14 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue
         answered = request.type in ANSWERED_TYPES  # answered in writing, never approved
         if (action_name == "answer" and not answered) or (action_name == "approve" and answered):
+            continue
+        if action_name == "propose_fee" and answered:
+            continue
+        if action_name == "resume" and fee is not None:
+            continue
+        if action_name == "record_fee_payment" and (
+            fee is None or fee.status != FeeStatus.ACCEPTED
+        ):
             continue
         if action_name == "claim" and request.assignee_id is not None:
             continue

@@ -28,9 +28,9 @@ from dsar.fanout import plan as fanout_plan
 from dsar.fanout import rechecks
 from dsar.fanout import selectors as fanout_selectors
 from dsar.fanout import services as fanout_services
-from dsar.legal import decisions, holds
+from dsar.legal import decisions, fees, holds, representation
 from dsar.legal import selectors as legal_selectors
-from dsar.legal.models import Finding, LegalHold
+from dsar.legal.models import FEE_CURRENCIES, Finding, LegalHold
 from dsar.portal import services as portal_services
 from dsar.portal.models import SubjectReply
 from dsar.portal.selectors import corrections_for
@@ -115,6 +115,7 @@ def request_detail(request, pk, revealed=None):
     _staff_only(request.user)
     now = timezone.now()
     obj = get_object_or_404(selectors.detail(now=now), pk=pk)
+    findings = legal_selectors.findings_for(obj)
     return render(
         request,
         "staff/request.html",
@@ -132,7 +133,13 @@ def request_detail(request, pk, revealed=None):
             else None,
             "someone_else_approves": obj.status == Status.IN_REVIEW
             and duties.verified_it(obj, request.user),
-            "findings": legal_selectors.findings_for(obj),
+            "findings": findings,
+            "repeat_finding": next(
+                (f for f in findings if f.check_name == "repeated_requests"), None
+            ),
+            "fee": fees.latest_fee(obj),
+            "representation": representation.representation_for(obj),
+            "fee_currencies": FEE_CURRENCIES,
             "holds": legal_selectors.active_holds_for(obj),
             "deny_form": DenyForm(),
             "message_form": MessageForm(),
@@ -238,6 +245,19 @@ def act(request, pk, action):
         and _("The system will be tried again."),
         "recheck": lambda r: _recheck(request, r),
         "decide-correction": lambda r: _decide_correction(request, r) and _("Decision recorded."),
+        "propose-fee": lambda r: fees.propose_fee(
+            request=r,
+            user=user,
+            amount=request.POST.get("amount", ""),
+            currency=request.POST.get("currency", "CNY"),
+            reason=request.POST.get("reason", ""),
+            finding=request.POST.get("finding"),
+        )
+        and _("Fee proposed; the subject has been told and the clock is paused."),
+        "record-fee-payment": lambda r: fees.record_payment(
+            request=r, user=user, reference=request.POST.get("reference", "")
+        )
+        and _("Payment recorded; the request is back in review and the clock runs again."),
         "extend": lambda r: _extend(request, r)
         and _("Deadline extended; the subject has been told why."),
         "deny": lambda r: _deny(request, r) and _("Denied; the subject has been told why."),

@@ -1,0 +1,118 @@
+"""Requests filed on someone else's behalf (CCPA §7063; issue 22): an authorised agent.
+
+Staff record who files for whom (the agent's name and the authority they claim). The subject
+is then asked, through the one notifier and the channel the request holds for them (never an
+address the agent gives), to confirm on their status page; refusing is withdrawing the
+request there. Until the subject confirms, the guard ``refuse_until_confirmed`` keeps the
+request from the work: nothing is disclosed or deleted, and nothing goes to the agent.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsar.access import permissions
+from dsar.audit.services import Actor, record_event
+from dsar.legal.errors import LegalInputError
+from dsar.legal.models import Representation, RepresentationKind
+from dsar.verification import notices
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.transitions import TransitionError
+
+# Before any work: a representation recorded later could no longer hold anything back.
+RECORDABLE = frozenset({Status.PENDING_VERIFICATION, Status.IN_REVIEW, Status.AWAITING_SUBJECT})
+MAX_TEXT = 2000
+
+
+def representation_for(request: RightsRequest) -> Representation | None:
+    return Representation.objects.filter(request=request).first()
+
+
+def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> Representation:
+    """Record that an authorised agent files ``request`` for its subject, and ask the subject
+    to confirm. Raises ``PermissionDenied``, ``LegalInputError`` (``name``, ``authority``,
+    ``request``) or ``TransitionError`` once the work has started; nothing is written then."""
+    permissions.require(user, "record_agent")
+    name, authority = (name or "").strip(), (authority or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = [_("Give the agent's name (a person or an organisation).")]
+    elif len(name) > 200:
+        errors["name"] = [_("Keep the name under 200 characters.")]
+    if not authority:
+        errors["authority"] = [_("Say how the agent is authorised (e.g. a signed permission).")]
+    elif len(authority) > MAX_TEXT:
+        errors["authority"] = [_("Keep this under %(max)d characters.") % {"max": MAX_TEXT}]
+    if not (request.email or request.phone):
+        errors["request"] = [_("The request holds no channel of the subject to confirm on.")]
+    if errors:
+        raise LegalInputError(errors)
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.status not in RECORDABLE:
+            raise TransitionError(
+                f"Request {locked.reference} is {locked.status}; an agent is recorded before "
+                "any work starts.",
+                current=locked.status,
+            )
+        if Representation.objects.filter(request=locked).exists():
+            raise LegalInputError.on("request", _("This request already names who filed it."))
+        representation = Representation.objects.create(
+            request=locked,
+            kind=RepresentationKind.AGENT,
+            representative_name=name,
+            authority=authority,
+            recorded_by=user,
+            recorded_at=timezone.now(),
+        )
+        record_event(
+            action="representation.recorded",
+            actor=Actor.staff(user),
+            request_id=locked.pk,
+            payload={"representation_id": str(representation.pk), "kind": "agent"},
+        )
+        notices.notify(locked, "agent_confirm", agent_name=name)
+    return representation
+
+
+def confirm_by_subject(*, request: RightsRequest) -> Representation:
+    """The subject confirms, on their status page, that the agent acts for them."""
+    with transaction.atomic():
+        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        representation = Representation.objects.filter(
+            request=locked, subject_confirmed_at__isnull=True
+        ).first()
+        if representation is None or locked.status not in RECORDABLE:
+            raise TransitionError(
+                _("Request %(reference)s has nothing waiting for your confirmation.")
+                % {"reference": locked.reference},
+                current=locked.status,
+            )
+        representation.subject_confirmed_at = timezone.now()
+        representation.save(update_fields=["subject_confirmed_at"])
+        record_event(
+            action="representation.confirmed",
+            actor=Actor.subject(),
+            request_id=locked.pk,
+            payload={"representation_id": str(representation.pk)},
+        )
+    return representation
+
+
+def refuse_until_confirmed(request: RightsRequest) -> None:
+    """Guard: an agent's request does no work before its subject confirmed it."""
+    if Representation.objects.filter(
+        request=request, kind=RepresentationKind.AGENT, subject_confirmed_at__isnull=True
+    ).exists():
+        raise TransitionError(
+            f"Request {request.reference} was filed by an agent: nothing is disclosed or "
+            "deleted until the subject confirms it through the channel on file.",
+            current=request.status,
+        )
+
+
+def anonymise(request, *, now) -> None:
+    """Record retention: the agent's name and claimed authority go; the kind stays."""
+    Representation.objects.filter(request=request).update(representative_name="", authority="")
