@@ -15,7 +15,7 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 11, 25, 32
+INTAKE, VERIFY, APPROVE = 14, 25, 34
 
 
 @pytest.fixture
@@ -38,6 +38,14 @@ def verify(api, pk, code) -> None:
     assert response.status_code == 200
 
 
+def advisories(pk) -> list[str]:
+    """The ids of the deletion's advisory findings, which staff acknowledge on approval."""
+    from dsar.legal.models import Finding, Severity
+
+    findings = Finding.objects.filter(request_id=pk, severity=Severity.ADVISORY)
+    return [str(f) for f in findings.values_list("pk", flat=True)]
+
+
 def test_intake_queries(subject, django_assert_max_num_queries):
     with django_assert_max_num_queries(INTAKE):
         file(subject)
@@ -56,8 +64,9 @@ def test_approval_queries(subject, staff_user, django_assert_max_num_queries):
     verify(subject, pk, code_from_outbox(pk))
     staff = APIClient()
     staff.force_authenticate(staff_user("supervisor"))
+    body = {"acknowledged": advisories(pk)}
     with django_assert_max_num_queries(APPROVE):
-        response = staff.post(f"/api/v1/staff/requests/{pk}/approve/")
+        response = staff.post(f"/api/v1/staff/requests/{pk}/approve/", body, format="json")
     assert response.status_code == 200
     assert RightsRequest.objects.get(pk=pk).status == Status.PROCESSING
 
