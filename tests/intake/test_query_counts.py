@@ -15,7 +15,7 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 14, 24, 34
+INTAKE, VERIFY, APPROVE = 14, 24, 32
 
 
 @pytest.fixture
