@@ -175,6 +175,7 @@ def lock(request: RightsRequest) -> RightsRequest:
         raise RuntimeError("lock() belongs inside transaction.atomic().")
     fresh = RightsRequest.objects.select_for_update().get(pk=request.pk)
     _copy(fresh, request)
+    request._state.adding, request._state.db = False, fresh._state.db  # a saved row now
     request._row_lock = connection.atomic_blocks[-1]
     return request
 

@@ -15,7 +15,7 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 14, 24, 32
+INTAKE, VERIFY, APPROVE = 14, 23, 32
 
 
 @pytest.fixture
@@ -86,3 +86,17 @@ def test_the_repeated_request_check_reads_verifications_once_whatever_the_histor
     request = RightsRequest.objects.get(pk=earlier[-1])
     with django_assert_num_queries(5):  # hold, reports, own verification, candidates, theirs
         _collect(request)
+
+
+def test_verifying_an_unknown_request_is_a_404_that_writes_nothing(subject):
+    """The verify call reads its request once, under the lock: an unknown id still answers
+    404 (as an id nobody filed always has) and records nothing."""
+    from dsar.audit.models import AuditEvent
+
+    events = AuditEvent.objects.count()
+    missing = "00000000-0000-4000-8000-000000000000"
+    response = subject.post(
+        f"/api/v1/requests/{missing}/verify/", {"code": "123456"}, format="json"
+    )
+    assert response.status_code == 404
+    assert AuditEvent.objects.count() == events
