@@ -18,7 +18,7 @@ COPY . .
 RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= DSAR_HASH_KEY=build DSAR_AUDIT_KEY=build python manage.py compilemessages --ignore=.venv -v 0
 RUN SECRET_KEY=build DSAR_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= \
     DSAR_HASH_KEY=build DSAR_AUDIT_KEY=build python manage.py collectstatic --noinput \
-    && useradd --system --home /app dsar && mkdir -p /app/var/exports && chown -R dsar /app/var
+    && useradd --system --home /app dsar && mkdir -p /app/var/exports /app/var/evidence && chown -R dsar /app/var
 USER dsar
 
 EXPOSE 8000

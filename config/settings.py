@@ -400,6 +400,32 @@ if DSAR_EXPORT_STORAGE == "s3":
     }
 else:
     STORAGES["exports"] = {"BACKEND": "dsar.exports.sealed.ExportFileStorage"}
+# Identity evidence (dsar.verification): each upload one Fernet-encrypted file in
+# STORAGES["evidence"], deleted when staff decide or the request stops waiting. "filesystem"
+# (DSAR_EVIDENCE_DIR; web and worker must share it) or "s3" (django-storages; the bucket,
+# endpoint and region default to the export storage's, under its own prefix).
+DSAR_EVIDENCE_DIR = env("DSAR_EVIDENCE_DIR", default=str(VAR_DIR / "evidence"))
+DSAR_EVIDENCE_STORAGE = env("DSAR_EVIDENCE_STORAGE", default="filesystem")
+if DSAR_EVIDENCE_STORAGE == "s3":
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("DSAR_EVIDENCE_S3_BUCKET", default="")
+            or env("DSAR_EXPORT_S3_BUCKET", default=""),
+            "endpoint_url": env("DSAR_EVIDENCE_S3_ENDPOINT", default="")
+            or env("DSAR_EXPORT_S3_ENDPOINT", default="")
+            or None,
+            "region_name": env("DSAR_EVIDENCE_S3_REGION", default="")
+            or env("DSAR_EXPORT_S3_REGION", default="")
+            or None,
+            "location": env("DSAR_EVIDENCE_S3_PREFIX", default="evidence"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["evidence"] = {"BACKEND": "dsar.verification.storage.EvidenceFileStorage"}
 # Rows per encrypted chunk of a system's export part, and rows shown per table on index.html.
 DSAR_EXPORT_CHUNK_ROWS = env.int("DSAR_EXPORT_CHUNK_ROWS", default=2000)
 DSAR_EXPORT_PREVIEW_ROWS = env.int("DSAR_EXPORT_PREVIEW_ROWS", default=5)

@@ -9,6 +9,7 @@ service and render.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -206,8 +207,12 @@ class VerifyView(PublicView):
     @extend_schema(request=CodeSerializer, responses={200: CreatedSerializer})
     def post(self, request, pk):
         data = self.parse(CodeSerializer)
-        rights_request = get_object_or_404(RightsRequest, pk=pk)
-        verification.verify_code(request=rights_request, code=data["code"])
+        # Read once, under the row lock verify_code takes (lock() fills this instance in).
+        rights_request = RightsRequest(pk=pk)
+        try:
+            verification.verify_code(request=rights_request, code=data["code"])
+        except RightsRequest.DoesNotExist:
+            raise Http404 from None
         return Response(_created(rights_request))
 
 

@@ -180,13 +180,22 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         return self._now_value
 
     def get_object(self):
+        """The request an action works on: the row with its assignee, without the detail's
+        notes (an action's service never reads them; ``_answer`` reads the detail)."""
+        if self.action == "retrieve":
+            return self._detail()
+        return get_object_or_404(
+            selectors.queue(now=self._now()), pk=self.kwargs[self.lookup_field]
+        )
+
+    def _detail(self):
         return get_object_or_404(
             selectors.detail(now=self._now()), pk=self.kwargs[self.lookup_field]
         )
 
     def _answer(self):
         """The request as it is after an action, in the detail shape."""
-        fresh = self.get_object()
+        fresh = self._detail()
         return Response(RequestDetailSerializer(fresh, context=self.get_serializer_context()).data)
 
     def _input(self, serializer_class):

@@ -54,33 +54,37 @@ def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
     Returns the ids of rows created now (to publish after commit) and whether every stage is
     settled (``settled``), i.e. the request may complete. Call with the request row locked.
     """
-    work = request.fanout_tasks.exclude(action=Action.CHECK)
-    fields = ("action", "status", "system__kind")
-    rows = list(work.values_list(*fields))
+    # Every work row of the request, read once: the row lock keeps others from adding any,
+    # so the rows created below are added to this list instead of reading it again.
+    rows = list(
+        request.fanout_tasks.exclude(action=Action.CHECK).values_list(
+            "action", "status", "system__kind", "system_id"
+        )
+    )
     for actions in STAGES[request.type]:
         created = []
         # A stage's rows are created once, when it opens, for the systems enabled then; a
         # system registered later does not join work already under way.
         stage = {*actions, *([Action.ANONYMISE] if Action.DELETE in actions else [])}
-        if not any(action in stage for action, _, _ in rows):
+        if not any(action in stage for action, *_ in rows):
             kept = set(excluded_categories(request))
             for action in actions:
-                created += _create_rows(request, action, kept)
-            rows = list(work.values_list(*fields))
-        if any(not settled(status, kind) for _, status, kind in rows):
+                tasks = _create_rows(request, action, kept, rows)
+                rows += [(t.action, t.status, t.system.kind, t.system_id) for t in tasks]
+                created += [str(t.pk) for t in tasks if t.status == TaskStatus.PENDING]
+        if any(not settled(status, kind) for _, status, kind, _ in rows):
             return created, False
     return [], True
 
 
-def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[str]:
-    """The missing rows of one action, in one INSERT (the request row is locked)."""
+def _create_rows(
+    request: RightsRequest, action: str, kept: set[str], rows: list[tuple]
+) -> list[FanoutTask]:
+    """The missing rows of one action, in one INSERT (the request row is locked); ``rows``:
+    the request's work rows so far (action, status, kind, system id). Returns those created."""
     now = timezone.now()
-    existing = set(
-        request.fanout_tasks.filter(action__in=[action, Action.ANONYMISE]).values_list(
-            "system_id", "action"
-        )
-    )
-    rows, excluded = [], []
+    existing = {(system_id, a) for a, _, _, system_id in rows if a in (action, Action.ANONYMISE)}
+    new, excluded = [], []
     for system in DownstreamSystem.objects.runnable():
         if (system.pk, action) in existing:
             continue
@@ -88,15 +92,15 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
         if retained is None:
             continue
         task = FanoutTask(request=request, system=system, action=action, next_attempt_at=now)
-        rows.append(task)
+        new.append(task)
         if retained:
             task.status, task.finished_at = TaskStatus.EXCLUDED, now
             task.last_error = f"kept under statutory retention: {', '.join(retained)}"
             excluded.append((task, retained))
             if system.supports(Action.ANONYMISE) and (system.pk, Action.ANONYMISE) not in existing:
-                rows.append(FanoutTask(request=request, system=system, action=Action.ANONYMISE,
-                                       next_attempt_at=now))  # fmt: skip
-    FanoutTask.objects.bulk_create(rows)
+                new.append(FanoutTask(request=request, system=system, action=Action.ANONYMISE,
+                                      next_attempt_at=now))  # fmt: skip
+    FanoutTask.objects.bulk_create(new)
     for task, retained in excluded:
         record_event(
             action="fanout.excluded",
@@ -104,7 +108,7 @@ def _create_rows(request: RightsRequest, action: str, kept: set[str]) -> list[st
             request_id=request.pk,
             payload={"task": str(task.pk), "system": task.system.name, "categories": retained},
         )
-    return [str(task.pk) for task in rows if task.status == TaskStatus.PENDING]
+    return new
 
 
 def _retained(system, action: str, request: RightsRequest, kept: set[str]) -> list[str] | None:

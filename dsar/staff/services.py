@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from dsar.access import permissions
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, appended_together, record_event
 from dsar.fanout import rechecks
 from dsar.legal import selectors as legal_selectors
 from dsar.staff import duties
@@ -147,7 +147,9 @@ def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
             }
         )
     to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
-    with transaction.atomic():
+    # One append for the move, its effects and the acknowledgement: the chain head is read
+    # and written once.
+    with transaction.atomic(), appended_together():
         moved = transition(request, to=to, actor=Actor.staff(user))
         if advisories:
             record_event(

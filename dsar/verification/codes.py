@@ -26,6 +26,7 @@ from dsar.verification.channels import channel_for
 from dsar.verification.evidence import purge_pending
 from dsar.verification.models import Challenge, Channel, Method, Strength, Verification
 from dsar.verification.selectors import current_challenge
+from dsar.workflow import transitions
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -175,12 +176,12 @@ def verify_code(*, request: RightsRequest, code: str) -> Verification:
     """
     code, now = normalise_code(code), timezone.now()
     with transaction.atomic():
-        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        locked = transitions.lock(request)  # the transition below reuses this lock
         require_pending(locked)
         challenge = current_challenge(locked, for_update=True)
         failure = check_code(challenge, code, now)
         if failure is None:
-            return complete(request, challenge, Method.CODE, now)
+            return complete(locked, challenge, Method.CODE, now)
         record_failure(locked, failure, Method.CODE)
     raise failure
 

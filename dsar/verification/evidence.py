@@ -1,8 +1,9 @@
 """Identity evidence uploaded by the subject for staff review.
 
 Only JPEG, PNG and PDF are accepted, recognised by their content (not their name or declared
-type), up to ``DSAR_EVIDENCE_MAX_BYTES``. The content is encrypted at rest and emptied as soon
-as staff decide, or when the request stops waiting for verification.
+type), up to ``DSAR_EVIDENCE_MAX_BYTES``. The content is encrypted and kept in
+``STORAGES["evidence"]`` (``storage.py``), and deleted from there as soon as staff decide, or
+when the request stops waiting for verification.
 """
 
 import uuid
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from dsar.access.permissions import require
 from dsar.audit.services import Actor, record_event
-from dsar.crypto.keys import fernet
+from dsar.verification import storage
 from dsar.verification.models import Evidence, EvidenceStatus
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -78,26 +79,32 @@ def submit_evidence(*, request: RightsRequest, upload) -> Evidence:
                     ]
                 }
             )
-        evidence = Evidence.objects.create(
-            request=locked,
-            content=fernet().encrypt(data),
-            content_type=content_type,
-            size=len(data),
-            uploaded_at=timezone.now(),
-        )
-        record_event(
-            action="evidence.uploaded",
-            actor=Actor.subject(),
-            request_id=locked.pk,
-            payload={"evidence_id": str(evidence.pk), "content_type": content_type},
-        )
+        evidence_id = uuid.uuid4()
+        name = storage.seal(storage.name_for(locked.pk, evidence_id), data)
+        try:
+            evidence = Evidence.objects.create(
+                id=evidence_id,
+                request=locked,
+                file=name,
+                content_type=content_type,
+                size=len(data),
+                uploaded_at=timezone.now(),
+            )
+            record_event(
+                action="evidence.uploaded",
+                actor=Actor.subject(),
+                request_id=locked.pk,
+                payload={"evidence_id": str(evidence.pk), "content_type": content_type},
+            )
+        except BaseException:
+            storage.delete([name])  # no row will name it
+            raise
     return evidence
 
 
 def evidence_content(evidence: Evidence) -> bytes:
     """The decrypted document, for a reviewer; empty once purged."""
-    raw = bytes(evidence.content or b"")
-    return fernet().decrypt(raw) if raw else b""
+    return storage.unseal(evidence.file)
 
 
 def take_for_decision(*, request: RightsRequest, evidence_id: uuid.UUID, user) -> Evidence:
@@ -125,8 +132,9 @@ def reject_evidence(*, request: RightsRequest, user, evidence_id: uuid.UUID, rea
     with transaction.atomic():
         evidence = take_for_decision(request=request, evidence_id=evidence_id, user=user)
         evidence.status = EvidenceStatus.REJECTED
-        evidence.content, evidence.purged_at = b"", timezone.now()
-        evidence.save(update_fields=["status", "content", "purged_at"])
+        name, evidence.file, evidence.purged_at = evidence.file, "", timezone.now()
+        evidence.save(update_fields=["status", "file", "purged_at"])
+        _delete_after_commit([name])
         record_event(
             action="evidence.rejected",
             actor=Actor.staff(user),
@@ -136,20 +144,35 @@ def reject_evidence(*, request: RightsRequest, user, evidence_id: uuid.UUID, rea
 
 
 def purge_pending(*, request: RightsRequest) -> int:
-    """Empty every upload of ``request`` that still holds content; pending ones are closed
-    unreviewed (the request was verified another way, withdrawn or expired)."""
-    now = timezone.now()
-    Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING).update(
-        status=EvidenceStatus.UNREVIEWED, decided_at=now
-    )
-    purged = Evidence.objects.filter(request=request, purged_at__isnull=True).update(
-        content=b"", purged_at=now
-    )
-    if purged:
-        record_event(
-            action="evidence.purged",
-            actor=Actor.system("verification"),
-            request_id=request.pk,
-            payload={"count": purged},
+    """Delete every upload of ``request`` still kept; pending ones are closed unreviewed (the
+    request was verified another way, withdrawn or expired). One read when there is none."""
+    kept = list(
+        Evidence.objects.filter(request=request, purged_at__isnull=True).values_list(
+            "pk", "status", "file"
         )
+    )
+    if not kept:
+        return 0
+    now = timezone.now()
+    pending = [pk for pk, status, _ in kept if status == EvidenceStatus.PENDING]
+    if pending:
+        Evidence.objects.filter(pk__in=pending).update(
+            status=EvidenceStatus.UNREVIEWED, decided_at=now
+        )
+    purged = Evidence.objects.filter(pk__in=[pk for pk, _, _ in kept]).update(
+        file="", purged_at=now
+    )
+    _delete_after_commit([name for _, _, name in kept])
+    record_event(
+        action="evidence.purged",
+        actor=Actor.system("verification"),
+        request_id=request.pk,
+        payload={"count": purged},
+    )
     return purged
+
+
+def _delete_after_commit(names: list[str]) -> None:
+    """Delete the files once the rows no longer naming them are committed: a rollback keeps
+    both (a crash in between leaves an encrypted file no row names)."""
+    transaction.on_commit(lambda: storage.delete(names))

@@ -20,6 +20,7 @@ from dsar.verification.codes import (
     require_pending,
 )
 from dsar.verification.models import Challenge, Channel, Method, Verification
+from dsar.workflow import transitions
 from dsar.workflow.models import RightsRequest, Status
 
 
@@ -88,7 +89,7 @@ def verify_link(*, request: RightsRequest, challenge_id: uuid.UUID, secret: str)
     either way; the request it was sent for stays waiting."""
     now = timezone.now()
     with transaction.atomic():
-        locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        locked = transitions.lock(request)  # the transition below reuses this lock
         require_pending(locked)
         challenge = _live_link(challenge_id, for_update=True)
         if not _link_fits(challenge, locked):
@@ -103,6 +104,6 @@ def verify_link(*, request: RightsRequest, challenge_id: uuid.UUID, secret: str)
         elif not hmac.compare_digest(link_hash(challenge.pk, secret or ""), challenge.link_hash):
             failure = VerificationFailed(_("This link is not valid."), reason="wrong")
         else:
-            return complete(request, challenge, Method.LINK, now)
+            return complete(locked, challenge, Method.LINK, now)
         record_failure(locked, failure, Method.LINK)
     raise failure

@@ -118,15 +118,16 @@ class EvidenceStatus(models.TextChoices):
 class Evidence(models.Model):
     """An identity document the subject uploaded for staff review.
 
-    The content is Fernet-encrypted at rest and emptied (``purged_at``) as soon as staff
-    decide on it, or when the request leaves ``pending_verification`` otherwise.
+    The document is a Fernet-encrypted file in ``STORAGES["evidence"]`` (``file``, its name
+    there; ``dsar.verification.storage``), deleted (``purged_at``, ``file`` emptied) as soon
+    as staff decide on it, or when the request leaves ``pending_verification`` otherwise.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     request = models.ForeignKey(
         "workflow.RightsRequest", on_delete=models.CASCADE, related_name="evidence"
     )
-    content = models.BinaryField(default=b"", editable=False)
+    file = models.CharField(max_length=255, blank=True, default="", editable=False)
     content_type = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     status = models.CharField(

@@ -42,10 +42,8 @@ def current_challenge(
 
 
 def pending_evidence(request: RightsRequest) -> list[Evidence]:
-    """Uploads of ``request`` waiting for a staff decision (content not loaded)."""
-    return list(
-        Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING).defer("content")
-    )
+    """Uploads of ``request`` waiting for a staff decision (their files stay in storage)."""
+    return list(Evidence.objects.filter(request=request, status=EvidenceStatus.PENDING))
 
 
 def staff_verifier_ids(request: RightsRequest) -> set[int]:

@@ -10,13 +10,12 @@ prints the same counts under committed transactions next to the goal of the issu
 import pytest
 from rest_framework.test import APIClient
 
-from dsar.legal.selectors import advisories_to_acknowledge
 from dsar.workflow.models import RightsRequest, Status
 from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 14, 26, 38
+INTAKE, VERIFY, APPROVE = 14, 23, 36  # approval: +2 guards (fee, agent) and +2 detail fields
 
 
 @pytest.fixture
@@ -39,6 +38,14 @@ def verify(api, pk, code) -> None:
     assert response.status_code == 200
 
 
+def advisories(pk) -> list[str]:
+    """The ids of the deletion's advisory findings, which staff acknowledge on approval."""
+    from dsar.legal.models import Finding, Severity
+
+    findings = Finding.objects.filter(request_id=pk, severity=Severity.ADVISORY)
+    return [str(f) for f in findings.values_list("pk", flat=True)]
+
+
 def test_intake_queries(subject, django_assert_max_num_queries):
     with django_assert_max_num_queries(INTAKE):
         file(subject)
@@ -57,9 +64,7 @@ def test_approval_queries(subject, staff_user, django_assert_max_num_queries):
     verify(subject, pk, code_from_outbox(pk))
     staff = APIClient()
     staff.force_authenticate(staff_user("supervisor"))
-    # A deletion's advisory findings are acknowledged with the approval (read beforehand).
-    advisories = advisories_to_acknowledge(RightsRequest.objects.get(pk=pk))
-    body = {"acknowledged": [finding.pk for finding in advisories]}
+    body = {"acknowledged": advisories(pk)}
     with django_assert_max_num_queries(APPROVE):
         response = staff.post(f"/api/v1/staff/requests/{pk}/approve/", body, format="json")
     assert response.status_code == 200
@@ -81,3 +86,17 @@ def test_the_repeated_request_check_reads_verifications_once_whatever_the_histor
     request = RightsRequest.objects.get(pk=earlier[-1])
     with django_assert_num_queries(5):  # hold, reports, own verification, candidates, theirs
         _collect(request)
+
+
+def test_verifying_an_unknown_request_is_a_404_that_writes_nothing(subject):
+    """The verify call reads its request once, under the lock: an unknown id still answers
+    404 (as an id nobody filed always has) and records nothing."""
+    from dsar.audit.models import AuditEvent
+
+    events = AuditEvent.objects.count()
+    missing = "00000000-0000-4000-8000-000000000000"
+    response = subject.post(
+        f"/api/v1/requests/{missing}/verify/", {"code": "123456"}, format="json"
+    )
+    assert response.status_code == 404
+    assert AuditEvent.objects.count() == events

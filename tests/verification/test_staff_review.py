@@ -5,13 +5,13 @@ import io
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from dsar.access.roles import Role
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services
-from dsar.verification.models import EvidenceStatus, Method, Strength
+from dsar.verification.models import Evidence, EvidenceStatus, Method, Strength
 from dsar.verification.selectors import latest_verification, pending_evidence
 from dsar.workflow.models import Status
 from dsar.workflow.transitions import TransitionError
@@ -33,9 +33,13 @@ def upload(request, content=PDF, name="passport.pdf"):
 
 
 def raw_content(evidence_id) -> bytes:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT content FROM verification_evidence WHERE id = %s", [evidence_id])
-        return bytes(cursor.fetchone()[0])
+    """What the evidence storage holds for an upload: empty once it is deleted."""
+    name = Evidence.objects.values_list("file", flat=True).get(pk=evidence_id)
+    store = storages["evidence"]
+    if not name or not store.exists(name):
+        return b""
+    with store.open(name, "rb") as handle:
+        return handle.read()
 
 
 def test_evidence_is_encrypted_at_rest(make_request):

@@ -137,3 +137,57 @@ def test_two_concurrent_callers_cannot_both_apply_a_transition():
     assert RightsRequest.objects.get(pk=request.pk).status == Status.AWAITING_SUBJECT
     moves = AuditEvent.objects.filter(request_id=request.pk, to_status=Status.AWAITING_SUBJECT)
     assert moves.count() == 1
+
+
+def row_locks(captured) -> list[str]:
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "workflow_rightsrequest"') and "FOR UPDATE" in q["sql"]
+    ]
+
+
+@pytest.mark.django_db
+def test_a_transition_reuses_the_lock_its_caller_took_in_the_same_transaction():
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from dsar.workflow.transitions import lock
+
+    request = RightsRequestFactory.create(status=Status.IN_REVIEW)
+    stale = RightsRequest.objects.get(pk=request.pk)
+    RightsRequest.objects.filter(pk=request.pk).update(status=Status.PROCESSING)
+    with transaction.atomic():
+        locked = lock(stale)  # re-read under the lock: the stale copy is brought up to date
+        assert locked is stale and locked.status == Status.PROCESSING
+        with CaptureQueriesContext(connection) as captured:
+            transition(locked, to=Status.COMPLETED, actor=ACTORS[ActorKind.SYSTEM], outcome="full")
+    assert row_locks(captured) == []
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.COMPLETED
+
+
+@pytest.mark.django_db
+def test_a_lock_rolled_back_with_its_savepoint_is_taken_again():
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from dsar.workflow.transitions import lock
+
+    request = RightsRequestFactory.create(status=Status.IN_REVIEW)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                lock(request)
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        with CaptureQueriesContext(connection) as captured:
+            transition(request, to=Status.AWAITING_SUBJECT, actor=ACTORS[ActorKind.STAFF])
+    assert len(row_locks(captured)) == 1
+
+
+def test_lock_refuses_to_run_outside_a_transaction(django_db_blocker):
+    from dsar.workflow.transitions import lock
+
+    with django_db_blocker.unblock(), pytest.raises(RuntimeError):
+        lock(RightsRequest(pk="00000000-0000-0000-0000-000000000000"))
