@@ -33,6 +33,7 @@ from dsar.verification.services import claim_message, issue_challenge
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest
+from dsar.workflow.models import Status as RequestStatus
 from dsar.workflow.services import create_request, set_contact
 
 # Types a caller can file by voice; a correction lists its changes and a consent withdrawal
@@ -206,3 +207,23 @@ def _cleaned(**raw) -> dict:
     if errors:
         raise ValidationError(errors)
     return data
+
+
+def progress(*, request: RightsRequest, user) -> dict:
+    """Where a staff-filed request's verification stands, for its page: the channel, the
+    route, the contact the code went to (masked) and, while staff must still pick one, the
+    contacts on file (masked)."""
+    require(user, "file_request")
+    intake = StaffIntake.objects.filter(request=request).first()
+    if intake is None:
+        raise ValidationError(_("This request was not filed by staff."))
+    sent_to = ""
+    if request.phone:
+        sent_to = contacts.mask(contacts.PHONE, request.phone)
+    elif request.email:
+        sent_to = contacts.mask(contacts.EMAIL, request.email)
+    waiting = request.status == RequestStatus.PENDING_VERIFICATION
+    choices = ()
+    if waiting and not sent_to and intake.route == IntakeRoute.CHOOSE:
+        choices = on_file_choices(request=request, user=user)
+    return {"intake": intake, "sent_to": sent_to, "choices": choices, "waiting": waiting}

@@ -144,3 +144,40 @@ def test_bad_input_names_each_field_and_writes_nothing(shop, staff_user):
     assert set(error.value.message_dict) == {"account_id"}
     assert not RightsRequest.objects.exists() and not AuditEvent.objects.exists()
     assert not StaffIntake.objects.exists() and not OutboundEmail.objects.exists()
+
+
+def test_the_file_a_request_page_files_and_offers_masked_contacts(shop, staff_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff_user("agent"))
+    assert "/staff/requests/new/" in client.get("/staff/").content.decode()
+    bad = client.post("/staff/requests/new/", {"channel": "hotline", "type": "access",
+                                               "caller_said": "x", "language": "en",
+                                               "phone": "12345"})  # fmt: skip
+    assert bad.status_code == 200 and 'id="err-phone"' in bad.content.decode()
+    assert not RightsRequest.objects.exists()
+    filed = client.post("/staff/requests/new/", {"channel": "hotline", "type": "access",
+                                                  "caller_said": "Wants a copy.", "language": "en",
+                                                  "account_id": "acct-1",
+                                                  "phone": "13912345678"})  # fmt: skip
+    request = RightsRequest.objects.get()
+    assert filed.status_code == 302 and filed.url == f"/staff/requests/{request.pk}/intake/"
+    page = client.get(filed.url).content.decode()
+    assert "138****5678" in page and "13800135678" not in page and "13912345678" not in page
+    choice = next(
+        d
+        for d, m in hotline.on_file_choices(request=request, user=staff_user("supervisor", "s2"))
+        if m.startswith("138")
+    )
+    client.post(filed.url, {"choice": choice})
+    assert set(OutboundEmail.objects.values_list("to", flat=True)) == {ON_FILE_PHONE}
+
+
+def test_legal_gets_403_from_the_form(shop, staff_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff_user("legal"))
+    assert client.get("/staff/requests/new/").status_code == 403
+    assert "/staff/requests/new/" not in client.get("/staff/").content.decode()
