@@ -45,7 +45,10 @@ def requests(db, fresh_limits, make_request, staff_user):
     decisions.deny_request(request=denied, user=legal, basis="duplicate", explanation="重复请求")
     done = make_request(status=Status.COMPLETED, type=RequestType.CORRECTION)
     hotline_filed = hotline.file_for_caller(
-        user=agent, type=RequestType.DELETION, channel="hotline", caller_said="请删除我的账户",
+        user=agent,
+        type=RequestType.DELETION,
+        channel="hotline",
+        caller_said="请删除我的账户",
         account_id="acct-9",
     ).request  # no system answers dry runs here: the evidence route
     return {
