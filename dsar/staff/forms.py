@@ -110,7 +110,9 @@ class FileForCallerForm(forms.Form):
     channel = forms.ChoiceField(label=_("How it came in"), choices=IntakeChannel.choices)
     type = forms.ChoiceField(label=_("Request type"), choices=())
     caller_said = forms.CharField(
-        label=_("What the caller said"), max_length=5000, widget=forms.Textarea
+        label=_("What the caller said (the subject sees it on the status page)"),
+        max_length=5000,
+        widget=forms.Textarea,
     )
     account_id = forms.CharField(label=_("Account id the caller named"), max_length=200,
                                  required=False)  # fmt: skip
