@@ -125,8 +125,11 @@ def file_for_caller(
 
 
 def on_file_choices(*, request: RightsRequest, user) -> tuple[tuple[str, str], ...]:
-    """The contacts on file for a request staff filed, masked, to pick one from."""
+    """The contacts on file for a request staff filed, masked, to pick one from; a
+    ``ValidationError`` for a request not filed by staff."""
     require(user, "file_request")
+    if not StaffIntake.objects.filter(request=request).exists():
+        raise ValidationError({"request": [_("This request was not filed by staff.")]})
     return tuple((c.digest, c.masked) for c in _lookup(request).contacts)
 
 

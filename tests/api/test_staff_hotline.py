@@ -59,3 +59,9 @@ def test_legal_may_not_file(shop, api_as):
     )  # fmt: skip
     assert answer.status_code == 403
     assert not RightsRequest.objects.exists()
+
+
+def test_on_file_of_a_web_request_is_400_not_500(shop, api_as, make_request):
+    web = make_request()
+    answer = api_as("agent").get(f"{URL}{web.pk}/on-file/")
+    assert answer.status_code == 400 and "request" in answer.json()["error"]["fields"]
