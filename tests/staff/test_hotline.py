@@ -181,3 +181,29 @@ def test_legal_gets_403_from_the_form(shop, staff_user):
     client.force_login(staff_user("legal"))
     assert client.get("/staff/requests/new/").status_code == 403
     assert "/staff/requests/new/" not in client.get("/staff/").content.decode()
+
+
+def test_an_http_systems_check_answer_names_the_contacts_on_file(db, downstream, staff_user):
+    """An ``http`` system's dry-run answer (``emails``, ``phones``) is read the same way; it
+    is asked with the account id alone, and one that fails counts as holding nothing."""
+    import json
+
+    from dsar.fanout.models import DownstreamSystem
+    from tests.support.signing import SECRET
+
+    DownstreamSystem.objects.create(
+        name="wallet", kind="http", actions=["check"], timeout_seconds=2,
+        config=json.dumps({"url": downstream.url, "secret": SECRET}),
+    )  # fmt: skip
+    downstream.answers = [(200, {"phones": ["+86 138 0013 5678", "not a phone"], "emails": []})]
+    filed = file(staff_user("agent"), account_id="acct-7", phone="13800135678")
+    assert filed.route == "code" and filed.sent_to == "138****5678"
+    asked = downstream.received[-1]
+    assert asked["action"] == "check" and asked["subject"]["account_id"] == "acct-7"
+    assert not asked["subject"].get("phone")  # the claimed number is not what is looked up
+
+    downstream.answers = [(500, {"error": "down"})]
+    down = file(staff_user("supervisor"), account_id="acct-8", phone="13800135678")
+    assert down.route == "evidence"
+    event = AuditEvent.objects.get(request_id=down.request.pk, action="request.filed_by_staff")
+    assert event.payload["systems_unanswered"] == 1
