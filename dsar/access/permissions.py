@@ -18,6 +18,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "claim": frozenset({A, L, S}),
     "assign": frozenset({S, M}),
     "verify": frozenset({A, S}),  # staff review of identity evidence
+    "file_request": frozenset({A, S}),  # file a request for a caller (hotline, email, letter)
     "approve": frozenset({A, S}),
     "recheck": frozenset({A, S}),  # ask downstream systems for a fresh dry run (check)
     "request_info": frozenset({A, L, S}),

@@ -26,7 +26,7 @@ from dsar.fanout import services as fanout_services
 from dsar.legal import decisions, fees, holds, representation
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.sla import services as sla_services
-from dsar.staff import inquiries, metrics, selectors, services
+from dsar.staff import hotline, inquiries, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
@@ -84,6 +84,30 @@ class SendCodeSerializer(serializers.Serializer):
 class CodeSentSerializer(serializers.Serializer):
     channel = serializers.CharField()
     expires_at = serializers.DateTimeField()
+
+
+class FileForCallerSerializer(serializers.Serializer):
+    """A request staff file for a caller; the service checks each field (400 per field)."""
+
+    type = serializers.CharField(max_length=32)
+    channel = serializers.CharField(max_length=16, help_text="hotline, email, letter, in_person")
+    caller_said = serializers.CharField(max_length=5000, allow_blank=True)
+    account_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    language = serializers.CharField(max_length=8, required=False, default="zh-hans")
+    jurisdiction = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, default=""
+    )
+
+
+class OnFileChoiceSerializer(serializers.Serializer):
+    choice = serializers.CharField(max_length=64)
+
+
+def _choices(choices) -> list[dict]:
+    return [{"choice": digest, "contact": masked} for digest, masked in choices]
 
 
 class DenySerializer(serializers.Serializer):
@@ -163,6 +187,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
         "recheck": "recheck", "answer": "answer", "propose_fee": "propose_fee",
         "record_fee_payment": "record_fee_payment", "record_agent": "record_agent",
+        "create": "file_request", "on_file": "file_request", "send_on_file_code": "file_request",
     }  # fmt: skip
 
     def get_queryset(self):
@@ -202,6 +227,39 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    @extend_schema(request=FileForCallerSerializer, responses={201: dict})
+    def create(self, request):
+        """File a request for a caller (hotline, email, letter, in person). The code goes only
+        to a contact a system holds for the account: ``route`` ``code`` (``sent_to``, masked),
+        ``choose`` (pick one of ``choices`` with ``send-on-file-code``) or ``evidence``."""
+        data = self._input(FileForCallerSerializer)
+        filed = hotline.file_for_caller(user=request.user, **data)
+        self.kwargs[self.lookup_field] = str(filed.request.pk)
+        body = {
+            "route": filed.route,
+            "sent_to": filed.sent_to,
+            "choices": _choices(filed.choices),
+            "request": self._answer().data,
+        }
+        return Response(body, status=201)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["get"], url_path="on-file")
+    def on_file(self, request, pk=None):
+        """The contacts on file for a request staff filed, masked, to pick one from."""
+        choices = hotline.on_file_choices(request=self.get_object(), user=request.user)
+        return Response({"choices": _choices(choices)})
+
+    @extend_schema(request=OnFileChoiceSerializer, responses={202: dict})
+    @action(detail=True, methods=["post"], url_path="send-on-file-code")
+    def send_on_file_code(self, request, pk=None):
+        """Send the subject's code to the contact on file staff picked."""
+        data = self._input(OnFileChoiceSerializer)
+        sent_to = hotline.send_code(
+            request=self.get_object(), user=request.user, choice=data["choice"]
+        )
+        return Response({"sent_to": sent_to}, status=202)
 
     @extend_schema(request=None, responses=RequestDetailSerializer)
     @action(detail=True, methods=["post"])

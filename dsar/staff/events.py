@@ -16,6 +16,8 @@ from dsar.workflow.models import Status
 
 LABELS = {
     "request.created": _("Request received"),
+    "request.filed_by_staff": _("Request filed by staff for a caller"),
+    "verification.on_file_contact": _("Code sent to a contact on file"),
     "request.transition": _("Status changed"),
     "request.claimed": _("Claimed"),
     "request.assigned": _("Assigned"),

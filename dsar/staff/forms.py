@@ -6,6 +6,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from dsar.legal.models import Basis, HoldKind
+from dsar.staff.hotline import FILABLE_TYPES
+from dsar.staff.models import IntakeChannel
+from dsar.workflow.models import RequestType
 
 
 def staff_choices():
@@ -99,3 +102,31 @@ class ExtendForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["days"].max_value = settings.DSAR_SLA_MAX_EXTENSION_DAYS
         self.fields["days"].widget.attrs["max"] = settings.DSAR_SLA_MAX_EXTENSION_DAYS
+
+
+class FileForCallerForm(forms.Form):
+    """A request staff file for a caller; ``dsar.staff.hotline`` checks every field again."""
+
+    channel = forms.ChoiceField(label=_("How it came in"), choices=IntakeChannel.choices)
+    type = forms.ChoiceField(label=_("Request type"), choices=())
+    caller_said = forms.CharField(
+        label=_("What the caller said (the subject sees it on the status page)"),
+        max_length=5000,
+        widget=forms.Textarea,
+    )
+    account_id = forms.CharField(label=_("Account id the caller named"), max_length=200,
+                                 required=False)  # fmt: skip
+    phone = forms.CharField(label=_("Mobile number the caller named"), max_length=32,
+                            required=False)  # fmt: skip
+    email = forms.CharField(label=_("Email address the caller named"), max_length=254,
+                            required=False)  # fmt: skip
+    full_name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    language = forms.ChoiceField(label=_("Caller's language"), choices=settings.LANGUAGES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = [(value, RequestType(value).label) for value in FILABLE_TYPES]
+
+
+class OnFileChoiceForm(forms.Form):
+    choice = forms.CharField(max_length=64)

@@ -59,3 +59,38 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.language})"
+
+
+class IntakeChannel(models.TextChoices):
+    HOTLINE = "hotline", _("Hotline call")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    IN_PERSON = "in_person", _("In person")
+
+
+class IntakeRoute(models.TextChoices):
+    CODE = "code", _("Code sent to a contact on file")
+    CHOOSE = "choose", _("Staff to choose a contact on file")
+    EVIDENCE = "evidence", _("Identity evidence only")
+
+
+class StaffIntake(models.Model):
+    """How a request staff filed for a caller came in: the channel, who filed it, what the
+    caller claimed (encrypted; never messaged) and the route its verification takes."""
+
+    request = models.OneToOneField(
+        "workflow.RightsRequest", on_delete=models.CASCADE, related_name="staff_intake"
+    )
+    channel = models.CharField(max_length=12, choices=IntakeChannel.choices)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    claimed_email = EncryptedTextField(blank=True)
+    claimed_phone = EncryptedTextField(blank=True)
+    route = models.CharField(max_length=12, choices=IntakeRoute.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff intake")
+        verbose_name_plural = _("staff intakes")
+
+    def __str__(self):
+        return f"{self.channel} intake of {self.request_id}"

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("requests/bulk-assign/", views.bulk_assign, name="bulk-assign"),
+    path("requests/new/", views.file_for_caller, name="file-request"),
+    path("requests/<uuid:pk>/intake/", views.intake, name="intake"),
     path("requests/<uuid:pk>/", views.request_detail, name="request"),
     path(
         "requests/<uuid:pk>/evidence/<uuid:evidence_id>/",

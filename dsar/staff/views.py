@@ -38,16 +38,18 @@ from dsar.sla import clock
 from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
-from dsar.staff import duties, events, inquiries, metrics, selectors, services
+from dsar.staff import duties, events, hotline, inquiries, metrics, selectors, services
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
     DenyForm,
     ExtendForm,
+    FileForCallerForm,
     HoldForm,
     LiftForm,
     MessageForm,
     NoteForm,
+    OnFileChoiceForm,
     OverrideForm,
     ReasonForm,
     SendCodeForm,
@@ -105,9 +107,53 @@ def queue(request):
             "query": query.urlencode(),
             "assign_form": AssignForm(),
             "can_assign": permissions.can(request.user, "assign"),
+            "can_file": permissions.can(request.user, "file_request"),
             "calendar_warnings": _calendar_warnings(request.user, now),
         },
     )
+
+
+@login_required
+def file_for_caller(request):
+    """The "File a request" form: an agent files for a caller (hotline, email, letter, in
+    person); the code goes only to a contact a system holds (``dsar.staff.hotline``)."""
+    permissions.require(request.user, "file_request")
+    form = FileForCallerForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
+    if request.method == "POST" and form.is_valid():
+        try:
+            filed = hotline.file_for_caller(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return redirect("staff:intake", pk=filed.request.pk)
+    return render(request, "staff/file_request.html", {"form": form})
+
+
+@login_required
+def intake(request, pk):
+    """A staff-filed request's verification: where the code went, or the contacts on file
+    to pick one from (masked), or the evidence route."""
+    obj = get_object_or_404(RightsRequest, pk=pk)
+    if request.method == "POST":
+        form = OnFileChoiceForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ValidationError({"choice": [_("Choose one of the contacts on file.")]})
+            sent_to = hotline.send_code(
+                request=obj, user=request.user, choice=form.cleaned_data["choice"]
+            )
+        except (ValidationError, TransitionError, RateLimited) as exc:
+            for message in getattr(exc, "messages", [str(exc)]):
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Code sent to %(contact)s.") % {"contact": sent_to})
+        return redirect("staff:intake", pk=obj.pk)
+    try:
+        state = hotline.progress(request=obj, user=request.user)
+    except ValidationError:
+        return redirect("staff:request", pk=obj.pk)
+    return render(request, "staff/intake.html", {"req": obj, **state})
 
 
 @login_required

@@ -22,6 +22,7 @@ def create_request(
     response_policy: dict | None = None,
     purposes: list[str] | tuple = (),
     actor: Actor | None = None,
+    contact_required: bool = True,
 ) -> RightsRequest:
     """Record a new request in ``pending_verification`` with a fresh reference.
 
@@ -29,8 +30,10 @@ def create_request(
     normalised before they are stored and hashed; an invalid one raises ``InvalidIdentity``
     before anything is written. ``response_policy`` is the policy's terms as the caller
     resolved them for ``jurisdiction`` (``dsar.sla.policies.terms_at_intake``).
+    ``contact_required=False``: a request staff file for a caller, whose contact is set later
+    to one a system holds (``set_contact``), or never (verified on evidence).
     """
-    if not (email or phone):
+    if contact_required and not (email or phone):
         raise identity.InvalidIdentity("Give an email address or a phone number.")
     email = identity.normalise_email(email) if email else ""
     phone = identity.normalise_phone(phone) if phone else ""
@@ -61,3 +64,13 @@ def create_request(
             | ({"jurisdiction": jurisdiction} if jurisdiction else {}),
         )
     return request
+
+
+def set_contact(request: RightsRequest, *, email: str = "", phone: str = "") -> None:
+    """Give a request filed without a contact the one its messages go to (normalised values
+    only): a contact a downstream system holds for the account (``dsar.staff.hotline``)."""
+    if request.email or request.phone:
+        raise ValueError("The request already has a contact.")
+    request.email, request.phone = email, phone
+    request.email_hash, request.phone_hash = identity.email_hash(email), identity.phone_hash(phone)
+    request.save(update_fields=["email", "phone", "email_hash", "phone_hash", "updated_at"])

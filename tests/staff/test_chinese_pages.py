@@ -11,6 +11,7 @@ from django.test import Client
 from dsar.fanout.models import DownstreamSystem
 from dsar.legal import decisions
 from dsar.portal.services import file_request
+from dsar.staff import hotline
 from dsar.staff import services as staff_services
 from dsar.verification.services import verify_code
 from dsar.workflow.models import RequestType, Status
@@ -43,7 +44,15 @@ def requests(db, fresh_limits, make_request, staff_user):
     denied = make_request(status=Status.IN_REVIEW, type=RequestType.ACCESS)
     decisions.deny_request(request=denied, user=legal, basis="duplicate", explanation="重复请求")
     done = make_request(status=Status.COMPLETED, type=RequestType.CORRECTION)
+    hotline_filed = hotline.file_for_caller(
+        user=agent,
+        type=RequestType.DELETION,
+        channel="hotline",
+        caller_said="请删除我的账户",
+        account_id="acct-9",
+    ).request  # no system answers dry runs here: the evidence route
     return {
+        "hotline": hotline_filed,
         "agent": agent, "supervisor": supervisor, "waiting": waiting, "review": review,
         "processing": processing, "denied": denied, "done": done,
     }  # fmt: skip
@@ -55,8 +64,10 @@ def staff_pages(requests):
         ("agent", "/staff/?state=closed"),
         ("agent", "/staff/dashboard/"),
     ]
-    for key in ("waiting", "review", "processing", "denied", "done"):
+    for key in ("waiting", "review", "processing", "denied", "done", "hotline"):
         pages.append(("agent", f"/staff/requests/{requests[key].pk}/"))
+    pages.append(("agent", "/staff/requests/new/"))
+    pages.append(("agent", f"/staff/requests/{requests['hotline'].pk}/intake/"))
     pages.append(("supervisor", f"/staff/requests/{requests['review'].pk}/confirm-approval/"))
     pages.append(("supervisor", "/staff/dashboard/"))
     return pages
