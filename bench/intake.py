@@ -7,6 +7,7 @@ the database queries of one intake, one verification by code and one approval (â
 
     make bench
     BENCH_INTAKE_N=200 .venv/bin/python bench/intake.py
+    (also BENCH_INTAKE_REDIS_URL, BENCH_INTAKE_DATABASE_URL, BENCH_INTAKE_PORT)
 """
 
 import http.client
@@ -31,7 +32,7 @@ ENV = {
     **os.environ,
     "DJANGO_SETTINGS_MODULE": "bench._intake_settings",
     "DATABASE_URL": DB,
-    "REDIS_URL": "redis://127.0.0.1:6379/9",
+    "REDIS_URL": os.environ.get("BENCH_INTAKE_REDIS_URL", "redis://127.0.0.1:6379/9"),
     "PYTHONPATH": str(ROOT),
 }
 
