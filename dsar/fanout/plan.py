@@ -36,6 +36,9 @@ STAGES = {
     RequestType.MARKETING_OPT_OUT: [[Action.OPT_OUT]],
 }
 SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
+# The types whose review asks the systems for a dry run (``check``): those with work
+# downstream, but an opt-out (it needs no account check). An inquiry or complaint has none.
+DRY_RUN_TYPES = frozenset(STAGES) - {RequestType.MARKETING_OPT_OUT}
 # Changes of the subject's preferences, asked of every system: a runnable system that cannot
 # make one gets a task ``excluded`` as skipped, saying why, so staff see who was not told.
 SKIPS_SHOWN = {Action.RESTRICT, Action.OPT_OUT}
