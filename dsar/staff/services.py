@@ -137,18 +137,21 @@ def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
     """
     permissions.require(user, "approve")
     # One transaction from the row lock on, the lock reused by transition(), and one append
-    # for the move, its effects and the acknowledgement. A refusal that is audited (or that
-    # asked systems again) commits what it wrote, then raises.
+    # for the move, its effects and the acknowledgement. A refusal keeps what was written
+    # before it (the refused attempt audited, systems asked again, fresh answers used up):
+    # the move itself runs in its own savepoint, so a refused move leaves nothing behind.
     refused = None
     with facts.once(request), transaction.atomic(), appended_together():
         transitions.lock(request)
         try:
             duties.require_another_approver(request, user)
             rechecks.refresh_for_approval(request=request, user=user)
-        except (duties.SeparationOfDuties, rechecks.ChecksPending, rechecks.RecheckFailed) as exc:
-            refused = exc
-        else:
             _approve_locked(request, user, acknowledged)
+        except (
+            duties.SeparationOfDuties, rechecks.ChecksPending, rechecks.RecheckFailed,
+            ValidationError, TransitionError,
+        ) as exc:  # fmt: skip
+            refused = exc
     if refused is not None:
         raise refused
     return request
