@@ -4,9 +4,11 @@ verification reads: the company's branding and the calendar overrides.
 Each table has a version stamp in the shared cache (Redis in production). A change to the
 table gives it a new stamp when its transaction commits; a process keeps its copy while the
 stamp it read with is still the current one, so every process sees an edit from its commit
-on, and one round trip to the cache replaces a query. Within the transaction that changed
-the table, that process reads the table itself (its edit is not committed, and may yet be
-rolled back); so does every process while the cache cannot be reached.
+on, and one round trip to the cache replaces a query (one per HTTP request and table: a
+web request that reads a table twice, e.g. for two emails, checks its stamp once). Within
+the transaction that changed the table, that process reads the table itself (its edit is
+not committed, and may yet be rolled back); so does every process while the cache cannot
+be reached.
 
 Only changes through the models' ``save()`` and ``delete()`` (the admin, the services) give a
 new stamp; a bulk ``update()`` or raw SQL must call :meth:`Snapshot.changed` itself.
@@ -22,11 +24,26 @@ from typing import Any
 
 import redis.exceptions
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_redis.exceptions import ConnectionInterrupted
 
 log = logging.getLogger(__name__)
+
+_calls = threading.local()  # ``mark``: the HTTP request this thread is answering, if any
+
+
+def _call_started(**kwargs) -> None:
+    _calls.mark = object()
+
+
+def _call_finished(**kwargs) -> None:
+    _calls.mark = None
+
+
+request_started.connect(_call_started, weak=False)
+request_finished.connect(_call_finished, weak=False)
 
 UNREACHABLE = (
     redis.exceptions.ConnectionError,
@@ -52,21 +69,26 @@ class Snapshot:
     def get(self):
         if self._changed_in_open_transaction():
             return self._read()
+        mark = getattr(_calls, "mark", None)
+        held = getattr(self._local, "held", None)  # (stamp, value, the call that checked it)
+        if held is not None and mark is not None and held[2] is mark:
+            return held[1]
         try:
             stamp = self._stamp()
         except UNREACHABLE:
             return self._read()
-        held = getattr(self._local, "held", None)
         if held is not None and held[0] == stamp:
+            self._local.held = (stamp, held[1], mark)
             return held[1]
         # The stamp is read before the table: an edit committed in between gives a new stamp,
         # so a copy of the old rows is never kept under the new one.
         value = self._read()
-        self._local.held = (stamp, value)
+        self._local.held = (stamp, value, mark)
         return value
 
     def changed(self) -> None:
         """The table changed in the current transaction: new stamp when it commits."""
+        self._local.held = None
         connection = transaction.get_connection()
         if connection.in_atomic_block:
             self._local.changed_in = connection.atomic_blocks[0]
