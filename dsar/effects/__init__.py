@@ -53,7 +53,15 @@ def connect() -> None:
     hooks.entry(sla.enter)
 
     # Reactions, in the move's transaction (asynchronous work is published after commit).
-    hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
+    # Just verified: the request has no findings yet, so the engine reads none.
+    hooks.reaction(
+        lambda r: engine.run_checks(r, stage="review", first=True),
+        to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+    )  # fmt: skip
+    hooks.reaction(
+        lambda r: engine.run_checks(r, stage="review"),
+        to=[S.IN_REVIEW], frm=[s for s in S if s != S.PENDING_VERIFICATION],
+    )  # fmt: skip
     # An opt-out gets no dry run (no account check), nor does a question or complaint; an
     # opt-out starts its work by itself, after the review's checks above have run.
     hooks.reaction(
