@@ -28,7 +28,7 @@ def connect() -> None:
     from dsar.staff import services as staff
     from dsar.verification import retention as verification
     from dsar.workflow import hooks
-    from dsar.workflow.models import ANSWERED_TYPES, Outcome, RequestType, Status
+    from dsar.workflow.models import Outcome, RequestType, Status
 
     S, T = Status, RequestType
 
@@ -66,7 +66,7 @@ def connect() -> None:
     # opt-out starts its work by itself, after the review's checks above have run.
     hooks.reaction(
         fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
-        types=[t for t in T if t != T.MARKETING_OPT_OUT and t not in ANSWERED_TYPES],
+        types=sorted(plan.DRY_RUN_TYPES),
     )  # fmt: skip
     hooks.reaction(
         optout.schedule, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
