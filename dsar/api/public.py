@@ -25,7 +25,6 @@ from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTH
 from dsar.sla.models import Jurisdiction
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
-from dsar.verification.selectors import current_challenge
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest
 
@@ -199,7 +198,7 @@ class RequestCreateView(PublicView):
             purposes=data.get("purposes", []),
             ip=client_ip(request),
         )
-        body = {**_created(filed), "code_sent": current_challenge(filed) is not None}
+        body = {**_created(filed), "code_sent": filed.code_sent}
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

@@ -18,6 +18,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import Representation, RepresentationKind
 from dsar.verification import notices
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -27,7 +28,10 @@ MAX_TEXT = 2000
 
 
 def representation_for(request: RightsRequest) -> Representation | None:
-    return Representation.objects.filter(request=request).first()
+    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
+    return facts.read(
+        request, "representation", Representation.objects.filter(request=request).first
+    )
 
 
 def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> Representation:
@@ -103,9 +107,8 @@ def confirm_by_subject(*, request: RightsRequest) -> Representation:
 
 def refuse_until_confirmed(request: RightsRequest) -> None:
     """Guard: an agent's request does no work before its subject confirmed it."""
-    if Representation.objects.filter(
-        request=request, kind=RepresentationKind.AGENT, subject_confirmed_at__isnull=True
-    ).exists():
+    found = representation_for(request)
+    if found and found.kind == RepresentationKind.AGENT and found.subject_confirmed_at is None:
         raise TransitionError(
             f"Request {request.reference} was filed by an agent: nothing is disclosed or "
             "deleted until the subject confirms it through the channel on file.",
