@@ -66,9 +66,7 @@ class Step:
 
 def subject_timeline(request: RightsRequest) -> list[Step]:
     """Every step of ``request`` the subject may see, oldest first."""
-    events = list(
-        AuditEvent.objects.filter(request_id=request.pk, action__in=ACTIONS).order_by("seq")
-    )
+    events = list(AuditEvent.objects.filter(request_id=request.pk, action__in=ACTIONS).in_order())
     extensions = [e for e in events if e.action == "sla.extended"]
     steps: list[Step] = []
     for event in events:

@@ -114,7 +114,7 @@ def _mask_phone(phone: str) -> str:
 
 
 def timeline(request: RightsRequest) -> QuerySet:
-    return AuditEvent.objects.filter(request_id=request.pk).order_by("seq")
+    return AuditEvent.objects.filter(request_id=request.pk).in_order()
 
 
 def allowed_actions(request: RightsRequest, *, user) -> list[str]:

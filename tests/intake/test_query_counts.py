@@ -16,7 +16,7 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 11, 20, 27  # bench/intake.py, committed: 9, 15, 20
+INTAKE, VERIFY, APPROVE = 9, 18, 25
 
 
 @pytest.fixture
