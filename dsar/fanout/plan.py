@@ -143,8 +143,11 @@ def skip_reason(system: DownstreamSystem, action: str) -> str:
 
 def _retained(system, action: str, request: RightsRequest, kept: set[str]) -> list[str] | None:
     """None when ``system`` gets no ``action`` task for ``request``; else the retained
-    categories that keep its delete from running now (empty: it runs)."""
-    if not system.supports(action) or not concerns(system, action, request):
+    categories that keep its delete from running now (empty: it runs). A system skipped
+    for the action (``skip_reason``) gets none: it does not act."""
+    if not system.supports(action) or skip_reason(system, action):
+        return None
+    if not concerns(system, action, request):
         return None
     return sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
 

@@ -15,10 +15,12 @@ from rest_framework.test import APIClient
 
 from dsar.audit.models import AuditEvent
 from dsar.datamap import engines
+from dsar.fanout import plan
 from dsar.fanout.connectors import DONE, SubjectKeys
 from dsar.fanout.connectors.sql import run as run_sql
 from dsar.fanout.models import Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.services import create_request
 from tests.support.subject import code_from_outbox
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the fan-out's work runs after commit
@@ -228,6 +230,8 @@ def test_an_opt_out_reaches_the_mapped_system_and_the_one_without_a_rule_is_show
     sql_system("crm", consents_db, MAP, ["check", "delete", "opt_out"])
     sql_system("warehouse", consents_db, no_rules, ["check", "delete", "opt_out"])
     sql_system("ledger", consents_db, MAP, ["check", "delete"])  # not given the action
+    DownstreamSystem.objects.create(name="partner", kind="notify", actions=["delete"],
+                                    config="{}")  # a kind that cannot opt out  # fmt: skip
     api = APIClient()
     filed = api.post("/api/v1/requests/", {"type": "marketing_opt_out", "email": LI,
                                            "language": "en"}, format="json")  # fmt: skip
@@ -243,13 +247,15 @@ def test_an_opt_out_reaches_the_mapped_system_and_the_one_without_a_rule_is_show
         ("crm", Action.OPT_OUT, TaskStatus.DONE, ""),
         ("ledger", Action.OPT_OUT, TaskStatus.EXCLUDED,
          "skipped: opt_out is not among the system's actions"),
+        ("partner", Action.OPT_OUT, TaskStatus.EXCLUDED,
+         "skipped: its kind (notify) cannot do opt_out"),
         ("warehouse", Action.OPT_OUT, TaskStatus.EXCLUDED,
          "skipped: its data map has no opt_out rule"),
     ]  # fmt: skip
     assert flags(consents_db)[LI] == (False, True)
     assert flags(consents_db)[LI_WORK] == (True, True)
     skips = AuditEvent.objects.filter(request_id=request.pk, action="fanout.skipped")
-    assert sorted(e.payload["system"] for e in skips) == ["ledger", "warehouse"]
+    assert sorted(e.payload["system"] for e in skips) == ["ledger", "partner", "warehouse"]
     assert LI not in json.dumps([e.payload for e in skips])
     client = APIClient()
     client.force_login(staff_user("agent"))
@@ -257,3 +263,11 @@ def test_an_opt_out_reaches_the_mapped_system_and_the_one_without_a_rule_is_show
     page = client.get(f"/staff/requests/{request.pk}/").content.decode()
     assert "skipped: its data map has no opt_out rule" in page
     assert '<tr class="task-excluded"><td>warehouse</td>' in page
+
+
+def test_the_approval_preview_leaves_out_a_system_that_will_be_skipped(consents_db):
+    no_rules = {k: v for k, v in MAP.items() if k not in ("opt_out", "restrict")}
+    sql_system("crm", consents_db, MAP, ["check", "restrict"])
+    sql_system("warehouse", consents_db, no_rules, ["check", "restrict"])
+    request = create_request(type="consent_withdrawal", email=LI, purposes=["profiling"])
+    assert [(w["system"], w["action"]) for w in plan.preview(request)] == [("crm", "restrict")]

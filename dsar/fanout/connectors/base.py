@@ -108,7 +108,7 @@ class Connector:
     def unable(self, action: str, config: dict) -> str:
         """Why a system of this kind with ``config`` cannot do ``action`` (for staff, no
         personal data); empty when it can. The plan records a skipped task with it."""
-        return "" if action in self.actions else f"a {self.label} system cannot do {action}"
+        return "" if action in self.actions else f"its kind ({self.kind}) cannot do {action}"
 
     def describe(self, config: dict) -> str:
         """Where the system points, without credentials (audit events, approvers)."""
