@@ -18,14 +18,20 @@ from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest
 
 RETENTION = Actor.system("retention")
+OPEN_DEFERRALS = "open_deferrals"  # the fact: categories of the request's open deferrals
 
 
 def excluded_categories(request: RightsRequest) -> list[str]:
-    """Categories the fan-out must not delete now for ``request`` (kept under a rule)."""
-    return list(
-        DeferredDeletion.objects.filter(request=request, done_at__isnull=True)
-        .order_by("category")
-        .values_list("category", flat=True)
+    """Categories the fan-out must not delete now for ``request`` (kept under a rule); inside
+    ``facts.once``, what :func:`schedule_deferred_deletions` stated in the same call."""
+    return facts.read(
+        request,
+        OPEN_DEFERRALS,
+        lambda: list(
+            DeferredDeletion.objects.filter(request=request, done_at__isnull=True)
+            .order_by("category")
+            .values_list("category", flat=True)
+        ),
     )
 
 
@@ -41,7 +47,7 @@ def schedule_deferred_deletions(*, request: RightsRequest) -> list[DeferredDelet
         ).values_list("key", flat=True)
     rules = RetentionRule.objects.filter(category__in=list(categories)).order_by("category")
     now = timezone.now()
-    scheduled = []
+    scheduled, still_open = [], []
     with transaction.atomic():
         for rule in rules:
             deferral, created = DeferredDeletion.objects.get_or_create(
@@ -56,6 +62,8 @@ def schedule_deferred_deletions(*, request: RightsRequest) -> list[DeferredDelet
             )
             if created:
                 scheduled.append(deferral)
+            if deferral.done_at is None:
+                still_open.append(deferral.category)
         if scheduled:
             record_event(
                 action="retention.deletion_deferred",
@@ -67,6 +75,11 @@ def schedule_deferred_deletions(*, request: RightsRequest) -> list[DeferredDelet
                     ]
                 },
             )
+    # The fan-out's start, next in the approval, excludes these without reading them again.
+    # They are all the request's open deferrals: only this function creates any, from the
+    # retention findings, and it runs when the request enters processing, which it does once
+    # (processing leads only to a final status), under the request's row lock.
+    facts.known(request, OPEN_DEFERRALS, sorted(still_open))
     return scheduled
 
 

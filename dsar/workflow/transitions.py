@@ -4,12 +4,13 @@ that applies it. Nothing else in the product assigns ``RightsRequest.status``.
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.models import ActorKind
 from dsar.audit.services import Actor, appended_together, record_event
-from dsar.workflow import hooks
+from dsar.workflow import facts, hooks
 from dsar.workflow.errors import Conflict
 from dsar.workflow.models import (
     ANSWERED_TYPES,
@@ -173,7 +174,21 @@ def lock(request: RightsRequest) -> RightsRequest:
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("lock() belongs inside transaction.atomic().")
-    fresh = RightsRequest.objects.select_for_update().get(pk=request.pk)
+    rows = RightsRequest.objects.all()
+    if facts.active(request):
+        # The representation (a reverse one-to-one) comes with the locked row, so the
+        # approval's guard and answer read it without a query of their own; only the
+        # request's row is locked, as before.
+        rows = rows.select_related("representation").select_for_update(of=("self",))
+    else:
+        rows = rows.select_for_update()
+    fresh = rows.get(pk=request.pk)
+    if facts.active(request):
+        try:
+            representation = fresh.representation
+        except ObjectDoesNotExist:
+            representation = None
+        facts.known(request, "representation", representation)
     _copy(fresh, request)
     request._state.adding, request._state.db = False, fresh._state.db  # a saved row now
     request._row_lock = connection.atomic_blocks[-1]

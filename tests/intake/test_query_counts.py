@@ -16,7 +16,7 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 9, 18, 25
+INTAKE, VERIFY, APPROVE = 9, 18, 23
 
 
 @pytest.fixture

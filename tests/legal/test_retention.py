@@ -90,3 +90,31 @@ def test_deletion_without_retained_data_completes_in_full(verified):
     request = walk(verified(type=RequestType.DELETION), Status.COMPLETED)
     assert request.outcome == Outcome.FULL
     assert not OutboundEmail.objects.filter(template="decision_partial").exists()
+
+
+def test_an_approval_leaves_the_retained_category_out_of_its_fan_out(verified, report, staff_user):
+    """The approval's fan-out start excludes what the approval has just deferred (it is
+    told the categories in the same call rather than reading them again)."""
+    from dsar.fanout.models import DownstreamSystem, FanoutTask, TaskStatus
+    from dsar.legal.models import Finding, Severity
+    from dsar.staff import services as staff_services
+
+    DownstreamSystem.objects.create(
+        name="shop-db",
+        kind="notify",
+        actions=["delete"],
+        config="{}",
+        categories=["transaction_records", "learning_progress"],
+    )
+    request = verified(type=RequestType.DELETION)
+    report(request, categories=["transaction_records", "learning_progress"])
+    advisories = Finding.objects.filter(request=request, severity=Severity.ADVISORY)
+    staff_services.approve(
+        request=request,
+        user=staff_user("supervisor"),
+        acknowledged=list(advisories.values_list("pk", flat=True)),
+    )
+    assert request.status == Status.PROCESSING
+    [task] = FanoutTask.objects.filter(request=request, action="delete")
+    assert task.status == TaskStatus.EXCLUDED
+    assert "transaction_records" in task.last_error
