@@ -15,7 +15,9 @@ from tests.support.subject import code_from_outbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
-INTAKE, VERIFY, APPROVE = 14, 23, 36  # approval: +2 guards (fee, agent) and +2 detail fields
+# approval: +2 guards (fee, who filed) and +2 detail fields; verification: +1, whether a
+# deceased subject's relative waits for legal (then no dry run is asked for yet).
+INTAKE, VERIFY, APPROVE = 14, 24, 36
 
 
 @pytest.fixture
