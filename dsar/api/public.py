@@ -31,7 +31,6 @@ from dsar.portal.services import (
 from dsar.sla.models import Jurisdiction
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
-from dsar.verification.selectors import current_challenge
 from dsar.verification.tokens import make_status_token
 from dsar.workflow.models import ConsentPurpose, RequestType, RightsRequest
 
@@ -263,7 +262,7 @@ class RequestCreateView(PublicView):
             ip=client_ip(request),
             **serializer.on_behalf(data),
         )
-        body = {**_created(filed), "code_sent": current_challenge(filed) is not None}
+        body = {**_created(filed), "code_sent": filed.code_sent}
         if serializer.on_behalf(data)["filed_as"] == services.FiledAs.AGENT:
             # The subject follows (and confirms) their request from their own messages.
             body["status_token"] = ""

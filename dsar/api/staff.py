@@ -4,6 +4,9 @@ Views parse input, call one service or selector and render; the role table in
 ``dsar.access.permissions`` decides who may do what, for the API exactly as for the pages.
 """
 
+import uuid
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -31,6 +34,8 @@ from dsar.staff.filters import QueueFilter
 from dsar.staff.pagination import QueuePagination
 from dsar.verification import services as verification_services
 from dsar.verification.models import Channel
+from dsar.workflow import facts
+from dsar.workflow.models import RightsRequest
 
 
 class StaffRole(permissions.BasePermission):
@@ -235,9 +240,18 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
             selectors.detail(now=self._now()), pk=self.kwargs[self.lookup_field]
         )
 
-    def _answer(self):
-        """The request as it is after an action, in the detail shape."""
+    def _pk(self) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.kwargs[self.lookup_field])
+        except ValueError:
+            raise Http404 from None
+
+    def _answer(self, read: RightsRequest | None = None):
+        """The request as it is after an action, in the detail shape (with the facts the
+        action has read of ``read``, inside its ``facts.once`` block)."""
         fresh = self._detail()
+        if read is not None:
+            facts.share(read, fresh)
         return Response(RequestDetailSerializer(fresh, context=self.get_serializer_context()).data)
 
     def _input(self, serializer_class):
@@ -309,10 +323,16 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         A deletion or cancellation lists each advisory finding's id in ``acknowledged``;
         without them: 400 with a message per finding under ``acknowledged``."""
         data = self._input(ApproveSerializer)
-        services.approve(
-            request=self.get_object(), user=request.user, acknowledged=data["acknowledged"]
-        )
-        return self._answer()
+        # Read once, under the lock approve() takes; the answer reuses what the approval read.
+        target = RightsRequest(pk=self._pk())
+        with facts.once(target):
+            try:
+                services.approve(
+                    request=target, user=request.user, acknowledged=data["acknowledged"]
+                )
+            except RightsRequest.DoesNotExist:
+                raise Http404 from None
+            return self._answer(read=target)
 
     @extend_schema(request=None, responses={202: RecheckedSerializer})
     @action(detail=True, methods=["post"])

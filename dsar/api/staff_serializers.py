@@ -42,7 +42,7 @@ class RequestListSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField()
+    seq = serializers.IntegerField(allow_null=True)  # null until the sequencer gives its place
     occurred_at = serializers.DateTimeField()
     actor_kind = serializers.CharField()
     actor_id = serializers.CharField()

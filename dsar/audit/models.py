@@ -1,12 +1,18 @@
 """The append-only, hash-chained audit trail.
 
-Each event carries the HMAC of its own fields and of the previous event's HMAC, so editing,
-deleting or reordering any row breaks the chain from that row on; ``verify_audit`` finds the
-first break. The ORM refuses to update or delete events; the chain catches what the ORM
-cannot stop (raw SQL, a restored dump).
+A writer only inserts its event, with the HMAC of the event's own fields (``digest``); the
+sequencer (``dsar/audit/sequencer.py``) later gives committed events their place (``seq``)
+and link (``hash``, over the previous link, the place and the digest), so editing an event
+breaks its digest and deleting or reordering sequenced ones breaks the chain; ``verify_audit``
+finds both. The ORM refuses to update or delete events; the sequencer's writing of the chain
+columns is the one exception (:func:`write_links`). The digests catch what the ORM cannot stop
+(raw SQL, a restored dump).
 """
 
+import uuid
+
 from django.db import models
+from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,6 +21,11 @@ class AppendOnlyError(Exception):
 
 
 class AuditEventQuerySet(models.QuerySet):
+    def in_order(self):
+        """The order events happened in: sequenced ones by place, then the ones still awaiting
+        the sequencer in the order they were written (the order the sequencer will keep)."""
+        return self.order_by(*CHAIN_ORDER)
+
     def update(self, **kwargs):
         raise AppendOnlyError("Audit events are append-only; they cannot be updated.")
 
@@ -33,8 +44,16 @@ class ActorKind(models.TextChoices):
     DOWNSTREAM = "downstream", _("Downstream system")
 
 
+# Sequenced events by place, then the rest by id: the order the sequencer gives them.
+CHAIN_ORDER = (F("seq").asc(nulls_last=True), "id")
+
+
 class AuditEvent(models.Model):
-    seq = models.BigIntegerField(unique=True, editable=False)
+    # Null until the sequencer gives the event its place; then 1, 2, 3, … without gaps.
+    seq = models.BigIntegerField(unique=True, null=True, blank=True, editable=False)
+    # Makes every event distinct, so that a copied row cannot pass for a second event.
+    # Null only on events written before the sequencer existed (their digest is empty).
+    uid = models.UUIDField(unique=True, null=True, default=uuid.uuid4, editable=False)
     occurred_at = models.DateTimeField(editable=False)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices, editable=False)
     actor_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -45,18 +64,25 @@ class AuditEvent(models.Model):
     from_status = models.CharField(max_length=32, blank=True, editable=False)
     to_status = models.CharField(max_length=32, blank=True, editable=False)
     payload = models.JSONField(default=dict, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, editable=False)
+    # HMAC of the event's own fields, written with it; empty on events of the earlier scheme.
+    digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Written by the sequencer: the previous event's link and this event's.
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ["seq"]
+        ordering = CHAIN_ORDER
+        indexes = [
+            # What the sequencer looks for: committed events without a place yet.
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="audit_unsequenced")
+        ]
 
     def __str__(self):
-        return f"#{self.seq} {self.action}"
+        return f"#{self.seq} {self.action}" if self.seq else f"(unsequenced) {self.action}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -67,10 +93,33 @@ class AuditEvent(models.Model):
         raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
 
 
-class ChainHead(models.Model):
-    """The single row that serialises appends: its lock orders events, it holds the last hash.
+def write_links(links: list[tuple[int, int, str, str]]) -> int:
+    """The sequencer's one way to change events: give rows ``(id, seq, prev_hash, hash)`` their
+    place and link, in one UPDATE, only where the row has no place yet. Returns the rows written.
 
-    Keeping the head separately also makes deleting the newest events detectable.
+    Used by ``dsar/audit/sequencer.py`` under the chain head's lock; nothing else writes here.
+    """
+    if not links:
+        return 0
+    ids = [link[0] for link in links]
+
+    def case(position, field):
+        whens = [When(pk=link[0], then=Value(link[position])) for link in links]
+        return Case(*whens, output_field=field)
+
+    plain = models.QuerySet(model=AuditEvent)  # the plain queryset, without the refusals
+    return plain.filter(pk__in=ids, seq__isnull=True).update(
+        seq=case(1, models.BigIntegerField()),
+        prev_hash=case(2, models.CharField()),
+        hash=case(3, models.CharField()),
+    )
+
+
+class ChainHead(models.Model):
+    """The single row the sequencer moves: the last place given and its link.
+
+    Its row lock lets one sequencer run at a time; keeping the head separately also makes
+    deleting the newest sequenced events detectable.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)

@@ -1,6 +1,7 @@
 """Writing to the audit trail. Every state change in the product calls ``record_event``."""
 
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -8,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dsar.audit.chain import event_digest, event_fields
-from dsar.audit.models import ActorKind, AuditEvent, ChainHead
+from dsar.audit.chain import own_digest, own_fields
+from dsar.audit.models import ActorKind, AuditEvent
 
 # Payload keys that would carry personal data. Events name requests by id and reference only.
 FORBIDDEN_PAYLOAD_KEYS = frozenset(
@@ -43,15 +44,6 @@ def _check_payload(payload: dict) -> None:
         raise ValueError(f"Audit payloads carry no personal data; remove {sorted(leaked)}.")
 
 
-def _locked_head() -> ChainHead:
-    try:
-        return ChainHead.objects.select_for_update().get(pk=1)
-    except ChainHead.DoesNotExist:
-        # A migration creates the head; an emptied database (a test flush) gets it back here.
-        ChainHead.objects.bulk_create([ChainHead(pk=1)], ignore_conflicts=True)
-        return ChainHead.objects.select_for_update().get(pk=1)
-
-
 def record_event(
     *,
     action: str,
@@ -61,12 +53,13 @@ def record_event(
     to_status: str = "",
     payload: dict | None = None,
 ) -> AuditEvent | None:
-    """Append one event to the chain, inside the caller's transaction.
+    """Append one event to the trail, inside the caller's transaction.
 
-    Appends are serialised by a row lock on the chain head, held until the caller's
-    transaction ends, so the chain has no gaps or forks and the event commits or rolls back
-    together with the change it describes. Inside :func:`appended_together` the event is
-    appended when that block ends, and None is returned.
+    The event is inserted with the HMAC of its own fields and no place in the chain; it
+    commits or rolls back together with the change it describes, and takes no lock another
+    writer waits for. The sequencer (``dsar/audit/sequencer.py``) gives it its place once it is
+    committed. Inside :func:`appended_together` the event is inserted when that block ends,
+    and None is returned.
     """
     events = record_events(
         [
@@ -89,12 +82,10 @@ _pending = threading.local()
 @contextmanager
 def appended_together():
     """Inside a transaction: the events recorded in this block are appended when it ends,
-    in one append.
+    in one INSERT (a transition and its effects cost one statement, not one each).
 
-    The chain head is then locked only from the end of the block to the commit, instead of
-    from the first event on: concurrent writers (intake, transitions) wait for each other
-    for a few statements, not for the whole of each other's work. Nested blocks join the
-    outermost one. If the block raises, its events are dropped with the rollback.
+    Nested blocks join the outermost one. If the block raises, its events are dropped with
+    the rollback.
     """
     pending = getattr(_pending, "events", None)
     if pending is not None:
@@ -129,11 +120,7 @@ class Event:
 
 
 def record_events(events: list[Event]) -> list[AuditEvent]:
-    """Append several events in order under one lock of the chain head, in one INSERT.
-
-    For work that records many events together (a batch of downstream results): the head
-    lock is taken once, not once per event.
-    """
+    """Append several events in order, in one INSERT; the sequencer keeps their order."""
     if not events:
         return []
     for event in events:
@@ -141,32 +128,20 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
     if getattr(_pending, "events", None) is not None:
         _pending.events.extend(events)
         return []
-    # No savepoint inside the caller's transaction: an append that fails fails the caller's
-    # change too, and the two round trips it would cost are most of an append's price.
-    with transaction.atomic(savepoint=False):
-        head = _locked_head()
-        seq, prev = head.last_seq, head.last_hash
-        occurred_at = timezone.now()
-        rows = []
-        for event in events:
-            seq += 1
-            columns = {
-                "seq": seq,
-                "occurred_at": occurred_at,
-                "actor_kind": event.actor.kind,
-                "actor_id": event.actor.id,
-                "action": event.action,
-                "request_id": event.request_id,
-                "from_status": event.from_status,
-                "to_status": event.to_status,
-                "payload": event.payload,
-            }
-            digest = event_digest(
-                key=settings.DSAR_AUDIT_KEY, prev_hash=prev, fields=event_fields(**columns)
-            )
-            rows.append(AuditEvent(**columns, prev_hash=prev, hash=digest))
-            prev = digest
-        AuditEvent.objects.bulk_create(rows)
-        head.last_seq, head.last_hash = seq, prev
-        head.save(update_fields=["last_seq", "last_hash"])
-    return rows
+    occurred_at = timezone.now()
+    rows = []
+    for event in events:
+        columns = {
+            "uid": uuid.uuid4(),
+            "occurred_at": occurred_at,
+            "actor_kind": event.actor.kind,
+            "actor_id": event.actor.id,
+            "action": event.action,
+            "request_id": event.request_id,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "payload": event.payload,
+        }
+        digest = own_digest(key=settings.DSAR_AUDIT_KEY, fields=own_fields(**columns))
+        rows.append(AuditEvent(**columns, digest=digest))
+    return AuditEvent.objects.bulk_create(rows)

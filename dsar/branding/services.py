@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from dsar.branding.models import SINGLETON_PK, Branding
 from dsar.branding.validators import logo_type
+from dsar.snapshots import Snapshot
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,15 @@ class Brand:
         return lines
 
 
+# Read by every email and page: one round trip to the cache instead of a query while the
+# row is unchanged (``dsar.snapshots``). Callers do not change the row they get.
+BRANDING = Snapshot(
+    "branding", lambda: Branding.objects.filter(pk=SINGLETON_PK).first(), models=(Branding,)
+)
+
+
 def load() -> Branding | None:
-    return Branding.objects.filter(pk=SINGLETON_PK).first()
+    return BRANDING.get()
 
 
 def _pick(row: Branding, field: str, language: str) -> str:

@@ -4,7 +4,7 @@ A map is a JSON document stored with the system (``config["map"]``)::
 
     {"tables": {
         "customers": {"key": ["id"], "columns": {
-            "id": {"type": "integer", "nullable": false},
+            "id": {"type": "integer", "nullable": false}, "marketing_ok": {"type": "boolean"},
             "email": {"type": "varchar(255)", "identity": "email", "category": "contact",
                       "policy": "delete"}}},
         "orders": {"key": ["id"], "columns": {
@@ -14,7 +14,8 @@ A map is a JSON document stored with the system (``config["map"]``)::
                            "policy": "retain", "retention": "tax-records"}}}},
      "references": [{"from": "orders.customer_id", "to": "customers.id"}],
      "correct": {"email": "customers.email"},
-     "account": {"table": "customers", "column": "status", "closed": "closed"}}
+     "account": {"table": "customers", "column": "status", "closed": "closed"},
+     "opt_out": [{"table": "customers", "set": {"marketing_ok": false}}]}
 
 - A table lists its columns (those the map uses: personal ones, keys and reference columns),
   with their type and nullability as discovery read them.
@@ -24,6 +25,9 @@ A map is a JSON document stored with the system (``config["map"]``)::
   table. A column with an ``identity`` finds the subject's rows by that key.
 - A table without an identity column belongs to the subject through ``references``: a row
   whose ``from`` column holds the ``to`` column of one of the subject's rows.
+- ``opt_out`` and ``restrict`` say, per table, how a marketing opt-out and a consent
+  withdrawal are applied (``dsar.datamap.preferences``); without them the system cannot do
+  those actions.
 
 :func:`parse` checks every rule and answers a :class:`DataMap`, or raises
 :class:`MapError` with a message per offending path; nothing is partly accepted.
@@ -33,6 +37,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from dsar.datamap import preferences
 from dsar.datamap.categories import CATEGORIES
 
 # Identity kinds a column can hold; the first three are keys a verified subject brings.
@@ -41,6 +46,7 @@ IDENTITY_KINDS = (*LOOKUP_KINDS, "id_card", "open_id", "device_id")
 DELETE, MASK, RETAIN = "delete", "mask", "retain"
 POLICIES = (DELETE, MASK, RETAIN)
 MASK_NULL, MASK_HASH = "null", "hash"
+ACTIONS = (preferences.OPT_OUT, preferences.RESTRICT)  # the rules ``preferences`` reads
 
 _TEXT = ("char", "text", "string", "clob", "enum", "uuid")
 _INTEGER = ("int", "serial")
@@ -136,6 +142,8 @@ class DataMap:
     references: tuple[Reference, ...] = ()
     correct: dict[str, tuple[str, str]] = field(default_factory=dict)
     account: Account | None = None
+    opt_out: tuple[preferences.Rule, ...] = ()  # how an opt-out is applied (``preferences``)
+    restrict: tuple[preferences.Rule, ...] = ()  # how a consent withdrawal is applied
 
     def parents(self, table: str) -> list[Reference]:
         """The references from ``table`` to the tables its rows belong to."""
@@ -197,11 +205,16 @@ def _split(dotted, path: str, errors: dict) -> tuple[str, str] | None:
     return table, column
 
 
-def parse(document, *, retention_categories: Iterable[str] | None = None) -> DataMap:
+def parse(
+    document,
+    *,
+    retention_categories: Iterable[str] | None = None,
+    purposes: Iterable[str] | None = None,
+) -> DataMap:
     """The map ``document`` describes, every rule checked; ``MapError`` otherwise.
 
     ``retention_categories``, when given, are the categories a ``retain`` may name (the legal
-    retention table's)."""
+    retention table's); ``purposes``, the consent purposes a ``restrict`` rule may name."""
     errors: dict[str, list[str]] = {}
 
     def error(path: str, message: str):
@@ -209,7 +222,7 @@ def parse(document, *, retention_categories: Iterable[str] | None = None) -> Dat
 
     if not isinstance(document, dict):
         raise MapError({"map": ["Give the data map as a JSON object."]})
-    unknown = sorted(set(document) - {"tables", "references", "correct", "account"})
+    unknown = sorted(set(document) - {"tables", "references", "correct", "account", *ACTIONS})
     if unknown:
         error("map", f"Unknown keys: {', '.join(unknown)}.")
     raw_tables = document.get("tables")
@@ -226,9 +239,16 @@ def parse(document, *, retention_categories: Iterable[str] | None = None) -> Dat
     _check_graph(datamap, error)
     correct = _parse_correct(document.get("correct", {}), tables, error)
     account = _parse_account(document.get("account"), tables, error)
+    reachable = datamap.reachable()
+    rules = {
+        action: preferences.parse(document.get(action), action, tables, reachable, error,
+                                  purposes=purposes)
+        for action in ACTIONS
+    }  # fmt: skip
     if errors:
         raise MapError(errors)
-    return DataMap(tables=tables, references=tuple(references), correct=correct, account=account)
+    return DataMap(tables=tables, references=tuple(references), correct=correct, account=account,
+                   **rules)  # fmt: skip
 
 
 def _parse_table(name: str, raw, kept, error) -> Table | None:

@@ -28,7 +28,7 @@ def connect() -> None:
     from dsar.staff import services as staff
     from dsar.verification import retention as verification
     from dsar.workflow import hooks
-    from dsar.workflow.models import ANSWERED_TYPES, Outcome, RequestType, Status
+    from dsar.workflow.models import Outcome, RequestType, Status
 
     S, T = Status, RequestType
 
@@ -54,7 +54,15 @@ def connect() -> None:
     hooks.entry(sla.enter)
 
     # Reactions, in the move's transaction (asynchronous work is published after commit).
-    hooks.reaction(lambda r: engine.run_checks(r, stage="review"), to=[S.IN_REVIEW])
+    # Just verified: the request has no findings yet, so the engine reads none.
+    hooks.reaction(
+        lambda r: engine.run_checks(r, stage="review", first=True),
+        to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+    )  # fmt: skip
+    hooks.reaction(
+        lambda r: engine.run_checks(r, stage="review"),
+        to=[S.IN_REVIEW], frm=[s for s in S if s != S.PENDING_VERIFICATION],
+    )  # fmt: skip
     # An opt-out gets no dry run (no account check), nor does a question or complaint; an
     # opt-out starts its work by itself, after the review's checks above have run.
     # A relative's request gets its dry runs only once legal approved (nothing goes
@@ -62,7 +70,7 @@ def connect() -> None:
     hooks.reaction(
         lambda r: None if relatives.awaits_review(r) else fanout.start_checks(r),
         to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
-        types=[t for t in T if t != T.MARKETING_OPT_OUT and t not in ANSWERED_TYPES],
+        types=sorted(plan.DRY_RUN_TYPES),
     )  # fmt: skip
     relatives.when_approved(fanout.start_checks)
     relatives.when_approved(relatives.tell_relative_approved)

@@ -22,6 +22,7 @@ from dsar.datamap import discovery as discovering
 from dsar.datamap import document, drafting, engines
 from dsar.datamap.categories import CATEGORIES
 from dsar.fanout import destinations, registry
+from dsar.fanout.connectors import connector_for
 from dsar.fanout.models import Discovery, DownstreamSystem, ProposalDecision
 from dsar.workflow.errors import Unavailable
 
@@ -31,8 +32,13 @@ DECISIONS = {"accept": ProposalDecision.ACCEPTED, "reject": ProposalDecision.REJ
 CHANGEABLE = ("identity", "category", "policy", "mask", "retention")
 
 
+def _mapped(system: DownstreamSystem) -> bool:
+    """Whether ``system``'s kind is one described by a data map (the kind declares it)."""
+    return connector_for(system.kind).has_data_map
+
+
 def _require_sql(system: DownstreamSystem) -> dict:
-    if system.kind != "sql":
+    if not _mapped(system):
         raise ValidationError({"system": ["Only an sql system has a schema to discover."]})
     config = system.settings
     try:
@@ -216,7 +222,7 @@ def coverage(system: DownstreamSystem, *, discovery: Discovery | None = None) ->
     """The personal columns the latest discovery found that the running map does not cover
     (staff-rejected proposals excluded), by table and column name."""
     discovery = discovery or latest_discovery(system)
-    if system.kind != "sql" or discovery is None:
+    if not _mapped(system) or discovery is None:
         return {"discovered_at": None, "uncovered": []}
     datamap = system.settings.get("map")
     try:

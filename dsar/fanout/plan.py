@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
 from dsar.fanout import lifecycle
-from dsar.fanout.connectors import ROTATION, kinds_finishing_by
+from dsar.fanout.connectors import ROTATION, connector_for, kinds_finishing_by
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import concerns
@@ -36,6 +36,12 @@ STAGES = {
     RequestType.MARKETING_OPT_OUT: [[Action.OPT_OUT]],
 }
 SETTLED = {TaskStatus.DONE, TaskStatus.EXCLUDED}
+# The types whose review asks the systems for a dry run (``check``): those with work
+# downstream, but an opt-out (it needs no account check). An inquiry or complaint has none.
+DRY_RUN_TYPES = frozenset(STAGES) - {RequestType.MARKETING_OPT_OUT}
+# Changes of the subject's preferences, asked of every system: a runnable system that cannot
+# make one gets a task ``excluded`` as skipped, saying why, so staff see who was not told.
+SKIPS_SHOWN = {Action.RESTRICT, Action.OPT_OUT}
 
 
 def settled(status: str, kind: str) -> bool:
@@ -84,16 +90,20 @@ def _create_rows(
     the request's work rows so far (action, status, kind, system id). Returns those created."""
     now = timezone.now()
     existing = {(system_id, a) for a, _, _, system_id in rows if a in (action, Action.ANONYMISE)}
-    new, excluded = [], []
+    new, excluded, skipped = [], [], []
     for system in DownstreamSystem.objects.runnable():
         if (system.pk, action) in existing:
             continue
-        retained = _retained(system, action, request, kept)
-        if retained is None:
+        skip = skip_reason(system, action)
+        retained = None if skip else _retained(system, action, request, kept)
+        if retained is None and not skip:
             continue
         task = FanoutTask(request=request, system=system, action=action, next_attempt_at=now)
         new.append(task)
-        if retained:
+        if skip:
+            task.status, task.finished_at, task.last_error = TaskStatus.EXCLUDED, now, skip
+            skipped.append(task)
+        elif retained:
             task.status, task.finished_at = TaskStatus.EXCLUDED, now
             task.last_error = f"kept under statutory retention: {', '.join(retained)}"
             excluded.append((task, retained))
@@ -108,13 +118,36 @@ def _create_rows(
             request_id=request.pk,
             payload={"task": str(task.pk), "system": task.system.name, "categories": retained},
         )
+    for task in skipped:
+        record_event(
+            action="fanout.skipped",
+            actor=Actor.system("fanout"),
+            request_id=request.pk,
+            payload={"task": str(task.pk), "system": task.system.name, "action": action,
+                     "reason": task.last_error},
+        )  # fmt: skip
     return new
+
+
+def skip_reason(system: DownstreamSystem, action: str) -> str:
+    """Why ``system`` is skipped for ``action`` (a task recorded as skipped), or "" when it
+    is not: only for ``SKIPS_SHOWN``, as the system's kind says it cannot do it with its
+    configuration, or the system was not given the action."""
+    if action not in SKIPS_SHOWN:
+        return ""
+    why = connector_for(system.kind).unable(action, system.settings)
+    if not why and not system.supports(action):
+        why = f"{action} is not among the system's actions"
+    return f"skipped: {why}"[:300] if why else ""
 
 
 def _retained(system, action: str, request: RightsRequest, kept: set[str]) -> list[str] | None:
     """None when ``system`` gets no ``action`` task for ``request``; else the retained
-    categories that keep its delete from running now (empty: it runs)."""
-    if not system.supports(action) or not concerns(system, action, request):
+    categories that keep its delete from running now (empty: it runs). A system skipped
+    for the action (``skip_reason``) gets none: it does not act."""
+    if not system.supports(action) or skip_reason(system, action):
+        return None
+    if not concerns(system, action, request):
         return None
     return sorted(set(system.categories or []) & kept) if action == Action.DELETE else []
 

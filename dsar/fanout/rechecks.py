@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.fanout.models import FINAL, Action, DownstreamSystem, FanoutTask, TaskStatus
-from dsar.fanout.plan import ask_check_again
+from dsar.fanout.plan import DRY_RUN_TYPES, ask_check_again
 from dsar.fanout.publishing import publish
 from dsar.legal.selectors import systems_with_blocking_obligations
 from dsar.workflow.errors import Conflict
@@ -53,9 +54,18 @@ def recheck(*, request: RightsRequest, user) -> int:
     """Staff: ask every system that supports ``check`` for a fresh dry run of ``request``;
     returns how many systems were asked; audited. Their answers replace the stored ones and
     the legal checks re-run on them (a resolved obligation stops blocking). Raises
-    ``PermissionDenied`` for a role that may not approve, ``Conflict`` once the request is
-    past the point where a dry run can change anything."""
+    ``PermissionDenied`` for a role that may not approve, ``Conflict`` for a type that has
+    no dry run (an inquiry, a complaint, an opt-out) or once the request is past the point
+    where a dry run can change anything; nothing is asked then."""
     permissions.require(user, "recheck")
+    if not can_recheck(request):
+        raise Conflict(
+            _(
+                "%(reference)s is an inquiry or a complaint, or an opt-out: it asks no "
+                "downstream system for a dry run, so there is none to ask again."
+            )
+            % {"reference": request.reference}
+        )
     if request.status not in RECHECK_STATUSES:
         raise Conflict(
             f"{request.reference} is {request.status}: downstream systems are asked for a dry "
@@ -66,6 +76,11 @@ def recheck(*, request: RightsRequest, user) -> int:
         _ask(request, systems, now=timezone.now())
         _audit(request, user, systems, reason="staff")
     return len(systems)
+
+
+def can_recheck(request: RightsRequest) -> bool:
+    """Whether ``request``'s type has dry runs to ask again (``plan.DRY_RUN_TYPES``)."""
+    return request.type in DRY_RUN_TYPES
 
 
 def refresh_for_approval(*, request: RightsRequest, user) -> None:

@@ -13,7 +13,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.legal import selectors, sources
 from dsar.legal.checks import CHECKS, Result
 from dsar.legal.models import Finding
-from dsar.workflow import transitions
+from dsar.workflow import facts, transitions
 from dsar.workflow.models import RightsRequest
 from dsar.workflow.transitions import TransitionError
 
@@ -52,29 +52,33 @@ def _store(request: RightsRequest, name: str, key: str, result: Result, old, sta
     return old
 
 
-def run_checks(request: RightsRequest, *, stage: str) -> list[Finding]:
+def run_checks(request: RightsRequest, *, stage: str, first: bool = False) -> list[Finding]:
     """Run every registered check on ``request`` and make its stored findings match.
 
     A finding the checks still produce is updated in place (an override of it stays valid
     while its severity is unchanged); one they no longer produce is removed; findings are
     never duplicated. A run that finds or clears anything is audited (check names, keys,
-    severities and references only). Returns the current findings.
+    severities and references only). Returns the current findings. ``first``: the request
+    has just been verified, so it has no findings yet (only this engine makes them, and
+    only for verified requests): there is nothing to read.
     """
     # No savepoint of its own: every caller runs it inside its own transaction or none, and
     # a failure here fails the caller's change too.
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         results = _collect(request)
-        existing = {
-            (f.check_name, f.key): f
-            for f in Finding.objects.select_for_update().filter(request=request)
-        }
+        if first:
+            facts.known(request, selectors.FINDINGS, [])
+        locked = [] if first else selectors.locked_findings(request)
+        existing = {(f.check_name, f.key): f for f in locked}
         findings = [
             _store(request, name, key, result, existing.pop((name, key), None), stage, now)
             for (name, key), result in results.items()
         ]
         cleared = [{"check": name, "key": key} for name, key in existing]
-        Finding.objects.filter(pk__in=[f.pk for f in existing.values()]).delete()
+        if existing:
+            Finding.objects.filter(pk__in=[f.pk for f in existing.values()]).delete()
+        facts.known(request, selectors.FINDINGS, findings)
         if not (findings or cleared):
             return []  # nothing found and nothing changed: nothing to audit
         record_event(

@@ -24,6 +24,7 @@ from dsar.legal import checks
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import FEE_CURRENCIES, OPEN_FEE_STATUSES, Fee, FeeStatus, Finding
 from dsar.verification import notices
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -34,11 +35,23 @@ MAX_REFERENCE = 100
 
 def open_fee(request: RightsRequest) -> Fee | None:
     """The request's fee still waiting for acceptance or payment, if any."""
+    if facts.active(request):
+        return next((f for f in _fees(request) if f.status in OPEN_FEE_STATUSES), None)
     return Fee.objects.filter(request=request, status__in=OPEN_FEE_STATUSES).first()
 
 
 def latest_fee(request: RightsRequest) -> Fee | None:
+    if facts.active(request):
+        return next(iter(_fees(request)), None)
     return Fee.objects.filter(request=request).order_by("-proposed_at").first()
+
+
+def _fees(request: RightsRequest) -> list[Fee]:
+    """Inside ``facts.once``: the request's fees, latest first, read once for the guard and
+    the answer."""
+    return facts.read(
+        request, "fees", lambda: list(Fee.objects.filter(request=request).order_by("-proposed_at"))
+    )
 
 
 def _amount(value) -> Decimal:

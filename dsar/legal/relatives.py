@@ -8,12 +8,13 @@ known by the identifiers kept on the request's ``Representation``, with the deat
 and the proof of the relationship in ``STORAGES["evidence"]``.
 
 After the relative verified their own channel the request is in review, but the guard
-``refuse_until_approved`` (run by the guard of ``representation``) keeps it from all work (no dry run, no fan-out, no export) until
-the legal role approved the evidence and recorded the lawful interest. Legal may instead
-refuse, with a named basis: the request is denied and the relative told how to complain. An
-arrangement the platform holds for the deceased (``DeceasedArrangement``) is shown in the
-review, and approval refuses what it forbids. The SLA clock runs from the relative's
-verification, review included: the review is our work, not the relative's.
+``refuse_until_approved`` (run by the guard of ``representation``) keeps it from all work
+(no dry run, no fan-out, no export) until the legal role approved the evidence and recorded
+the lawful interest. Legal may instead refuse, with a named basis: the request is denied and
+the relative told how to complain. An arrangement the platform holds for the deceased
+(``DeceasedArrangement``) is shown in the review, and approval refuses what it forbids. The
+SLA clock runs from the relative's verification, review included: the review is our work,
+not the relative's.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dsar.legal.errors import LegalInputError
 from dsar.legal.models import DocumentKind, Representation, RepresentationKind
 from dsar.legal.relatives import refuse_until_approved, seal_documents
 from dsar.verification import notices
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -30,7 +31,10 @@ MAX_TEXT = 2000
 
 
 def representation_for(request: RightsRequest) -> Representation | None:
-    return Representation.objects.filter(request=request).first()
+    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
+    return facts.read(
+        request, "representation", Representation.objects.filter(request=request).first
+    )
 
 
 def check_agent(*, name: str, authority: str) -> tuple[str, str]:
@@ -143,7 +147,7 @@ def refuse_until_confirmed(request: RightsRequest) -> None:
     """Guard: a request filed on someone else's behalf does no work before it is cleared: an
     agent's until its subject confirmed it, a deceased subject's relative's until legal
     approved the evidence (``relatives.refuse_until_approved``). One read of who filed."""
-    found = Representation.objects.filter(request=request).first()
+    found = representation_for(request)
     if found is None:
         return
     if found.kind == RepresentationKind.AGENT and found.subject_confirmed_at is None:

@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsar.audit.services import Actor, record_event
+from dsar.legal import selectors
 from dsar.legal.models import DeferredDeletion, Finding, RetentionRule
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest
 
 RETENTION = Actor.system("retention")
@@ -30,9 +32,13 @@ def excluded_categories(request: RightsRequest) -> list[str]:
 def schedule_deferred_deletions(*, request: RightsRequest) -> list[DeferredDeletion]:
     """Schedule the deletion of each retained category of ``request`` for the end of its
     period (once per category, however often this is called); audited."""
-    categories = Finding.objects.filter(
-        request=request, check_name="statutory_retention"
-    ).values_list("key", flat=True)
+    if facts.active(request):  # the findings the approval's checks have just made current
+        found = selectors.locked_findings(request)
+        categories = sorted(f.key for f in found if f.check_name == "statutory_retention")
+    else:
+        categories = Finding.objects.filter(
+            request=request, check_name="statutory_retention"
+        ).values_list("key", flat=True)
     rules = RetentionRule.objects.filter(category__in=list(categories)).order_by("category")
     now = timezone.now()
     scheduled = []

@@ -14,12 +14,39 @@ from dsar.legal.models import (
     RetentionRule,
     Severity,
 )
+from dsar.workflow import facts
 from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
+
+FINDINGS = "findings"  # the request's findings, locked (facts.once)
 
 
 def findings_for(request: RightsRequest) -> list[Finding]:
-    """The request's current findings, blocking first."""
+    """The request's current findings, blocking first (inside ``facts.once``, the ones the
+    call has locked and kept current, in the same order)."""
+    if facts.active(request):
+        return sorted(locked_findings(request), key=_shown_order)
     return list(Finding.objects.filter(request=request).select_related("overridden_by"))
+
+
+def _shown_order(finding: Finding) -> tuple:
+    return tuple(getattr(finding, name) for name in Finding._meta.ordering)
+
+
+def locked_findings(request: RightsRequest) -> list[Finding]:
+    """The request's findings, locked until the caller's transaction ends (call inside one).
+
+    Inside ``facts.once`` they are read once: the checks' engine keeps the list current when
+    it changes them (``facts.known``), and approval's own questions (blocking obligations,
+    advisories to acknowledge) are answered from it."""
+    return facts.read(
+        request,
+        FINDINGS,
+        lambda: list(
+            Finding.objects.select_for_update(of=("self",))
+            .filter(request=request)
+            .select_related("overridden_by")
+        ),
+    )
 
 
 def is_unresolved_blocking(finding: Finding) -> bool:
@@ -40,12 +67,19 @@ def unresolved_blocking(request: RightsRequest) -> list[Finding]:
 def systems_with_blocking_obligations(request: RightsRequest) -> list[str]:
     """Names of the downstream systems whose reported open obligation blocks the request and
     has not been overridden: their dry-run answer is what an approval asks again."""
-    findings = Finding.objects.filter(
-        request=request,
-        check_name="open_obligations",
-        severity=Severity.BLOCKING,
-        overridden_at__isnull=True,
-    )
+    if facts.active(request):
+        findings = [
+            f
+            for f in locked_findings(request)
+            if f.check_name == "open_obligations" and is_unresolved_blocking(f)
+        ]
+    else:
+        findings = Finding.objects.filter(
+            request=request,
+            check_name="open_obligations",
+            severity=Severity.BLOCKING,
+            overridden_at__isnull=True,
+        )
     return sorted({str(f.params.get("system", "")) for f in findings} - {""})
 
 
@@ -54,6 +88,9 @@ def advisories_to_acknowledge(request: RightsRequest) -> list[Finding]:
     cancellation (it cannot be undone); none for the other types."""
     if request.type not in (RequestType.DELETION, RequestType.CANCELLATION):
         return []
+    if facts.active(request):
+        advisories = [f for f in locked_findings(request) if f.severity == Severity.ADVISORY]
+        return sorted(advisories, key=_shown_order)
     return list(Finding.objects.filter(request=request, severity=Severity.ADVISORY))
 
 

@@ -33,7 +33,7 @@ def public_timeline(request: RightsRequest) -> list[dict]:
     """When the request entered each status, oldest first; nothing about who acted."""
     events = AuditEvent.objects.filter(
         request_id=request.pk, action__in=["request.created", "request.transition"]
-    ).order_by("seq")
+    ).in_order()
     return [
         {"at": e.occurred_at, "status": e.to_status, "label": Status(e.to_status).label}
         for e in events

@@ -148,7 +148,8 @@ def file_request(
     else by SMS to the mobile number. When the address has had its share of messages for
     now, the request is filed all the same and nothing is sent: the answer is the same, and
     the subject confirms with the link of a recent message to the address or asks for a code
-    later (``dsar.verification.services.claim_message``).
+    later (``dsar.verification.services.claim_message``). The request returned says which in
+    ``code_sent``.
     """
     if type not in RequestType.values:
         raise ValidationError({"type": [_("Choose one of the request types.")]})
@@ -194,7 +195,8 @@ def file_request(
             )
             for position, item in enumerate(corrections, start=1)
         )
-        may_send = claim_message(request=request)
+        # Said on the instance (as an annotation would be), so the answer need not ask again.
+        request.code_sent = claim_message(request=request)
         if filed_as == FiledAs.AGENT:
             name, authority, permission = on_behalf
             representation.agent_from_form(
@@ -202,11 +204,11 @@ def file_request(
                 name=name,
                 authority=authority,
                 permission=permission,
-                notify=may_send,
+                notify=request.code_sent,
             )
         elif filed_as == FiledAs.RELATIVE:
             relatives.record_relative(request=request, checked=on_behalf)
-        if may_send:
+        if request.code_sent:
             notices.notify(request, "receipt")
             issue_challenge(request=request, new_request=True)
     return request

@@ -4,7 +4,14 @@ Built from the audit trail and the records the subject was already told about: w
 received the request, when they confirmed it is them and by when we must answer, each move
 the status made, our questions and their replies, an extension with its reason, the outcome
 with its legal basis and the complaint route, how many items of the package were withheld on
-review (``export.released``; never what or the reviewer's reason), the download and each use.
+review (``export.released``; never what or the reviewer's reason), the download and each use;
+a cost fee (proposed, with its amount and the reason the subject was told; accepted; the
+payment recorded; ended by a withdrawal), and an authorised agent's request (that one was
+recorded, and the subject's confirmation).
+
+An agent's name is the agent's personal data: the timeline says that an authorised agent
+filed, never who. The status page names the agent once, where the subject confirms or
+refuses (``status.html``), while that decision is theirs to make.
 
 What is never in it: who on our side acted (no staff name, no staff id, not even "staff"),
 internal notes, findings, the reasons staff gave for a move (they may be internal), and the
@@ -19,14 +26,23 @@ from dataclasses import dataclass, field
 from dsar.audit.models import AuditEvent
 from dsar.branding import services as branding
 from dsar.exports.models import Package
-from dsar.legal.models import Basis, DecisionKind
+from dsar.legal.models import Basis, DecisionKind, Fee
 from dsar.legal.selectors import decision_for
 from dsar.portal.models import SubjectReply
 from dsar.workflow.models import Outcome, RightsRequest, Status
 
 # The audit actions a subject's timeline reads; everything else stays out.
 ACTIONS = ("request.created", "request.transition", "sla.extended", "export.built",
-           "export.downloaded", "export.released")  # fmt: skip
+           "export.downloaded", "export.released", "fee.proposed", "fee.accepted", "fee.paid",
+           "fee.withdrawn", "representation.recorded", "representation.confirmed")  # fmt: skip
+# Steps said the same way whatever their event holds.
+PLAIN = {
+    "export.downloaded": "downloaded",
+    "fee.accepted": "fee_accepted",
+    "fee.paid": "fee_paid",
+    "fee.withdrawn": "fee_withdrawn",
+    "representation.confirmed": "agent_confirmed",
+}
 
 # Moves the timeline writes out by themselves (the others are said by a step of their own:
 # verification, a question, the outcome).
@@ -43,15 +59,14 @@ UNVERIFIED = frozenset({Status.WITHDRAWN, Status.EXPIRED, Status.DENIED})
 class Step:
     at: dt.datetime
     kind: str  # received · verified · status · question · reply · extended · outcome ·
-    #            withheld · download_ready · downloaded
+    #            withheld · download_ready · downloaded · fee_proposed · fee_accepted ·
+    #            fee_paid · fee_withdrawn · agent_recorded · agent_confirmed
     data: dict = field(default_factory=dict)
 
 
 def subject_timeline(request: RightsRequest) -> list[Step]:
     """Every step of ``request`` the subject may see, oldest first."""
-    events = list(
-        AuditEvent.objects.filter(request_id=request.pk, action__in=ACTIONS).order_by("seq")
-    )
+    events = list(AuditEvent.objects.filter(request_id=request.pk, action__in=ACTIONS).in_order())
     extensions = [e for e in events if e.action == "sla.extended"]
     steps: list[Step] = []
     for event in events:
@@ -90,8 +105,13 @@ def _step(request: RightsRequest, event: AuditEvent, extensions: list) -> Step |
             "download_ready",
             {"expires_at": package.expires_at if package else None},
         )
-    if event.action == "export.downloaded":
-        return Step(event.occurred_at, "downloaded")
+    if event.action in PLAIN:
+        return Step(event.occurred_at, PLAIN[event.action])
+    if event.action == "fee.proposed":
+        return Step(event.occurred_at, "fee_proposed", _fee(payload))
+    if event.action == "representation.recorded":
+        # Only an agent's request is said here; who the agent is stays out (see above).
+        return Step(event.occurred_at, "agent_recorded") if payload.get("kind") == "agent" else None
     if event.action == "export.released":
         # How much staff withheld, never what or why in their words; and how to contest it.
         withheld = int(payload.get("redactions", 0))
@@ -111,6 +131,17 @@ def _step(request: RightsRequest, event: AuditEvent, extensions: list) -> Step |
     if event.to_status in STATUS_STEPS:
         return Step(event.occurred_at, "status", {"label": Status(event.to_status).label})
     return None
+
+
+def _fee(payload: dict) -> dict:
+    """The amount as proposed (the event's), and the reason the subject was told (the fee's
+    own, gone once the record's retention anonymised it)."""
+    fee = Fee.objects.filter(pk=payload.get("fee_id")).only("reason").first()
+    return {
+        "amount": payload.get("amount", ""),
+        "currency": payload.get("currency", ""),
+        "reason": fee.reason if fee is not None else "",
+    }
 
 
 def _outcome(request: RightsRequest, event: AuditEvent) -> dict:

@@ -19,16 +19,26 @@ from django.utils.translation import gettext_lazy, pgettext
 from dsar.sla import deadlines, policies
 from dsar.sla.calendars import WeekdayCalendar, WorkCalendar, us_business_calendar
 from dsar.sla.models import CalendarOverride, CountingRule, Jurisdiction, StartEvent, Unit
+from dsar.snapshots import Snapshot
 
 
 def local_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
+# Every verification counts a deadline on it: one round trip to the cache instead of a
+# query while the table is unchanged (``dsar.snapshots``).
+OVERRIDES = Snapshot(
+    "calendar-overrides",
+    lambda: dict(CalendarOverride.objects.values_list("date", "is_workday")),
+    models=(CalendarOverride,),
+)
+
+
 def current_calendar() -> WorkCalendar:
     """The official calendar with the staff's overrides applied (a small table, read whole)."""
 
-    return WorkCalendar(dict(CalendarOverride.objects.values_list("date", "is_workday")))
+    return WorkCalendar(dict(OVERRIDES.get()))
 
 
 def calendar_for(rule: str, *, around: dt.date) -> deadlines.DayCalendar:

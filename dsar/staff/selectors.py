@@ -7,6 +7,7 @@ from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, W
 from dsar.access import permissions
 from dsar.audit.models import AuditEvent
 from dsar.corrections.models import Correction
+from dsar.fanout import rechecks
 from dsar.fanout.rechecks import RECHECK_STATUSES
 from dsar.fanout.selectors import failed_task_exists
 from dsar.legal.fees import open_fee
@@ -113,7 +114,7 @@ def _mask_phone(phone: str) -> str:
 
 
 def timeline(request: RightsRequest) -> QuerySet:
-    return AuditEvent.objects.filter(request_id=request.pk).order_by("seq")
+    return AuditEvent.objects.filter(request_id=request.pk).in_order()
 
 
 def allowed_actions(request: RightsRequest, *, user) -> list[str]:
@@ -132,6 +133,8 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue
         if action_name == "propose_fee" and answered:
             continue
+        if action_name == "recheck" and not rechecks.can_recheck(request):
+            continue  # no dry run to ask again: an inquiry, a complaint, an opt-out
         if action_name == "resume" and fee is not None:
             continue
         if action_name == "record_fee_payment" and (

@@ -18,6 +18,7 @@ from dsar.legal import selectors as legal_selectors
 from dsar.staff import duties
 from dsar.staff.models import Note, StaffMessage
 from dsar.verification import notices
+from dsar.workflow import facts, transitions
 from dsar.workflow.models import TERMINAL_STATUSES, RequestType, RightsRequest, Status
 from dsar.workflow.transitions import TransitionError, transition
 
@@ -129,10 +130,34 @@ def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
     access, deletion or cancellation request themselves: someone else approves those. While
     an open obligation a downstream system reported blocks it, the system is first asked
     for a fresh dry run: ``ChecksPending`` (a ``Conflict``) until it has answered.
+
+    ``request`` is read under its row lock here (an instance with only its primary key will
+    do; ``DoesNotExist`` if there is none). Inside ``facts.once(request)`` the caller can
+    build its answer from the rows the approval read.
     """
     permissions.require(user, "approve")
-    duties.require_another_approver(request, user)
-    rechecks.refresh_for_approval(request=request, user=user)
+    # One transaction from the row lock on, the lock reused by transition(), and one append
+    # for the move, its effects and the acknowledgement. A refusal keeps what was written
+    # before it (the refused attempt audited, systems asked again, fresh answers used up):
+    # the move itself runs in its own savepoint, so a refused move leaves nothing behind.
+    refused = None
+    with facts.once(request), transaction.atomic(), appended_together():
+        transitions.lock(request)
+        try:
+            duties.require_another_approver(request, user)
+            rechecks.refresh_for_approval(request=request, user=user)
+            _approve_locked(request, user, acknowledged)
+        except (
+            duties.SeparationOfDuties, rechecks.ChecksPending, rechecks.RecheckFailed,
+            ValidationError, TransitionError,
+        ) as exc:  # fmt: skip
+            refused = exc
+    if refused is not None:
+        raise refused
+    return request
+
+
+def _approve_locked(request: RightsRequest, user, acknowledged) -> None:
     advisories = legal_selectors.advisories_to_acknowledge(request)
     given = {str(pk) for pk in acknowledged}
     missing = [f for f in advisories if str(f.pk) not in given]
@@ -147,18 +172,14 @@ def approve(*, request: RightsRequest, user, acknowledged=()) -> RightsRequest:
             }
         )
     to = Status.COOLING_OFF if request.type == RequestType.CANCELLATION else Status.PROCESSING
-    # One append for the move, its effects and the acknowledgement: the chain head is read
-    # and written once.
-    with transaction.atomic(), appended_together():
-        moved = transition(request, to=to, actor=Actor.staff(user))
-        if advisories:
-            record_event(
-                action="approval.advisories_acknowledged",
-                actor=Actor.staff(user),
-                request_id=request.pk,
-                payload={"findings": sorted(f.check_name for f in advisories)},
-            )
-    return moved
+    transition(request, to=to, actor=Actor.staff(user))
+    if advisories:
+        record_event(
+            action="approval.advisories_acknowledged",
+            actor=Actor.staff(user),
+            request_id=request.pk,
+            payload={"findings": sorted(f.check_name for f in advisories)},
+        )
 
 
 def request_info(*, request: RightsRequest, user, reason: str) -> RightsRequest:

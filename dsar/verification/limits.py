@@ -42,6 +42,34 @@ class Limit:
         return int(count), start + seconds - now, key
 
 
+# One round trip for consume(): the counters are checked and, when none is used up, each
+# counted with its expiry, atomically (a script runs alone in Redis). Returns the positions
+# (from 1) of the used-up limits, none when it counted.
+CONSUME = """
+local full = {}
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+    full[#full + 1] = i
+  end
+end
+if #full == 0 then
+  for i, key in ipairs(KEYS) do
+    redis.call('SET', key, 0, 'EX', ARGV[2 * i], 'NX')
+    redis.call('INCR', key)
+  end
+end
+return full
+"""
+_scripts: dict = {}
+
+
+def _redis():
+    """The Redis client behind the cache, or None for another backend (the embedded default
+    keeps its cache in the database)."""
+    client = getattr(cache, "client", None)
+    return client.get_client(write=True) if hasattr(client, "get_client") else None
+
+
 def check(*limits: Limit) -> None:
     """Raise ``RateLimited`` if any of ``limits`` is used up; count nothing."""
     windows = [limit.window() for limit in limits]
@@ -65,6 +93,13 @@ def _count(limit: Limit) -> tuple[bool, int]:
     """Count one use of ``limit`` (atomic: Redis ``INCR``); whether it was within the limit,
     and the seconds left in its window."""
     allowed, remaining, key = limit.window()
+    client = _redis()
+    if client is not None:  # the counter made with its expiry and counted in one round trip
+        pipe = client.pipeline(transaction=True)
+        pipe.set(cache.make_key(key), 0, ex=remaining + 60, nx=True)
+        pipe.incr(cache.make_key(key))
+        used = pipe.execute()[1]
+        return used <= allowed, remaining
     # add() creates the counter with its expiry; incr() is atomic in Redis.
     cache.add(key, 0, timeout=remaining + 60)
     try:
@@ -83,8 +118,21 @@ def take(limit: Limit) -> bool:
 
 def consume(*limits: Limit) -> None:
     """Check every limit, then count one use against each: all or nothing."""
-    check(*limits)
-    hit(*limits)
+    client = _redis()
+    if client is None:
+        check(*limits)
+        hit(*limits)
+        return
+    windows = [limit.window() for limit in limits]
+    if "consume" not in _scripts:
+        _scripts["consume"] = client.register_script(CONSUME)
+    full = _scripts["consume"](
+        keys=[cache.make_key(key) for _, _, key in windows],
+        args=[value for allowed, remaining, _ in windows for value in (allowed, remaining + 60)],
+        client=client,
+    )
+    if full:
+        raise RateLimited(max(max(windows[i - 1][1], 1) for i in full))
 
 
 def take_or_refuse(*limits: Limit) -> None:

@@ -1,20 +1,33 @@
 """Reads about a request's verification, for the other parts and the pages."""
 
 from dsar.verification.models import Challenge, Evidence, EvidenceStatus, Verification
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest
+
+VERIFICATIONS = "verifications"  # the request's verifications, latest first (facts.once)
+
+
+def _verifications(request: RightsRequest):
+    return Verification.objects.filter(request=request).select_related("reviewer")
 
 
 def latest_verification(request: RightsRequest) -> Verification | None:
     """The most recent successful verification of ``request``, or None if it has none.
 
     Its ``strength`` (see ``models.Strength``) and ``channel`` tell how the subject proved who
-    they are; ``identity_hash`` is the keyed hash of the address that was proven.
+    they are; ``identity_hash`` is the keyed hash of the address that was proven. Inside
+    ``facts.once`` the request's verifications are read once for this and
+    ``staff_verifier_ids``.
     """
-    return (
-        Verification.objects.filter(request=request)
-        .select_related("reviewer")
-        .order_by("-created_at")
-        .first()
+    if not facts.active(request):
+        return _verifications(request).order_by("-created_at").first()
+    rows = _all_verifications(request)
+    return rows[0] if rows else None
+
+
+def _all_verifications(request: RightsRequest) -> list[Verification]:
+    return facts.read(
+        request, VERIFICATIONS, lambda: list(_verifications(request).order_by("-created_at"))
     )
 
 
@@ -48,6 +61,8 @@ def pending_evidence(request: RightsRequest) -> list[Evidence]:
 
 def staff_verifier_ids(request: RightsRequest) -> set[int]:
     """Ids of the staff members who verified ``request`` (by a document or a read-back code)."""
+    if facts.active(request):
+        return {v.reviewer_id for v in _all_verifications(request) if v.reviewer_id is not None}
     return set(
         Verification.objects.filter(request=request, reviewer__isnull=False).values_list(
             "reviewer_id", flat=True

@@ -3,14 +3,18 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from dsar.audit.models import AppendOnlyError, AuditEvent
+from dsar.audit.sequencer import sequence_events
 from dsar.audit.services import Actor, appended_together, record_event
 
 
 def append(n: int) -> list[AuditEvent]:
-    return [
+    """``n`` events, sequenced: their places are known."""
+    events = [
         record_event(action="test.event", actor=Actor.system("test"), payload={"n": i})
         for i in range(n)
     ]
+    sequence_events()
+    return [AuditEvent.objects.get(pk=event.pk) for event in events]
 
 
 def raw(sql: str, params=()):
@@ -26,7 +30,7 @@ def verify() -> str:
 @pytest.mark.django_db
 def test_clean_chain_verifies():
     append(5)
-    assert "5 events verified" in verify()
+    assert "5 events verified, 0 awaiting sequencing" in verify()
 
 
 @pytest.mark.django_db
@@ -71,9 +75,9 @@ def test_rewritten_hashes_without_the_key_do_not_verify(settings):
     settings.DSAR_AUDIT_KEY = "a-guessed-key"
     forged = record_event(action="forged", actor=Actor.system("x"))
     settings.DSAR_AUDIT_KEY = "test-only-audit-key"
-    with pytest.raises(CommandError, match=rf"event #{forged.seq}"):
-        verify()
-    assert forged.seq == events[-1].seq + 1
+    with pytest.raises(CommandError, match=rf"event #{events[-1].seq + 1}: its contents"):
+        verify()  # sequenced first: the forged digest is then found at its place
+    assert AuditEvent.objects.get(pk=forged.pk).seq == events[-1].seq + 1
 
 
 @pytest.mark.django_db
@@ -99,7 +103,7 @@ def test_payloads_refuse_personal_data_keys():
 
 
 def actions() -> list[str]:
-    return list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
+    return list(AuditEvent.objects.in_order().values_list("action", flat=True))
 
 
 @pytest.mark.django_db
@@ -107,7 +111,7 @@ def test_events_appended_together_land_in_order_when_the_block_ends():
     with transaction.atomic(), appended_together():
         record_event(action="first", actor=Actor.system("test"))
         record_event(action="second", actor=Actor.system("test"))
-        assert actions() == []  # nothing appended, and the chain head not locked, yet
+        assert actions() == []  # nothing inserted yet
     assert actions() == ["first", "second"]
     assert "2 events verified" in verify()
 

@@ -103,7 +103,7 @@ def test_legal_withholds_a_field_and_a_row_then_releases(crm, client, staff_user
     assert "<del>flagged by fraud team</del>" in html and "<del>Zhao Liu</del>" in html
     assert Redaction.objects.filter(request=request).count() == 2
     events = AuditEvent.objects.filter(request_id=request.pk, action="export.redacted")
-    assert [e.payload["scope"] for e in events.order_by("seq")] == ["cell", "row"]
+    assert [e.payload["scope"] for e in events.in_order()] == ["cell", "row"]
     assert "Internal fraud" not in json.dumps([e.payload for e in events])
     assert client.post(page(request), {"do": "release"}).status_code == 302
     assert not review.pending(request)

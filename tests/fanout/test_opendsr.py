@@ -143,7 +143,7 @@ def test_an_erasure_follows_pending_in_progress_completed_through_signed_callbac
         task.refresh_from_db()
         assert task.status == TaskStatus.WAITING
         assert task.last_error.startswith(f"processor: {status}, expected by ")
-    progress = AuditEvent.objects.filter(action="fanout.progress").order_by("seq")
+    progress = AuditEvent.objects.filter(action="fanout.progress").in_order()
     assert [e.payload["progress"].split(",")[0] for e in progress] == [
         "processor: pending", "processor: in_progress",
     ]  # fmt: skip

@@ -61,9 +61,9 @@ def snapshot(request):
     return row.status, row.assignee_id, row.due_at, AuditEvent.objects.count()
 
 
-def events_after(seq: int) -> list[str]:
+def events_after(event_id: int) -> list[str]:
     return list(
-        AuditEvent.objects.filter(seq__gt=seq).order_by("seq").values_list("action", flat=True)
+        AuditEvent.objects.filter(id__gt=event_id).in_order().values_list("action", flat=True)
     )
 
 
@@ -75,7 +75,7 @@ def test_role_table_decides_every_api_action(make_request, api_as, role, action)
     request = make_request(status=status)
     body = body(request) if callable(body) else body
     before = snapshot(request)
-    last_event = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    last_event = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = api_as(role).post(
         f"/api/v1/staff/requests/{request.pk}/{suffix}", body, format="json"
     )

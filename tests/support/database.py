@@ -14,6 +14,8 @@ runs, and what post_migrate then makes is remembered for the next test.
 from django.db import connections, transaction
 from django.test import TransactionTestCase
 
+from dsar import snapshots
+
 # What the post_migrate receivers make: contenttypes, auth, and dsar.access's role groups.
 MADE_BY_POST_MIGRATE = (
     "django_content_type",
@@ -71,6 +73,15 @@ def drop_reference_sequences(connection) -> None:
 
 
 def _fixture_teardown(self) -> None:
+    try:
+        _reset(self)
+    finally:
+        # The tables were emptied without their models' signals: every process's copies of
+        # them (dsar.snapshots: branding, calendar overrides) are read again.
+        snapshots.renew_all()
+
+
+def _reset(self) -> None:
     aliases = self._databases_names(include_mirrors=False)
     plain = not (self.available_apps or self.serialized_rollback or self.reset_sequences)
     if plain and all(_untouched(connections[alias]) for alias in aliases):

@@ -85,6 +85,8 @@ class Connector:
     # True for a kind that checks its own erasures (reports ``{"verified": {"rows_left": 0}}``
     # only after reading the data again); the audit trail then records the proof.
     proves_erasure: ClassVar[bool] = False
+    # True for a kind whose systems have a schema staff discover and map (``datamaps``).
+    has_data_map: ClassVar[bool] = False
     # The URL name (with the task id) a kind finishing by CALLBACK is told to report to.
     callback_route: ClassVar[str] = "fanout-callback"
 
@@ -102,6 +104,11 @@ class Connector:
     def fields(self, config: dict) -> set[str]:
         """The subject fields this system can correct."""
         return set()
+
+    def unable(self, action: str, config: dict) -> str:
+        """Why a system of this kind with ``config`` cannot do ``action`` (for staff, no
+        personal data); empty when it can. The plan records a skipped task with it."""
+        return "" if action in self.actions else f"its kind ({self.kind}) cannot do {action}"
 
     def describe(self, config: dict) -> str:
         """Where the system points, without credentials (audit events, approvers)."""

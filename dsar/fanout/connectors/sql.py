@@ -5,7 +5,9 @@ Configuration: ``{"dsn": "postgres://…" | "mysql://…" | "sqlite:///path", "m
 
 - With a ``map`` (``dsar.datamap.document``), every action is generated from it
   (``dsar.datamap.queries``): check, export, delete, anonymise, correct (the fields the map
-  names) and close_account (when the map names the account's status column).
+  names), close_account (when the map names the account's status column), and opt_out and
+  restrict (when the map has their rules, ``dsar.datamap.preferences``). A ``restrict`` by
+  hand runs its statements once per purpose withdrawn, with ``%(purpose)s`` bound.
 - A hand-written statement list for an action wins over the generated one (the odd case a
   map cannot say). The subject's keys are bound as parameters by the driver, never formatted
   into the SQL; all statements of an action run in one transaction.
@@ -28,7 +30,7 @@ import sqlalchemy as sa
 from django.apps import apps
 from sqlalchemy import exc
 
-from dsar.datamap import document, engines
+from dsar.datamap import document, engines, preferences
 from dsar.datamap.queries import EXPORT_BATCH, Queries
 from dsar.fanout import destinations
 from dsar.fanout.connectors.base import (
@@ -43,7 +45,10 @@ from dsar.fanout.connectors.base import (
     SubjectKeys,
 )
 
-ALL_ACTIONS = frozenset({"check", "delete", "export", "correct", "anonymise", "close_account"})
+PREFERENCES = frozenset({preferences.OPT_OUT, preferences.RESTRICT})
+ALL_ACTIONS = frozenset(
+    {"check", "delete", "export", "correct", "anonymise", "close_account", *PREFERENCES}
+)
 ERASING = frozenset({"delete", "anonymise"})
 DEFAULT_CHUNK = 1000
 
@@ -52,6 +57,7 @@ class Sql(Connector):
     kind, label, actions = "sql", "SQL database", ALL_ACTIONS
     guarded = ("dsn", "statements", "map")
     proves_erasure = True  # with a map: see ``run``
+    has_data_map = True
 
     def config_errors(self, config: dict) -> list[str]:
         if not isinstance(config.get("dsn"), str) or not config["dsn"]:
@@ -69,11 +75,27 @@ class Sql(Connector):
         except destinations.Refused as exc:
             return [str(exc)]
         if has_map:
+            from dsar.workflow.models import ConsentPurpose  # loads after the connectors
+
             try:
-                document.parse(config["map"], retention_categories=retention_categories())
+                document.parse(config["map"], retention_categories=retention_categories(),
+                               purposes=ConsentPurpose.values)  # fmt: skip
             except document.MapError as error:
                 return error.messages()
         return []
+
+    def unable(self, action: str, config: dict) -> str:
+        if action not in self.actions:
+            return super().unable(action, config)
+        if action not in PREFERENCES or (config.get("statements") or {}).get(action):
+            return ""
+        try:
+            datamap = document.parse(config["map"]) if "map" in config else None
+        except document.MapError:
+            return "its data map is not valid"
+        if datamap is None or not _generated(datamap, action):
+            return f"its data map has no {action} rule"
+        return ""
 
     def fields(self, config: dict) -> set[str]:
         return fields(config)
@@ -85,7 +107,7 @@ class Sql(Connector):
         return run(
             config=call.config, action=call.action, keys=call.keys,
             idempotency_key=call.idempotency_key, timeout=call.timeout, changes=call.changes,
-            export_to=call.export_to, checkpoint=call.checkpoint,
+            export_to=call.export_to, checkpoint=call.checkpoint, purposes=call.purposes,
         )  # fmt: skip
 
 
@@ -106,6 +128,7 @@ def run(
     changes: list[dict] | None = None,
     export_to: RowSink | None = None,
     checkpoint: Checkpoint | None = None,
+    purposes: list[str] | None = None,
 ):
     """One action on the database. An export's rows are read through a server-side cursor
     (PostgreSQL, MySQL/MariaDB) in batches of ``EXPORT_BATCH`` and handed to ``export_to``
@@ -134,8 +157,14 @@ def run(
     try:
         if statements and action == "correct":
             data = {"affected": _correct_by_hand(begin, statements, params, changes or [])}
+        elif statements and action == preferences.RESTRICT:
+            data = _restrict_by_hand(begin, statements, params, purposes or [])
         elif statements:
             data = _by_hand(begin, action, statements, params, export_to)
+        elif action in PREFERENCES:
+            with begin() as conn:
+                rules = getattr(datamap, action)
+                data = preferences.apply(queries, conn, rules, purposes=purposes or [])
         else:
             data = _generated_run(
                 engine, queries, action, changes or [], config, export_to, checkpoint
@@ -166,6 +195,8 @@ def _generated(datamap, action: str) -> bool:
         return bool(datamap.correct)
     if action == "close_account":
         return datamap.account is not None
+    if action in PREFERENCES:
+        return bool(getattr(datamap, action))
     return action in ALL_ACTIONS
 
 
@@ -245,6 +276,17 @@ def _correct_by_hand(begin, statements: dict, params: dict, changes: list[dict])
             result = conn.execute(clause, {**params, "value": change["value"]})
             affected += max(result.rowcount, 0)
     return affected
+
+
+def _restrict_by_hand(begin, statements: list[str], params: dict, purposes: list[str]) -> dict:
+    """Each statement once per purpose withdrawn, ``%(purpose)s`` bound; one transaction."""
+    affected = 0
+    with begin() as conn:
+        for purpose in purposes:
+            for statement in statements:
+                result = conn.execute(_text(statement), {**params, "purpose": purpose})
+                affected += max(result.rowcount, 0)
+    return {"affected": affected}
 
 
 def _refusal(config: dict, statements: list[tuple[str, str]]) -> Outcome | None:
