@@ -47,7 +47,7 @@ from dsar.legal.models import (
 from dsar.verification import notices, storage
 from dsar.verification.evidence import EvidenceTooLarge, checked_upload
 from dsar.verification.proof import ProvenKeys
-from dsar.workflow import identity
+from dsar.workflow import facts, identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import OPEN_STATUSES, TransitionError
 
@@ -227,10 +227,20 @@ def relative_of(request: RightsRequest) -> Representation | None:
     return Representation.objects.filter(request=request, kind=RepresentationKind.RELATIVE).first()
 
 
+def who_filed(request: RightsRequest) -> Representation | None:
+    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
+    return facts.read(
+        request, "representation", Representation.objects.filter(request=request).first
+    )
+
+
 def awaits_review(request: RightsRequest) -> bool:
-    return Representation.objects.filter(
-        request=request, kind=RepresentationKind.RELATIVE, legal_review=LegalReview.PENDING
-    ).exists()
+    found = who_filed(request)
+    return (
+        found is not None
+        and found.kind == RepresentationKind.RELATIVE
+        and found.legal_review == LegalReview.PENDING
+    )
 
 
 def awaiting_review_q() -> Q:

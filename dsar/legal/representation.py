@@ -19,9 +19,8 @@ from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import DocumentKind, Representation, RepresentationKind
-from dsar.legal.relatives import refuse_until_approved, seal_documents
+from dsar.legal.relatives import refuse_until_approved, seal_documents, who_filed
 from dsar.verification import notices
-from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -31,10 +30,8 @@ MAX_TEXT = 2000
 
 
 def representation_for(request: RightsRequest) -> Representation | None:
-    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
-    return facts.read(
-        request, "representation", Representation.objects.filter(request=request).first
-    )
+    """Who files ``request`` for its subject, if anyone (``relatives.who_filed``)."""
+    return who_filed(request)
 
 
 def check_agent(*, name: str, authority: str) -> tuple[str, str]:
