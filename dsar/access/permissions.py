@@ -31,6 +31,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "propose_fee": frozenset({A, L, S}),  # a cost fee for a repeated request (pauses it)
     "record_fee_payment": frozenset({A, S}),  # the subject paid an accepted fee (resumes it)
     "record_agent": frozenset({A, L, S}),  # a request filed by an authorised agent
+    # A deceased subject's relative (PIPL Art. 49): open the evidence, approve or refuse.
+    "review_relative": frozenset({L}),
+    "arrangements": frozenset({L, M}),  # what deceased users arranged for their data (admin)
     "retry": frozenset({A, S, M}),
     "override": frozenset({L}),  # override a blocking legal finding
     "hold": frozenset({L}),  # place or lift a legal hold
@@ -62,6 +65,9 @@ ADMIN_SITE: dict[str, str] = {
     "sla.delete_responsepolicy": "policies",
     "notifications.view_outboundemail": "operations",
     "legal.view_deferreddeletion": "retention",
+    "legal.view_deceasedarrangement": "arrangements",
+    "legal.add_deceasedarrangement": "arrangements",
+    "legal.change_deceasedarrangement": "arrangements",
     "audit.view_auditevent": "audit_trail",
     "branding.view_branding": "branding",
     "branding.add_branding": "branding",

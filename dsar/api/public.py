@@ -20,8 +20,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dsar.api.parsers import JSONParser
+from dsar.legal.models import Relationship
 from dsar.portal import selectors, services
-from dsar.portal.services import CORRECTION_LENGTHS, MAX_CORRECTIONS, MAX_LENGTHS
+from dsar.portal.services import (
+    CORRECTION_LENGTHS,
+    MAX_CORRECTIONS,
+    MAX_LENGTHS,
+    RELATIVE_FIELDS,
+)
 from dsar.sla.models import Jurisdiction
 from dsar.verification import evidence as evidence_service
 from dsar.verification import services as verification
@@ -83,6 +89,56 @@ class CreateSerializer(serializers.Serializer):
         help_text="consent_withdrawal only (and required there): what consent is withdrawn for.",
     )
 
+    filed_as = serializers.ChoiceField(
+        choices=services.FiledAs.CHOICES,
+        required=False,
+        help_text="Who files: the subject (default); an authorised agent (the contact given "
+        "is the subject's: the code goes there and the subject confirms the agent); or a close "
+        "relative of a deceased subject (the contact given is the relative's; send "
+        "multipart/form-data with the two documents; legal reviews before any work).",
+    )
+    agent_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    agent_authority = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    agent_permission = serializers.FileField(
+        required=False, help_text="agent: the signed permission (JPEG, PNG or PDF), optional."
+    )
+    relationship = serializers.ChoiceField(
+        choices=Relationship.choices, required=False, allow_blank=True,
+        help_text="relative: the near relative (PRC Civil Code Art. 1045) who asks.",
+    )  # fmt: skip
+    lawful_interest = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    deceased_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    deceased_email = serializers.CharField(
+        max_length=MAX_LENGTHS["email"], required=False, allow_blank=True, trim_whitespace=False
+    )
+    deceased_phone = serializers.CharField(
+        max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True, trim_whitespace=False
+    )
+    deceased_account_id = serializers.CharField(
+        max_length=MAX_LENGTHS["account_id"], required=False, allow_blank=True
+    )
+    death_certificate = serializers.FileField(required=False, help_text="relative: required.")
+    relationship_proof = serializers.FileField(required=False, help_text="relative: required.")
+
+    def on_behalf(self, attrs) -> dict:
+        """``filed_as`` and the agent's or relative's claim, for ``services.file_request``."""
+        filed_as = attrs.get("filed_as") or services.FiledAs.SELF
+        if filed_as == services.FiledAs.AGENT:
+            agent = services.AgentClaim(
+                name=attrs.get("agent_name", ""),
+                authority=attrs.get("agent_authority", ""),
+                permission=attrs.get("agent_permission"),
+            )
+            return {"filed_as": filed_as, "agent": agent}
+        if filed_as == services.FiledAs.RELATIVE:
+            relative = services.RelativeClaim(
+                **{name: attrs.get(name, "") for name in RELATIVE_FIELDS},
+                death_certificate=attrs.get("death_certificate"),
+                relationship_proof=attrs.get("relationship_proof"),
+            )
+            return {"filed_as": filed_as, "relative": relative}
+        return {"filed_as": filed_as}
+
     def validate(self, attrs):
         """One address and one mobile number, normalised as the web form does."""
         try:
@@ -103,6 +159,9 @@ class CreatedSerializer(serializers.Serializer):
 
 
 class FiledSerializer(CreatedSerializer):
+    """``status_token`` is empty for a request an agent filed: the subject opens it from the
+    messages sent to their own contact."""
+
     code_sent = serializers.BooleanField(
         help_text="False when the address has had its share of messages for now: nothing was "
         "sent. Confirm with the link of a recent message to the address, or resend after the "
@@ -181,9 +240,13 @@ class PublicView(APIView):
 
 
 class RequestCreateView(PublicView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
     @extend_schema(request=CreateSerializer, responses={201: FiledSerializer})
     def post(self, request):
-        data = self.parse(CreateSerializer)
+        serializer = CreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
         filed = services.file_request(
             type=data["type"],
@@ -197,8 +260,12 @@ class RequestCreateView(PublicView):
             jurisdiction=data.get("jurisdiction", ""),
             purposes=data.get("purposes", []),
             ip=client_ip(request),
+            **serializer.on_behalf(data),
         )
         body = {**_created(filed), "code_sent": filed.code_sent}
+        if serializer.on_behalf(data)["filed_as"] == services.FiledAs.AGENT:
+            # The subject follows (and confirms) their request from their own messages.
+            body["status_token"] = ""
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

@@ -26,7 +26,7 @@ from dsar.corrections import services as corrections
 from dsar.corrections.models import Correction
 from dsar.fanout import rechecks
 from dsar.fanout import services as fanout_services
-from dsar.legal import decisions, fees, holds, representation
+from dsar.legal import decisions, fees, holds, relatives, representation
 from dsar.legal.models import Basis, Finding, HoldKind, LegalHold
 from dsar.sla import services as sla_services
 from dsar.staff import hotline, inquiries, metrics, selectors, services
@@ -175,6 +175,22 @@ class AgentSerializer(serializers.Serializer):
     )
 
 
+class RelativeReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "refuse"])
+    lawful_interest = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True,
+        help_text="approve: the relative's lawful interest legal accepts (required).",
+    )  # fmt: skip
+    basis = serializers.ChoiceField(
+        choices=Basis.choices, required=False, help_text="refuse: the legal basis (required)."
+    )
+    explanation = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True,
+        help_text="refuse: what the relative is told (required).",
+    )  # fmt: skip
+    basis_detail = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
 class RecheckedSerializer(serializers.Serializer):
     asked = serializers.IntegerField(help_text="How many systems were asked for a dry run.")
 
@@ -192,6 +208,7 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         "hold": "hold", "message": "message", "retry": "retry", "decide_correction": "approve",
         "recheck": "recheck", "answer": "answer", "propose_fee": "propose_fee",
         "record_fee_payment": "record_fee_payment", "record_agent": "record_agent",
+        "relative_review": "review_relative",
         "create": "file_request", "on_file": "file_request", "send_on_file_code": "file_request",
     }  # fmt: skip
 
@@ -455,6 +472,27 @@ class StaffRequestViewSet(viewsets.ReadOnlyModelViewSet):
         disclosed or deleted (approval answers 409)."""
         data = self._input(AgentSerializer)
         representation.record_agent(request=self.get_object(), user=request.user, **data)
+        return self._answer()
+
+    @extend_schema(request=RelativeReviewSerializer, responses=RequestDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="relative-review")
+    def relative_review(self, request, pk=None):
+        """Legal's decision on a deceased subject's relative (PIPL Art. 49): ``approve``
+        records the lawful interest and lets the request be approved for the work (refused
+        with a field message when the deceased arranged otherwise); ``refuse`` denies it on
+        ``basis`` and tells the relative the complaint route."""
+        data = self._input(RelativeReviewSerializer)
+        obj = self.get_object()
+        if data["decision"] == "approve":
+            relatives.approve(
+                request=obj, user=request.user, lawful_interest=data.get("lawful_interest", "")
+            )
+        else:
+            relatives.refuse(
+                request=obj, user=request.user, basis=data.get("basis", ""),
+                explanation=data.get("explanation", ""),
+                basis_detail=data.get("basis_detail", ""),
+            )  # fmt: skip
         return self._answer()
 
     @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionDecidedSerializer)

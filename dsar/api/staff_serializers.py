@@ -126,6 +126,29 @@ class RepresentationSerializer(serializers.Serializer):
     recorded_by = serializers.CharField(source="recorded_by.username", default=None)
     recorded_at = serializers.DateTimeField()
     subject_confirmed_at = serializers.DateTimeField(allow_null=True)
+    relationship = serializers.CharField(
+        allow_blank=True, help_text="relative: the near relative who asks."
+    )
+    legal_review = serializers.CharField(
+        allow_blank=True, help_text="relative: pending, approved or refused (empty for an agent)."
+    )
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", default=None, allow_null=True
+    )
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_basis = serializers.CharField(
+        allow_blank=True, help_text="relative refused: the basis named."
+    )
+    documents = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_documents(self, obj):
+        """The documents still kept (kind, type, size): deleted once legal decided."""
+        return [
+            {"id": str(d.pk), "kind": d.kind, "content_type": d.content_type, "size": d.size}
+            for d in obj.documents.all()
+            if d.purged_at is None
+        ]
 
 
 class RequestDetailSerializer(RequestListSerializer):

@@ -20,7 +20,7 @@ def connect() -> None:
     from dsar.exports import services as exports
     from dsar.fanout import cancellation, completion, ledger, optout, plan
     from dsar.fanout import services as fanout
-    from dsar.legal import decisions, engine, fees, representation
+    from dsar.legal import decisions, engine, fees, relatives, representation
     from dsar.legal import retention as legal_retention
     from dsar.notifications import services as notifications
     from dsar.portal import services as portal
@@ -41,7 +41,8 @@ def connect() -> None:
     hooks.guard(
         fees.refuse_while_unpaid, to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW]
     )
-    # An authorised agent's request: no work before the subject confirmed it on file.
+    # An authorised agent's request: no work before the subject confirmed it on file; a
+    # deceased subject's relative's: none before legal approved the evidence (PIPL Art. 49).
     hooks.guard(
         representation.refuse_until_confirmed,
         to=[S.COOLING_OFF, S.PROCESSING, S.COMPLETED], frm=[S.IN_REVIEW],
@@ -64,10 +65,15 @@ def connect() -> None:
     )  # fmt: skip
     # An opt-out gets no dry run (no account check), nor does a question or complaint; an
     # opt-out starts its work by itself, after the review's checks above have run.
+    # A relative's request gets its dry runs only once legal approved (nothing goes
+    # downstream about the deceased before), and the relative is told.
     hooks.reaction(
-        fanout.start_checks, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
+        lambda r: None if relatives.awaits_review(r) else fanout.start_checks(r),
+        to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
         types=sorted(plan.DRY_RUN_TYPES),
     )  # fmt: skip
+    relatives.when_approved(fanout.start_checks)
+    relatives.when_approved(relatives.tell_relative_approved)
     hooks.reaction(
         optout.schedule, to=[S.IN_REVIEW], frm=[S.PENDING_VERIFICATION],
         types=[T.MARKETING_OPT_OUT],
@@ -78,6 +84,8 @@ def connect() -> None:
     )  # fmt: skip
     hooks.reaction(cancellation.tell_subject, to=[S.COOLING_OFF])
     hooks.reaction(fees.close_on_withdrawal, to=[S.WITHDRAWN])
+    # Documents of who filed for whom are kept no longer than the request is open.
+    hooks.reaction(relatives.purge_documents, to=[S.COMPLETED, S.DENIED, S.WITHDRAWN, S.EXPIRED])
     hooks.reaction(fanout.start, to=[S.PROCESSING])  # the fan-out (SPEC §6)
     hooks.reaction(corrections.tell_subject, to=[S.COMPLETED], types=[T.CORRECTION])
     hooks.reaction(exports.build_package, to=[S.COMPLETED], types=[T.ACCESS])
@@ -99,6 +107,7 @@ def connect() -> None:
         decisions,
         fees,
         representation,
+        relatives,
         exports,
         notifications,
     ):

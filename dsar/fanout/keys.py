@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dsar.fanout.connectors import SubjectKeys
 from dsar.fanout.models import Action
-from dsar.legal import sources
+from dsar.legal import relatives, sources
 from dsar.verification.proof import proven_keys
 from dsar.workflow.models import RightsRequest
 
@@ -19,7 +19,14 @@ def subject_keys(request: RightsRequest, *, action: str) -> SubjectKeys:
     - Every other action gets what verification says is proven (``proven_keys``), told
       which addresses the dry runs reported for the account.
     - An ``opt_out`` gets the proven address or phone only: it had no dry run.
+    - A deceased subject's relative proved only their own contact: every action gets the
+      deceased's identifiers as legal approved them, and nothing before the approval.
     """
+    deceased = relatives.deceased_keys(request)
+    if deceased is not None:
+        return SubjectKeys(
+            email=deceased.email, phone=deceased.phone, account_id=deceased.account_id
+        )
     if action == Action.CHECK:
         return SubjectKeys(email=request.email, phone=request.phone, account_id=request.account_id)
     if action == Action.OPT_OUT:

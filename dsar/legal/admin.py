@@ -7,11 +7,19 @@ edited by legal reviewers and administrators; every change is audited.
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from dsar.access.permissions import can
 from dsar.audit.services import Actor, record_event
-from dsar.legal import holds
-from dsar.legal.models import DeferredDeletion, HoldKind, LegalHold, RetentionRule
+from dsar.legal import holds, relatives
+from dsar.legal.models import (
+    DeceasedArrangement,
+    DeferredDeletion,
+    HoldKind,
+    LegalHold,
+    RetentionRule,
+)
+from dsar.workflow import identity
 
 
 class PlaceHoldForm(forms.ModelForm):
@@ -142,3 +150,69 @@ class DeferredDeletionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ArrangementForm(forms.ModelForm):
+    """The deceased's identifiers as the platform holds them, normalised as at intake."""
+
+    email = forms.CharField(required=False)
+    phone = forms.CharField(required=False)
+    account_id = forms.CharField(required=False)
+
+    class Meta:
+        model = DeceasedArrangement
+        fields = ["email", "phone", "account_id", "scope", "source", "note", "active"]
+
+    def clean(self):
+        data = super().clean()
+        for field, normalise in (
+            ("email", identity.normalise_email),
+            ("phone", identity.normalise_phone),
+        ):
+            try:
+                data[field] = normalise(data[field]) if data.get(field) else ""
+            except identity.InvalidIdentity as exc:
+                self.add_error(field, str(exc))
+        data["account_id"] = (data.get("account_id") or "").strip()
+        if not (data.get("email") or data.get("phone") or data["account_id"]):
+            raise forms.ValidationError(
+                _("Give the email address, mobile number or account the arrangement covers.")
+            )
+        return data
+
+
+@admin.register(DeceasedArrangement)
+class DeceasedArrangementAdmin(admin.ModelAdmin):
+    """What users arranged for their data after death (PIPL Art. 49), matched on the
+    deceased's identifiers when legal reviews a relative's request. Never deleted: switch
+    one off instead."""
+
+    form = ArrangementForm
+    list_display = ["scope", "source", "active", "created_at"]
+    list_filter = ["scope", "active"]
+
+    def has_module_permission(self, request):
+        return can(request.user, "arrangements")
+
+    def has_view_permission(self, request, obj=None):
+        return can(request.user, "arrangements")
+
+    def has_add_permission(self, request):
+        return can(request.user, "arrangements")
+
+    def has_change_permission(self, request, obj=None):
+        return can(request.user, "arrangements")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.email_hash = identity.email_hash(obj.email)
+        obj.phone_hash = identity.phone_hash(obj.phone)
+        obj.account_hash = relatives.account_hash(obj.account_id)
+        super().save_model(request, obj, form, change)
+        record_event(
+            action="legal.arrangement_changed" if change else "legal.arrangement_added",
+            actor=Actor.staff(request.user),
+            payload={"arrangement_id": str(obj.pk), "scope": obj.scope, "active": obj.active},
+        )

@@ -332,6 +332,24 @@ class Fee(models.Model):
 
 class RepresentationKind(models.TextChoices):
     AGENT = "agent", _("Authorised agent")
+    RELATIVE = "relative", _("Close relative of a deceased subject")
+
+
+class Relationship(models.TextChoices):
+    """The near relatives of PRC Civil Code Art. 1045, who may act under PIPL Art. 49."""
+
+    SPOUSE = "spouse", _("Spouse")
+    PARENT = "parent", _("Parent")
+    CHILD = "child", _("Child")
+    SIBLING = "sibling", _("Brother or sister")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    GRANDCHILD = "grandchild", _("Grandchild")
+
+
+class LegalReview(models.TextChoices):
+    PENDING = "pending", _("Waiting for legal review")
+    APPROVED = "approved", _("Approved by legal")
+    REFUSED = "refused", _("Refused by legal")
 
 
 class Representation(models.Model):
@@ -353,5 +371,97 @@ class Representation(models.Model):
     recorded_at = models.DateTimeField()
     subject_confirmed_at = models.DateTimeField(null=True, blank=True)
 
+    # A close relative of a deceased subject (PIPL Art. 49; ``dsar.legal.relatives``). The
+    # request's own contact is the relative's; the deceased is known by what follows, and
+    # the fan-out acts on it only once legal approved (``legal_review``).
+    relationship = models.CharField(max_length=12, choices=Relationship.choices, blank=True)
+    lawful_interest = EncryptedTextField(blank=True)
+    deceased_name = EncryptedTextField(blank=True)
+    deceased_email = EncryptedTextField(blank=True)
+    deceased_phone = EncryptedTextField(blank=True)
+    deceased_account_id = EncryptedTextField(blank=True)
+    deceased_email_hash = models.CharField(max_length=64, blank=True, editable=False)
+    deceased_phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    deceased_account_hash = models.CharField(max_length=64, blank=True, editable=False)
+    legal_review = models.CharField(max_length=10, choices=LegalReview.choices, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Approval: the lawful interest as legal recorded it; refusal: the explanation given.
+    review_note = EncryptedTextField(blank=True)
+    review_basis = models.CharField(max_length=32, choices=Basis.choices, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "legal_review"], name="representation_review")]
+
     def __str__(self):
+        if self.kind == RepresentationKind.RELATIVE:
+            return f"{self.kind} ({self.legal_review})"
         return f"{self.kind} ({'confirmed' if self.subject_confirmed_at else 'unconfirmed'})"
+
+
+class DocumentKind(models.TextChoices):
+    DEATH_CERTIFICATE = "death_certificate", _("Death certificate")
+    RELATIONSHIP_PROOF = "relationship_proof", _("Proof of the relationship")
+    AGENT_PERMISSION = "agent_permission", _("Signed permission")
+
+
+class RepresentationDocument(models.Model):
+    """A file the filer uploaded to show their standing: encrypted in ``STORAGES["evidence"]``
+    like identity evidence, deleted from there once legal decided or the request closed
+    (``purged_at``, ``file`` emptied)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    representation = models.ForeignKey(
+        Representation, on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    file = models.CharField(max_length=255, blank=True, default="", editable=False)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField()
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "uploaded_at"]
+
+    def __str__(self):
+        return self.kind
+
+
+class ArrangementScope(models.TextChoices):
+    NOTHING = "nothing", _("No one may access, copy, correct or delete the data after death")
+    NO_DISCLOSURE = (
+        "no_disclosure",
+        _("Nothing is disclosed after death; correction and deletion remain possible"),
+    )
+
+
+class DeceasedArrangement(models.Model):
+    """What a user arranged for their data after death (PIPL Art. 49: "unless the deceased
+    arranged otherwise"), as the platform holds it: matched on the deceased's email, phone or
+    account id (keyed hashes), shown to legal in the review and honoured by approval."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = EncryptedTextField(blank=True)
+    phone = EncryptedTextField(blank=True)
+    account_id = EncryptedTextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    account_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    scope = models.CharField(max_length=16, choices=ArrangementScope.choices)
+    source = models.CharField(
+        max_length=200, help_text=_("Where the arrangement comes from (e.g. the app's setting).")
+    )
+    note = EncryptedTextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("arrangement for after death")
+        verbose_name_plural = _("arrangements for after death")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.get_scope_display()

@@ -1,6 +1,8 @@
 """Requests filed on someone else's behalf (CCPA §7063; issue 22): an authorised agent.
 
-Staff record who files for whom (the agent's name and the authority they claim). The subject
+Staff record who files for whom (the agent's name and the authority they claim), or the agent
+says so on the public form (with a signed permission, if they have one), where the contact
+they give is the subject's own. The subject
 is then asked, through the one notifier and the channel the request holds for them (never an
 address the agent gives), to confirm on their status page; refusing is withdrawing the
 request there. Until the subject confirms, the guard ``refuse_until_confirmed`` keeps the
@@ -16,9 +18,9 @@ from django.utils.translation import gettext as _
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.legal.errors import LegalInputError
-from dsar.legal.models import Representation, RepresentationKind
+from dsar.legal.models import DocumentKind, Representation, RepresentationKind
+from dsar.legal.relatives import refuse_until_approved, seal_documents, who_filed
 from dsar.verification import notices
-from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
 
@@ -28,17 +30,14 @@ MAX_TEXT = 2000
 
 
 def representation_for(request: RightsRequest) -> Representation | None:
-    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
-    return facts.read(
-        request, "representation", Representation.objects.filter(request=request).first
-    )
+    """Who files ``request`` for its subject, if anyone (``relatives.who_filed``)."""
+    return who_filed(request)
 
 
-def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> Representation:
-    """Record that an authorised agent files ``request`` for its subject, and ask the subject
-    to confirm. Raises ``PermissionDenied``, ``LegalInputError`` (``name``, ``authority``,
-    ``request``) or ``TransitionError`` once the work has started; nothing is written then."""
-    permissions.require(user, "record_agent")
+def check_agent(*, name: str, authority: str) -> tuple[str, str]:
+    """The agent's name and claimed authority, trimmed; ``LegalInputError`` (``name``,
+    ``authority``) when one is missing or too long. The staff record and the public form
+    both ask this, so they accept the same."""
     name, authority = (name or "").strip(), (authority or "").strip()
     errors = {}
     if not name:
@@ -49,6 +48,21 @@ def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> 
         errors["authority"] = [_("Say how the agent is authorised (e.g. a signed permission).")]
     elif len(authority) > MAX_TEXT:
         errors["authority"] = [_("Keep this under %(max)d characters.") % {"max": MAX_TEXT}]
+    if errors:
+        raise LegalInputError(errors)
+    return name, authority
+
+
+def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> Representation:
+    """Record that an authorised agent files ``request`` for its subject, and ask the subject
+    to confirm. Raises ``PermissionDenied``, ``LegalInputError`` (``name``, ``authority``,
+    ``request``) or ``TransitionError`` once the work has started; nothing is written then."""
+    permissions.require(user, "record_agent")
+    errors = {}
+    try:
+        name, authority = check_agent(name=name, authority=authority)
+    except LegalInputError as error:
+        errors.update(error.message_dict)
     if not (request.email or request.phone):
         errors["request"] = [_("The request holds no channel of the subject to confirm on.")]
     if errors:
@@ -63,21 +77,42 @@ def record_agent(*, request: RightsRequest, user, name: str, authority: str) -> 
             )
         if Representation.objects.filter(request=locked).exists():
             raise LegalInputError.on("request", _("This request already names who filed it."))
-        representation = Representation.objects.create(
-            request=locked,
-            kind=RepresentationKind.AGENT,
-            representative_name=name,
-            authority=authority,
-            recorded_by=user,
-            recorded_at=timezone.now(),
-        )
-        record_event(
-            action="representation.recorded",
-            actor=Actor.staff(user),
-            request_id=locked.pk,
-            payload={"representation_id": str(representation.pk), "kind": "agent"},
-        )
+        representation = _record(locked, name, authority, user=user, actor=Actor.staff(user))
         notices.notify(locked, "agent_confirm", agent_name=name)
+    return representation
+
+
+def agent_from_form(
+    *, request: RightsRequest, name: str, authority: str, permission=None, notify: bool = True
+) -> Representation:
+    """Inside the intake's transaction: record that an agent filed ``request`` on the public
+    form (already checked with ``check_agent``; ``permission`` the checked signed permission,
+    ``(bytes, type)``, or None), and ask the subject to confirm on the channel the form gave
+    for them, as for an agent staff record (``notify`` False when the address's allowance of
+    messages is spent: the subject then confirms from a later message)."""
+    representation = _record(request, name, authority, user=None, actor=Actor.subject())
+    if permission is not None:
+        seal_documents(representation, {DocumentKind.AGENT_PERMISSION: permission})
+    if notify:
+        notices.notify(request, "agent_confirm", agent_name=name)
+    return representation
+
+
+def _record(locked, name: str, authority: str, *, user, actor) -> Representation:
+    representation = Representation.objects.create(
+        request=locked,
+        kind=RepresentationKind.AGENT,
+        representative_name=name,
+        authority=authority,
+        recorded_by=user,
+        recorded_at=timezone.now(),
+    )
+    record_event(
+        action="representation.recorded",
+        actor=actor,
+        request_id=locked.pk,
+        payload={"representation_id": str(representation.pk), "kind": "agent"},
+    )
     return representation
 
 
@@ -86,7 +121,7 @@ def confirm_by_subject(*, request: RightsRequest) -> Representation:
     with transaction.atomic():
         locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
         representation = Representation.objects.filter(
-            request=locked, subject_confirmed_at__isnull=True
+            request=locked, kind=RepresentationKind.AGENT, subject_confirmed_at__isnull=True
         ).first()
         if representation is None or locked.status not in RECORDABLE:
             raise TransitionError(
@@ -106,14 +141,19 @@ def confirm_by_subject(*, request: RightsRequest) -> Representation:
 
 
 def refuse_until_confirmed(request: RightsRequest) -> None:
-    """Guard: an agent's request does no work before its subject confirmed it."""
+    """Guard: a request filed on someone else's behalf does no work before it is cleared: an
+    agent's until its subject confirmed it, a deceased subject's relative's until legal
+    approved the evidence (``relatives.refuse_until_approved``). One read of who filed."""
     found = representation_for(request)
-    if found and found.kind == RepresentationKind.AGENT and found.subject_confirmed_at is None:
+    if found is None:
+        return
+    if found.kind == RepresentationKind.AGENT and found.subject_confirmed_at is None:
         raise TransitionError(
             f"Request {request.reference} was filed by an agent: nothing is disclosed or "
             "deleted until the subject confirms it through the channel on file.",
             current=request.status,
         )
+    refuse_until_approved(request, representation=found)
 
 
 def anonymise(request, *, now) -> None:

@@ -5,15 +5,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from dsar.legal.models import Relationship
 from dsar.portal.services import (
     CORRECTION_LENGTHS,
     MAX_CORRECTIONS,
     MAX_LENGTHS,
+    RELATIVE_FIELDS,
+    AgentClaim,
+    FiledAs,
     ProposedCorrection,
+    RelativeClaim,
     normalise_contact,
 )
 from dsar.sla.models import Jurisdiction
 from dsar.workflow.models import ConsentPurpose
+
+UPLOAD_TYPES = "image/jpeg,image/png,application/pdf"
 
 
 class RequestForm(forms.Form):
@@ -65,6 +72,76 @@ class RequestForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("We stop using your data for these purposes; the service itself goes on."),
     )
+    filed_as = forms.ChoiceField(
+        label=_("You ask as"),
+        choices=[
+            (FiledAs.SELF, _("The person the data is about (yourself)")),
+            (FiledAs.AGENT, _("An authorised agent of that person")),
+            (FiledAs.RELATIVE, _("A close relative of a deceased person")),
+        ],
+        initial=FiledAs.SELF,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    agent_name = forms.CharField(
+        label=_("Your name, or your organisation's"), max_length=200, required=False
+    )
+    agent_authority = forms.CharField(
+        label=_("How you are authorised"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "E.g. a signed permission or a power of attorney. The person confirms your "
+            "request themselves before anything is disclosed or deleted."
+        ),  # fmt: skip
+    )
+    agent_permission = forms.FileField(
+        label=_("The signed permission, if you have it (JPEG, PNG or PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_TYPES}),
+    )
+    relationship = forms.ChoiceField(
+        label=_("Your relationship to the deceased"),
+        choices=[("", "—"), *Relationship.choices],
+        required=False,
+    )
+    lawful_interest = forms.CharField(
+        label=_("Your lawful interest in the request"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the request is for, e.g. settling the estate or closing accounts."),
+    )
+    deceased_name = forms.CharField(label=_("The deceased's name"), max_length=200, required=False)
+    deceased_email = forms.CharField(
+        label=_("The deceased's email address"),
+        max_length=MAX_LENGTHS["email"],
+        required=False,
+        strip=False,
+    )
+    deceased_phone = forms.CharField(
+        label=_("The deceased's mobile number"),
+        max_length=MAX_LENGTHS["phone"],
+        required=False,
+        strip=False,
+    )
+    deceased_account_id = forms.CharField(
+        label=_("The deceased's account identifier"),
+        max_length=MAX_LENGTHS["account_id"],
+        required=False,
+    )
+    death_certificate = forms.FileField(
+        label=_("Death certificate (JPEG, PNG or PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_TYPES}),
+    )
+    relationship_proof = forms.FileField(
+        label=_("Proof of your relationship (JPEG, PNG or PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_TYPES}),
+        help_text=_("E.g. the household register (户口簿), a marriage or birth certificate."),
+    )
     # Honeypot: hidden from people (and from screen readers); bots fill every field.
     website = forms.CharField(required=False, label=_("Leave this field empty"))
 
@@ -83,6 +160,26 @@ class RequestForm(forms.Form):
     @property
     def is_bot(self) -> bool:
         return bool(self.data.get("website"))
+
+    def on_behalf(self) -> dict:
+        """``filed_as`` and the agent's or relative's claim, for ``services.file_request``."""
+        data = self.cleaned_data
+        filed_as = data.get("filed_as") or FiledAs.SELF
+        if filed_as == FiledAs.AGENT:
+            agent = AgentClaim(
+                name=data["agent_name"],
+                authority=data["agent_authority"],
+                permission=data.get("agent_permission") or None,
+            )
+            return {"filed_as": filed_as, "agent": agent}
+        if filed_as == FiledAs.RELATIVE:
+            relative = RelativeClaim(
+                **{name: data[name] for name in RELATIVE_FIELDS},
+                death_certificate=data.get("death_certificate") or None,
+                relationship_proof=data.get("relationship_proof") or None,
+            )
+            return {"filed_as": filed_as, "relative": relative}
+        return {"filed_as": filed_as}
 
 
 class CorrectionForm(forms.Form):
@@ -150,13 +247,17 @@ class ReplyForm(forms.Form):
 
 class LookupForm(forms.Form):
     reference = forms.CharField(
-        label=_("Reference"), max_length=32, required=False,
+        label=_("Reference"),
+        max_length=32,
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "DSAR-2026-000123"}),
-    )  # fmt: skip
+    )
     contact = forms.CharField(
-        label=_("Email address or mobile number"), max_length=MAX_LENGTHS["email"],
-        required=False, help_text=_("The one you gave when you made the request."),
-    )  # fmt: skip
+        label=_("Email address or mobile number"),
+        max_length=MAX_LENGTHS["email"],
+        required=False,
+        help_text=_("The one you gave when you made the request."),
+    )
 
 
 class WithdrawForm(forms.Form):

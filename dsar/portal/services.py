@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from dsar.audit.services import Actor, appended_together, record_event
 from dsar.corrections.models import Correction
 from dsar.crypto.keys import fernet
+from dsar.legal import relatives, representation
+from dsar.legal.relatives import RelativeClaim
 from dsar.portal.models import SubjectReply
 from dsar.sla import policies
 from dsar.verification import limits, notices
@@ -42,7 +44,27 @@ MAX_LENGTHS = {
     "message": 5000,
 }
 MAX_CORRECTIONS = 20
+# The text fields of a relative's claim, named alike on the form and in the API.
+RELATIVE_FIELDS = (
+    "relationship", "lawful_interest", "deceased_name", "deceased_email", "deceased_phone",
+    "deceased_account_id",
+)  # fmt: skip
 CORRECTION_LENGTHS = {"field": 100, "current_value": 1000, "proposed_value": 1000}
+
+
+class FiledAs:
+    """Who files: the subject (the default), an authorised agent, or a deceased subject's
+    close relative (``dsar.legal.representation``, ``dsar.legal.relatives``)."""
+
+    SELF, AGENT, RELATIVE = "self", "agent", "relative"
+    CHOICES = (SELF, AGENT, RELATIVE)
+
+
+@dataclass(frozen=True)
+class AgentClaim:
+    name: str = ""
+    authority: str = ""
+    permission: object = None  # an optional upload: the signed permission
 
 
 @dataclass(frozen=True)
@@ -110,8 +132,16 @@ def file_request(
     jurisdiction: str = "",
     purposes: list[str] | tuple = (),
     ip: str = "",
+    filed_as: str = FiledAs.SELF,
+    agent: AgentClaim | None = None,
+    relative: RelativeClaim | None = None,
 ) -> RightsRequest:
     """File a request for the subject and send them a receipt and a verification code.
+
+    ``filed_as`` says who files. An agent (``agent``) gives the subject's contact: the code
+    goes to the subject, who is asked to confirm the agent. A deceased subject's relative
+    (``relative``) gives their own contact, name and documents: the code and every notice
+    go to the relative, and the request waits for legal review after verification.
 
     Raises ``ValidationError`` (field messages) or ``RateLimited`` (too many requests from
     ``ip``) before writing anything. The code goes to the email address when one is given,
@@ -133,6 +163,14 @@ def file_request(
     purposes = clean_purposes(type, purposes)
     if type in ANSWERED_TYPES and not description.strip():
         raise ValidationError({"description": [_("Write your question or complaint.")]})
+    on_behalf = _check_on_behalf(
+        type=type,
+        filed_as=filed_as,
+        agent=agent,
+        relative=relative,
+        full_name=full_name,
+        account_id=account_id,
+    )
     limits.consume(intake_limit(ip=ip))
     with transaction.atomic(), appended_together():
         request = create_request(
@@ -159,10 +197,68 @@ def file_request(
         )
         # Said on the instance (as an annotation would be), so the answer need not ask again.
         request.code_sent = claim_message(request=request)
+        if filed_as == FiledAs.AGENT:
+            name, authority, permission = on_behalf
+            representation.agent_from_form(
+                request=request,
+                name=name,
+                authority=authority,
+                permission=permission,
+                notify=request.code_sent,
+            )
+        elif filed_as == FiledAs.RELATIVE:
+            relatives.record_relative(request=request, checked=on_behalf)
         if request.code_sent:
             notices.notify(request, "receipt")
             issue_challenge(request=request, new_request=True)
     return request
+
+
+def _check_on_behalf(*, type, filed_as, agent, relative, full_name, account_id):
+    """What an agent or a relative adds to the form, checked before anything is written:
+    ``(name, authority, permission)`` for an agent, the checked claim for a relative, None
+    for the subject themselves. ``ValidationError`` with field messages otherwise."""
+    if filed_as not in FiledAs.CHOICES:
+        raise ValidationError(
+            {"filed_as": [_("Say whether you ask for yourself, as an agent or as a relative.")]}
+        )
+    if filed_as == FiledAs.SELF:
+        if agent is not None or relative is not None:
+            raise ValidationError(
+                {"filed_as": [_("Say who you ask for: as an agent or as a relative.")]}
+            )
+        return None
+    if filed_as == FiledAs.AGENT:
+        if type == RequestType.MARKETING_OPT_OUT:
+            message = _(
+                "Anyone may stop promotional messages to their own address; an agent files "
+                "other requests."
+            )
+            raise ValidationError({"filed_as": [message]})
+        agent = agent or AgentClaim()
+        errors = {}
+        try:
+            name, authority = representation.check_agent(name=agent.name, authority=agent.authority)
+        except ValidationError as exc:
+            errors |= {f"agent_{field}": messages for field, messages in exc.message_dict.items()}
+        permission = relatives.upload_errors(
+            errors, "agent_permission", agent.permission, required=False
+        )
+        if errors:
+            raise ValidationError(errors)
+        return name, authority, permission
+    errors = {}
+    if not full_name.strip():
+        errors["full_name"] = [_("Give your own name: legal reviews who asks.")]
+    if account_id.strip():
+        errors["account_id"] = [_("Give the deceased's account below, with their other details.")]
+    try:
+        checked = relatives.check_claim(type=type, claim=relative or RelativeClaim())
+    except ValidationError as exc:
+        errors |= exc.message_dict
+    if errors:
+        raise ValidationError(errors)
+    return checked
 
 
 def resend_status_link(*, reference: str, contact: str, ip: str = "") -> None:

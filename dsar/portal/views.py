@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dsar.branding import services as branding
 from dsar.legal import fees, representation
+from dsar.legal.relatives import RELATIVE_TYPES
 from dsar.notifications.links import fragment_of, secret_from
 from dsar.portal import forms, selectors, services, timeline
 from dsar.verification import evidence as evidence_service
@@ -124,7 +125,7 @@ def file_request(request, type):
     if type not in RequestType.values:
         raise Http404
     data = request.POST if request.method == "POST" else None
-    form = forms.RequestForm(data)
+    form = forms.RequestForm(data, request.FILES if data else None)
     corrections = forms.CorrectionFormSet(data, prefix="corrections")
     is_correction = type == RequestType.CORRECTION
     if request.method == "POST":
@@ -146,12 +147,17 @@ def file_request(request, type):
                     corrections=[p for p in proposals if p],
                     language=translation.get_language(),
                     ip=client_ip(request),
+                    **form.on_behalf(),
                 )
             except RateLimited as exc:
                 return _limited(request, exc)
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
+                if form.on_behalf()["filed_as"] == services.FiledAs.AGENT:
+                    # The subject verifies and confirms from their own messages: the agent's
+                    # browser gets no key to the request's pages.
+                    return render(request, "portal/agent_filed.html", {"req": filed})
                 response = redirect(_page("portal:verify", filed))
                 tokens.keep_open(response, filed.pk)  # whoever filed it follows it
                 return response
@@ -161,6 +167,8 @@ def file_request(request, type):
         "form": form,
         "corrections": corrections if is_correction else None,
         "names_purposes": type == RequestType.CONSENT_WITHDRAWAL,
+        "relative_may_ask": type in RELATIVE_TYPES,
+        "agent_may_ask": type != RequestType.MARKETING_OPT_OUT,
     }
     # A POST that gets here did not file anything: its input needs correcting.
     return render(request, "portal/form.html", context, status=400 if data else 200)

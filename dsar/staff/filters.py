@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from dsar.fanout.backups import backups_pending_exists
+from dsar.legal import relatives
 from dsar.sla.models import Jurisdiction
 from dsar.sla.selectors import SlaState
 from dsar.staff.selectors import failed_tasks_q
@@ -45,6 +46,10 @@ class QueueFilter(filters.FilterSet):
     backups_pending = filters.BooleanFilter(
         method="filter_backups_pending",
         help_text="true: requests whose backup tasks still wait for the backups to rotate",
+    )
+    awaiting_legal = filters.BooleanFilter(
+        method="filter_awaiting_legal",
+        help_text="true: requests of a deceased subject's relative waiting for legal review",
     )
     q = filters.CharFilter(
         method="filter_search",
@@ -90,6 +95,10 @@ class QueueFilter(filters.FilterSet):
     def filter_backups_pending(self, queryset, name, value):
         pending = backups_pending_exists()
         return queryset.filter(pending) if value else queryset.exclude(pending)
+
+    def filter_awaiting_legal(self, queryset, name, value):
+        waiting = relatives.awaiting_review_q()
+        return queryset.filter(waiting) if value else queryset.exclude(waiting)
 
     def filter_search(self, queryset, name, value):
         """Exact matches only: identities are searched through their keyed hash."""

@@ -15,7 +15,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractYear, TruncWeek
 
 from dsar.fanout.backups import backups_pending_exists
-from dsar.legal.models import Fee, FeeStatus, Representation
+from dsar.legal.models import Fee, FeeStatus, LegalReview, Representation
 from dsar.sla import clock
 from dsar.verification.models import Verification
 from dsar.workflow.models import TERMINAL_STATUSES, Outcome, RequestType, RightsRequest, Status
@@ -154,14 +154,18 @@ def yearly_fees() -> list[dict]:
 
 
 def yearly_representations() -> list[dict]:
-    """Requests filed on someone else's behalf, per year of receipt and kind: how many, and
-    how many the subject confirmed."""
+    """Requests filed on someone else's behalf, per year of receipt and kind (agents and
+    deceased subjects' relatives apart): how many, how many the subject confirmed (agents),
+    and how many legal approved, refused or has still to review (relatives)."""
     rows = (
         Representation.objects.annotate(year=ExtractYear("request__received_at"))
         .values("year", "kind")
         .annotate(
             received=Count("pk"),
             confirmed=Count("pk", filter=Q(subject_confirmed_at__isnull=False)),
+            approved=Count("pk", filter=Q(legal_review=LegalReview.APPROVED)),
+            refused=Count("pk", filter=Q(legal_review=LegalReview.REFUSED)),
+            awaiting_review=Count("pk", filter=Q(legal_review=LegalReview.PENDING)),
         )
         .order_by("-year", "kind")
     )

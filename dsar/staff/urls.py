@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dsar.staff import export_review, views
+from dsar.staff import export_review, relatives, views
 from dsar.staff.login import StaffLoginView
 
 app_name = "staff"
@@ -19,6 +19,11 @@ urlpatterns = [
         "requests/<uuid:pk>/evidence/<uuid:evidence_id>/",
         views.evidence_file,
         name="evidence",
+    ),
+    path(
+        "requests/<uuid:pk>/documents/<uuid:document_id>/",
+        relatives.document_file,
+        name="representation-document",
     ),
     path(
         "requests/<uuid:pk>/replies/<uuid:reply_id>/file/",

@@ -39,6 +39,7 @@ from dsar.sla import services as sla_services
 from dsar.sla.selectors import calendar_warnings
 from dsar.staff import charts as charts_svg
 from dsar.staff import duties, events, hotline, inquiries, metrics, selectors, services
+from dsar.staff import relatives as staff_relatives
 from dsar.staff.filters import QueueFilter
 from dsar.staff.forms import (
     AssignForm,
@@ -162,6 +163,7 @@ def request_detail(request, pk, revealed=None):
     now = timezone.now()
     obj = get_object_or_404(selectors.detail(now=now), pk=pk)
     findings = legal_selectors.findings_for(obj)
+    filed_by = representation.representation_for(obj)
     return render(
         request,
         "staff/request.html",
@@ -184,7 +186,8 @@ def request_detail(request, pk, revealed=None):
                 (f for f in findings if f.check_name == "repeated_requests"), None
             ),
             "fee": fees.latest_fee(obj),
-            "representation": representation.representation_for(obj),
+            "representation": filed_by,
+            **staff_relatives.review_context(obj, request.user, filed_by),
             "fee_currencies": FEE_CURRENCIES,
             "holds": legal_selectors.active_holds_for(obj),
             "deny_form": DenyForm(),
@@ -310,6 +313,8 @@ def act(request, pk, action):
         "override": lambda r: _override(request, r) and _("Override recorded."),
         "hold": lambda r: _hold(request, r) and _("Legal hold placed."),
         "lift-hold": lambda r: _lift(request, r) and _("Legal hold lifted."),
+        "approve-relative": lambda r: staff_relatives.approve(request, r),
+        "refuse-relative": lambda r: staff_relatives.refuse(request, r),
     }
     if action == "reveal":
         # Rendered straight into this response: the clear identity is never stored anywhere.

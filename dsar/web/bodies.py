@@ -3,8 +3,10 @@
 ``BodyLimitMiddleware`` refuses a body from its declared length, before any part of the
 stack reads it: CSRF reads forms, DRF reads JSON and uploads, callbacks read raw bytes. A body
 sent without a length (chunked) is never read by Django under WSGI, so the header is the
-whole story. A multipart body may carry one identity document (``DSAR_EVIDENCE_MAX_BYTES``)
-on top of an ordinary body's worth of fields; any other body gets ``DSAR_MAX_BODY_BYTES``.
+whole story. A multipart body may carry up to ``MAX_DOCUMENTS`` documents of at most
+``DSAR_EVIDENCE_MAX_BYTES`` each (a deceased subject's relative files a death certificate and
+a proof of the relationship together) on top of an ordinary body's worth of fields; any other
+body gets ``DSAR_MAX_BODY_BYTES``. Each document's own limit is checked where it is read.
 """
 
 from django.conf import settings
@@ -12,12 +14,13 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 MIB = 1024 * 1024
+MAX_DOCUMENTS = 2
 
 
 def body_limit(content_type: str) -> int:
     """The largest body, in bytes, accepted with this content type."""
     if content_type == "multipart/form-data":
-        return settings.DSAR_EVIDENCE_MAX_BYTES + settings.DSAR_MAX_BODY_BYTES
+        return MAX_DOCUMENTS * settings.DSAR_EVIDENCE_MAX_BYTES + settings.DSAR_MAX_BODY_BYTES
     return settings.DSAR_MAX_BODY_BYTES
 
 
