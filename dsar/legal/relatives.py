@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from dsar.access import permissions
 from dsar.audit.services import Actor, record_event
 from dsar.crypto.keys import keyed_hash
-from dsar.legal import decisions
+from dsar.legal import decisions, sources
 from dsar.legal.errors import LegalInputError
 from dsar.legal.models import (
     ArrangementScope,
@@ -47,7 +47,7 @@ from dsar.legal.models import (
 from dsar.verification import notices, storage
 from dsar.verification.evidence import EvidenceTooLarge, checked_upload
 from dsar.verification.proof import ProvenKeys
-from dsar.workflow import facts, identity
+from dsar.workflow import identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import OPEN_STATUSES, TransitionError
 
@@ -229,9 +229,7 @@ def relative_of(request: RightsRequest) -> Representation | None:
 
 def who_filed(request: RightsRequest) -> Representation | None:
     """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
-    return facts.read(
-        request, "representation", Representation.objects.filter(request=request).first
-    )
+    return sources.who_filed(request)
 
 
 def awaits_review(request: RightsRequest) -> bool:

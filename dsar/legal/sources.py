@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from dsar.legal.models import DownstreamReport
+from dsar.legal.models import DownstreamReport, Representation, RepresentationKind
 from dsar.verification.proof import proven_hashes
 from dsar.verification.selectors import latest_verification as latest
 from dsar.verification.selectors import latest_verifications
+from dsar.workflow import facts
 from dsar.workflow.models import RightsRequest
 
 # Within one run of the checks (``one_run``) each fact is read once, however many checks ask.
@@ -71,8 +72,23 @@ def latest_verification(request: RightsRequest) -> VerificationFacts | None:
     )
 
 
+def who_filed(request: RightsRequest) -> Representation | None:
+    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
+    return facts.read(
+        request, "representation", Representation.objects.filter(request=request).first
+    )
+
+
 def subject_hashes(request: RightsRequest) -> set[str]:
-    """The keyed hashes that identify the request's subject (email and phone)."""
+    """The keyed hashes that identify the request's subject (email and phone).
+
+    For a deceased subject's close relative the request's own contact is the relative's; the
+    subject is the deceased, known by the identifiers recorded with the claim, so a hold on
+    the deceased's data stops the relative's request too (``who_filed``: read once
+    inside ``facts.once``)."""
+    filer = who_filed(request) if request.pk else None
+    if filer is not None and filer.kind == RepresentationKind.RELATIVE:
+        return {h for h in (filer.deceased_email_hash, filer.deceased_phone_hash) if h}
     return {h for h in (request.email_hash, request.phone_hash) if h}
 
 

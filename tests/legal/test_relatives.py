@@ -315,3 +315,34 @@ def test_the_review_and_the_dashboard_in_chinese_hold_no_english(verified_relati
     ):
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
         assert untranslated(page, data=data) == [], url
+
+
+def test_a_hold_on_the_deceased_stops_the_relatives_deletion_and_one_on_the_relative_does_not(
+    verified_relative, agent, legal
+):
+    """The legal checks look at the subject, who is the deceased: a hold on the deceased's
+    address blocks the relative's deletion; a hold on the relative's own address is not about
+    this data and blocks nothing."""
+    from dsar.legal import holds
+    from dsar.legal.models import HoldKind, Severity
+
+    def hold(email):
+        return holds.place_hold(user=legal, email=email, kind=HoldKind.INVESTIGATION,
+                                reason="Police request", reference="PSB-2026-12")  # fmt: skip
+
+    def blocking(request):
+        return [f.check_name for f in request.findings.all() if f.severity == Severity.BLOCKING]
+
+    on_relative = hold(RELATIVE)
+    request = verified_relative(type="deletion")
+    relatives.approve(request=request, user=legal, lawful_interest="Closing my father's accounts.")
+    assert "legal_hold" not in blocking(request)
+    holds.lift_hold(hold=on_relative, user=legal, reason="Closed")
+
+    hold(DECEASED)
+    advisories = [str(f.pk) for f in request.findings.all() if f.severity == Severity.ADVISORY]
+    with pytest.raises(TransitionError) as refused:
+        staff.approve(request=request, user=agent, acknowledged=advisories)
+    assert "(legal hold)" in str(refused.value)
+    assert RightsRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
+    assert not FanoutTask.objects.filter(request=request, action="delete").exists()
