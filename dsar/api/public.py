@@ -248,6 +248,7 @@ class RequestCreateView(PublicView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         corrections = [services.ProposedCorrection(**c) for c in data.get("corrections", [])]
+        on_behalf = serializer.on_behalf(data)
         filed = services.file_request(
             type=data["type"],
             email=data.get("email", ""),
@@ -260,10 +261,10 @@ class RequestCreateView(PublicView):
             jurisdiction=data.get("jurisdiction", ""),
             purposes=data.get("purposes", []),
             ip=client_ip(request),
-            **serializer.on_behalf(data),
+            **on_behalf,
         )
         body = {**_created(filed), "code_sent": filed.code_sent}
-        if serializer.on_behalf(data)["filed_as"] == services.FiledAs.AGENT:
+        if on_behalf["filed_as"] == services.FiledAs.AGENT:
             # The subject follows (and confirms) their request from their own messages.
             body["status_token"] = ""
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
