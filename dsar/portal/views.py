@@ -319,43 +319,45 @@ def status(request, rights_request):
     return _status_page(request, rights_request)
 
 
+def _subject_action(request, rights_request, *, form_class, form_name, act, done):
+    """A status page's confirmed action (a ticked box, then a service call): the page again
+    with the form's errors (400) or the refusal (409), else back to the page with ``done``."""
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _status_page(request, rights_request, status=400, **{form_name: form})
+    try:
+        act(request=rights_request)
+    except TransitionError as exc:
+        return _status_page(request, rights_request, status=409, error=str(exc))
+    return redirect(_page("portal:status", rights_request, done=done))
+
+
 @require_POST
 @opened
 def withdraw(request, rights_request):
-    form = forms.WithdrawForm(request.POST)
-    if not form.is_valid():
-        return _status_page(request, rights_request, status=400, withdraw_form=form)
-    try:
-        services.withdraw_request(request=rights_request)
-    except TransitionError as exc:
-        return _status_page(request, rights_request, status=409, error=str(exc))
-    return redirect(_page("portal:status", rights_request, done="withdrawn"))
+    return _subject_action(
+        request, rights_request, form_class=forms.WithdrawForm, form_name="withdraw_form",
+        act=services.withdraw_request, done="withdrawn",
+    )  # fmt: skip
 
 
 @require_POST
 @opened
 def accept_fee(request, rights_request):
-    form = forms.AcceptFeeForm(request.POST)
-    if not form.is_valid():
-        return _status_page(request, rights_request, status=400, accept_fee_form=form)
-    try:
-        fees.accept_fee(request=rights_request)
-    except TransitionError as exc:
-        return _status_page(request, rights_request, status=409, error=str(exc))
-    return redirect(_page("portal:status", rights_request, done="fee_accepted"))
+    return _subject_action(
+        request, rights_request, form_class=forms.AcceptFeeForm, form_name="accept_fee_form",
+        act=fees.accept_fee, done="fee_accepted",
+    )  # fmt: skip
 
 
 @require_POST
 @opened
 def confirm_agent(request, rights_request):
-    form = forms.ConfirmAgentForm(request.POST)
-    if not form.is_valid():
-        return _status_page(request, rights_request, status=400, confirm_agent_form=form)
-    try:
-        representation.confirm_by_subject(request=rights_request)
-    except TransitionError as exc:
-        return _status_page(request, rights_request, status=409, error=str(exc))
-    return redirect(_page("portal:status", rights_request, done="agent_confirmed"))
+    return _subject_action(
+        request, rights_request, form_class=forms.ConfirmAgentForm,
+        form_name="confirm_agent_form", act=representation.confirm_by_subject,
+        done="agent_confirmed",
+    )  # fmt: skip
 
 
 @require_POST
