@@ -54,17 +54,23 @@ def settled(status: str, kind: str) -> bool:
     )
 
 
-def open_stage(request: RightsRequest) -> tuple[list[str], bool]:
+def open_stage(request: RightsRequest, *, first: bool = False) -> tuple[list[str], bool]:
     """Create the rows of the first stage not yet opened, once every earlier one is settled.
 
     Returns the ids of rows created now (to publish after commit) and whether every stage is
     settled (``settled``), i.e. the request may complete. Call with the request row locked.
+    ``first``: the request is entering processing, so it has no work rows yet (the
+    transition table enters processing once; ``ENTERED_ONCE`` in ``workflow.transitions``).
     """
     # Every work row of the request, read once: the row lock keeps others from adding any,
     # so the rows created below are added to this list instead of reading it again.
-    rows = list(
-        request.fanout_tasks.exclude(action=Action.CHECK).values_list(
-            "action", "status", "system__kind", "system_id"
+    rows = (
+        []
+        if first
+        else list(
+            request.fanout_tasks.exclude(action=Action.CHECK).values_list(
+                "action", "status", "system__kind", "system_id"
+            )
         )
     )
     for actions in STAGES[request.type]:

@@ -18,7 +18,8 @@ from dsar.fanout import lifecycle
 from dsar.fanout.models import Action, DownstreamSystem, FanoutTask, TaskStatus
 from dsar.fanout.plan import open_stage
 from dsar.fanout.publishing import publish, publish_completion
-from dsar.workflow.models import RightsRequest
+from dsar.workflow.models import RightsRequest, Status
+from dsar.workflow.transitions import ENTERED_ONCE
 
 
 def start(request: RightsRequest) -> list[str]:
@@ -27,7 +28,8 @@ def start(request: RightsRequest) -> list[str]:
     Called inside the transition's transaction; messages are published after commit. With
     nothing to act on, the completion check still runs and completes the request at once.
     """
-    ids, _ = open_stage(request)
+    # Processing is entered once, so a request entering it has no work rows to read.
+    ids, _ = open_stage(request, first=Status.PROCESSING in ENTERED_ONCE)
     record_event(
         action="fanout.started",
         actor=Actor.system("fanout"),

@@ -99,6 +99,11 @@ def _reachable(start: str) -> frozenset[str]:
 OPEN_STATUSES = frozenset(s for s in S if s not in TERMINAL_STATUSES)
 # Verified and not yet closed: everything the verification edge leads to, while open.
 LIVE_STATUSES = _reachable(S.IN_REVIEW) & OPEN_STATUSES
+# The statuses a request enters at most once: no edge out of them leads back. What a status's
+# entry creates (processing: the fan-out's work rows) then exists nowhere before it.
+ENTERED_ONCE = frozenset(
+    s for s in S if not any(frm == s and s in _reachable(to) for frm, to in TRANSITIONS)
+)
 
 
 def staff_sources(targets, *, frm=None) -> frozenset[str]:

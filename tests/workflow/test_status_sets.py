@@ -3,7 +3,7 @@
 from dsar.audit.models import ActorKind
 from dsar.staff.selectors import ACTION_STATUSES
 from dsar.workflow.models import TERMINAL_STATUSES, Status
-from dsar.workflow.transitions import LIVE_STATUSES, TRANSITIONS
+from dsar.workflow.transitions import ENTERED_ONCE, LIVE_STATUSES, TRANSITIONS
 
 MOVES = {  # staff action → the statuses it moves a request to
     "verify": {Status.IN_REVIEW},
@@ -27,3 +27,10 @@ def test_every_offered_move_is_one_the_table_lets_staff_make():
         for status in ACTION_STATUSES[action]:
             edges = [TRANSITIONS.get((status, to)) for to in targets]
             assert any(r and ActorKind.STAFF in r.actors for r in edges), (action, status)
+
+
+def test_the_statuses_entered_once_are_those_no_edge_leads_back_to():
+    # Review and its pause alternate; every other status is left for good. The fan-out
+    # relies on processing being here: a request entering it has no work rows yet.
+    assert {Status.IN_REVIEW, Status.AWAITING_SUBJECT} == set(Status) - ENTERED_ONCE
+    assert Status.PROCESSING in ENTERED_ONCE
