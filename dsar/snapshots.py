@@ -1,11 +1,12 @@
 """Per-process copies of small tables that staff edit now and then and that every intake or
-verification reads: the company's branding and the calendar overrides.
+verification reads: the company's branding, the calendar overrides, the response policies.
 
 Each table has a version stamp in the shared cache (Redis in production). A change to the
 table gives it a new stamp when its transaction commits; a process keeps its copy while the
 stamp it read with is still the current one, so every process sees an edit from its commit
-on, and one round trip to the cache replaces a query (one per HTTP request and table: a
-web request that reads a table twice, e.g. for two emails, checks its stamp once). Within
+on, and one round trip to the cache replaces the queries: the stamps of every table are read
+together, once per HTTP request (a web request that reads a table twice, e.g. for two emails,
+or three tables, checks the stamps once; outside a web request, once per read). Within
 the transaction that changed the table, that process reads the table itself (its edit is
 not committed, and may yet be rolled back); so does every process while the cache cannot
 be reached.
@@ -24,26 +25,15 @@ from typing import Any
 
 import redis.exceptions
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_redis.exceptions import ConnectionInterrupted
 
+from dsar import calls
+
 log = logging.getLogger(__name__)
 
-_calls = threading.local()  # ``mark``: the HTTP request this thread is answering, if any
-
-
-def _call_started(**kwargs) -> None:
-    _calls.mark = object()
-
-
-def _call_finished(**kwargs) -> None:
-    _calls.mark = None
-
-
-request_started.connect(_call_started, weak=False)
-request_finished.connect(_call_finished, weak=False)
+_calls = threading.local()  # ``stamps``: (the HTTP call they were read for, the stamps)
 
 UNREACHABLE = (
     redis.exceptions.ConnectionError,
@@ -69,12 +59,12 @@ class Snapshot:
     def get(self):
         if self._changed_in_open_transaction():
             return self._read()
-        mark = getattr(_calls, "mark", None)
+        mark = calls.current()
         held = getattr(self._local, "held", None)  # (stamp, value, the call that checked it)
         if held is not None and mark is not None and held[2] is mark:
             return held[1]
         try:
-            stamp = self._stamp()
+            stamp = _stamps(mark)[self._key]
         except UNREACHABLE:
             return self._read()
         if held is not None and held[0] == stamp:
@@ -96,18 +86,12 @@ class Snapshot:
 
     def renew(self) -> None:
         """Give the table a new stamp now: every process reads it again."""
+        _calls.stamps = None
         try:
             cache.set(self._key, uuid.uuid4().hex, timeout=None)
         except UNREACHABLE:
             log.warning("snapshot %s: the cache is unreachable; copies stay until the next edit",
                         self.name)  # fmt: skip
-
-    def _stamp(self) -> str:
-        stamp = cache.get(self._key)
-        if stamp is None:  # never stamped, or the cache was emptied: start a new stamp
-            cache.add(self._key, uuid.uuid4().hex, timeout=None)
-            stamp = cache.get(self._key)
-        return stamp
 
     def _changed_in_open_transaction(self) -> bool:
         block = getattr(self._local, "changed_in", None)
@@ -120,6 +104,23 @@ class Snapshot:
 
     def _on_change(self, **kwargs) -> None:
         self.changed()
+
+
+def _stamps(mark) -> dict[str, str]:
+    """The current stamp of every table, read in one round trip, kept for the rest of the
+    HTTP request ``mark`` (read again when there is none)."""
+    held = getattr(_calls, "stamps", None)
+    if held is not None and mark is not None and held[0] is mark:
+        return held[1]
+    keys = [snapshot._key for snapshot in REGISTERED]
+    stamps = cache.get_many(keys)
+    missing = [key for key in keys if key not in stamps]
+    if missing:  # never stamped, or the cache was emptied: start new stamps
+        for key in missing:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+        stamps |= cache.get_many(missing)
+    _calls.stamps = (mark, stamps)
+    return stamps
 
 
 def renew_all() -> None:

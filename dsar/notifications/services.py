@@ -8,11 +8,13 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from dsar import calls
 from dsar.branding import services as branding
 from dsar.notifications.models import MessageChannel, OutboundEmail
 from dsar.notifications.tasks import deliver_emails
@@ -72,7 +74,7 @@ def queue_sms(
 
 
 def _store(channel, to, template, language, subject, body, request_id) -> OutboundEmail:
-    message = OutboundEmail.objects.create(
+    message = OutboundEmail(
         channel=channel,
         template=template,
         language=language,
@@ -82,8 +84,42 @@ def _store(channel, to, template, language, subject, body, request_id) -> Outbou
         request_id=request_id,
         next_attempt_at=timezone.now(),
     )
+    pending = getattr(_stored, "messages", None)
+    if pending is not None:
+        pending.append(message)
+    else:
+        message.save(force_insert=True)
     _deliver_after_commit(str(message.pk))
     return message
+
+
+_stored = threading.local()  # ``messages``: those queued inside ``stored_together``
+
+
+@contextmanager
+def stored_together():
+    """Inside a transaction: the messages queued in this block are stored when it ends, in
+    one INSERT (an intake's receipt and code cost one statement, not two). Until then they
+    are not in the table. Nested blocks join the outermost one; if the block raises, its
+    messages are dropped with the rollback (their publish finds no row and skips them)."""
+    pending = getattr(_stored, "messages", None)
+    if pending is not None:
+        mark = len(pending)
+        try:
+            yield
+        except BaseException:
+            del pending[mark:]
+            raise
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stored_together() belongs inside transaction.atomic().")
+    _stored.messages = []
+    try:
+        yield
+        messages = _stored.messages
+    finally:
+        _stored.messages = None
+    OutboundEmail.objects.bulk_create(messages)
 
 
 # The messages queued on this thread since the last publish. Every queued one registers a
@@ -97,7 +133,14 @@ def _deliver_after_commit(email_id: str) -> None:
     if not hasattr(_queued, "ids"):
         _queued.ids = []
     _queued.ids.append(email_id)
-    transaction.on_commit(_publish_queued)
+    transaction.on_commit(_publish_after_response)
+
+
+def _publish_after_response() -> None:
+    # The rows are committed; the publish waits until the answer is on its way (the
+    # subject's code is not sent any later, and the answer does not wait for the broker). A
+    # process that dies in between leaves them pending for the outbox's re-drive.
+    calls.after_response(_publish_queued)
 
 
 def _publish_queued() -> None:

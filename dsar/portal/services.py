@@ -17,6 +17,7 @@ from dsar.corrections.models import Correction
 from dsar.crypto.keys import fernet
 from dsar.legal import relatives, representation
 from dsar.legal.relatives import RelativeClaim
+from dsar.notifications.services import stored_together
 from dsar.portal.models import SubjectReply
 from dsar.sla import policies
 from dsar.verification import limits, notices
@@ -172,7 +173,8 @@ def file_request(
         account_id=account_id,
     )
     limits.consume(intake_limit(ip=ip))
-    with transaction.atomic(), appended_together():
+    # One INSERT for the audit events, one for the receipt and the code message.
+    with transaction.atomic(), appended_together(), stored_together():
         request = create_request(
             type=type,
             email=email,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from dsar.sla import deadlines
 from dsar.sla.models import Jurisdiction, ResponsePolicy
+from dsar.snapshots import Snapshot
 
 # The settings' calendar modes, as policy units.
 _SETTINGS_UNITS = {
@@ -48,14 +49,20 @@ def clean_jurisdiction(value: str | None) -> str:
     return value
 
 
+# Every intake looks its policy up: a copy per process while the table is unchanged (a few
+# rows per jurisdiction), one round trip to the cache instead of a query (``dsar.snapshots``).
+POLICIES = Snapshot(
+    "response-policies",
+    lambda: {(p.jurisdiction, p.request_type): p for p in ResponsePolicy.objects.all()},
+    models=(ResponsePolicy,),
+)
+
+
 def policy_for(*, type: str, jurisdiction: str) -> ResponsePolicy | None:
-    rows = {
-        p.request_type: p
-        for p in ResponsePolicy.objects.filter(
-            jurisdiction=jurisdiction, request_type__in=[type, ""]
-        )
-    }
-    return rows.get(type) or rows.get("")
+    """The jurisdiction's row for ``type``, else its row for every type, else None. The row
+    is the process's shared copy: read it, never change it."""
+    rows = POLICIES.get()
+    return rows.get((jurisdiction, type)) or rows.get((jurisdiction, ""))
 
 
 def terms_at_intake(*, type: str, jurisdiction: str) -> dict:

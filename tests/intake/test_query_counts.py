@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
 # verification: +1, whether a deceased subject's relative waits for legal (then no dry run
 # is asked for yet): one read of who filed the request.
-INTAKE, VERIFY, APPROVE = 9, 19, 22
+INTAKE, VERIFY, APPROVE = 7, 19, 22
 
 
 @pytest.fixture

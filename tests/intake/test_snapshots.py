@@ -1,4 +1,5 @@
-"""Per-process copies of the branding and the calendar overrides (``dsar.snapshots``): read
+"""Per-process copies of the branding, the calendar overrides and the response policies
+(``dsar.snapshots``): read
 with one round trip to the cache while unchanged, read again by every holder once a change
 commits, never kept from an edit that rolled back."""
 
@@ -12,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from dsar.branding.models import Branding
 from dsar.branding.services import load
 from dsar.sla.clock import current_calendar
-from dsar.sla.models import CalendarOverride
+from dsar.sla.models import CalendarOverride, CountingRule, ResponsePolicy, StartEvent, Unit
+from dsar.sla.policies import policy_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_limits")]
 
@@ -36,9 +38,25 @@ def add_override():
     CalendarOverride.objects.create(date=NEW_YEAR, is_workday=False, note="元旦")
 
 
+def gdpr_cancellation_days():
+    policy = policy_for(type="cancellation", jurisdiction="eu-gdpr")
+    return policy.length if policy else None
+
+
+def add_gdpr_cancellation_policy():
+    ResponsePolicy.objects.filter(jurisdiction="eu-gdpr").delete()  # a row seeded by a migration
+    ResponsePolicy(
+        jurisdiction="eu-gdpr", request_type="cancellation", length=20, unit=Unit.CALENDAR_DAYS,
+        counting_rule=CountingRule.EU_1182_71, start_event=StartEvent.RECEIPT, source="test",
+    ).save()  # as the admin saves it  # fmt: skip
+
+
 CASES = [
     pytest.param(name_of_branding, add_branding, None, "Example Ltd", id="branding"),
     pytest.param(new_year_is_workday, add_override, True, False, id="calendar-overrides"),
+    pytest.param(
+        gdpr_cancellation_days, add_gdpr_cancellation_policy, None, 20, id="response-policies"
+    ),
 ]
 
 

@@ -77,7 +77,7 @@ def _fixture_teardown(self) -> None:
         _reset(self)
     finally:
         # The tables were emptied without their models' signals: every process's copies of
-        # them (dsar.snapshots: branding, calendar overrides) are read again.
+        # them (dsar.snapshots: branding, calendar overrides, response policies) are read again.
         snapshots.renew_all()
 
 
