@@ -15,6 +15,7 @@ from dsar.audit.models import AuditEvent
 from dsar.audit.services import Actor
 from dsar.fanout import services
 from dsar.fanout.models import FanoutTask, TaskStatus
+from dsar.notifications.models import EmailStatus, OutboundEmail
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.services import create_request
 from dsar.workflow.transitions import transition
@@ -22,6 +23,7 @@ from tests.factories import TEST_STAFF
 from tests.security.conftest import ROGUE_SECRET, waiting_task
 from tests.support.servers import live_database_url
 from tests.support.signing import SECRET, signed_headers
+from tests.support.workers import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,6 +131,10 @@ def test_replay_over_real_http_is_refused(crm, server_process):
     url = f"{base}/api/v1/callbacks/{task.pk}/"
     headers = {**headers, "Content-Type": "application/json"}
     assert http.post(url, data=raw, headers=headers, timeout=30).status_code == 200
+    # The completion notice goes out once the answer has (tasks run in the server here).
+    notices = OutboundEmail.objects.filter(request_id=task.request_id)
+    assert notices.exists()
+    until(lambda: not notices.filter(status=EmailStatus.PENDING).exists(), 30, "the notice")
     after = snapshot(task)
     assert http.post(url, data=raw, headers=headers, timeout=30).status_code == 409
     forged = {**headers, "X-DSAR-Signature": "0" * 64}
