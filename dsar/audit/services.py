@@ -128,6 +128,37 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
     if getattr(_pending, "events", None) is not None:
         _pending.events.extend(events)
         return []
+    return AuditEvent.objects.bulk_create([AuditEvent(**row) for row in _rows(events)])
+
+
+def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:
+    """The SQL and parameters of an append of ``events`` that inserts them only if the SQL
+    condition ``when`` holds, for a caller that runs it inside one statement with the change
+    the events describe (``fanout.outcomes``: "the outcome's UPDATE moved its row"), so they
+    commit together without a transaction of their own. Each row is built and signed as
+    :func:`record_events` builds it; nothing runs here."""
+    for event in events:
+        _check_payload(event.payload)
+    connection = transaction.get_connection()
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    params = []
+    for row in _rows(events):  # the columns an append leaves to the sequencer: their defaults
+        params += [
+            field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
+            for field in fields
+        ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(f"({casts})" for _ in events)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    # Table, columns and casts from the model; the values are parameters.
+    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {values}) AS appended"  # noqa: S608
+    return f"{sql} WHERE {when}", tuple(params)
+
+
+def _rows(events: list[Event]) -> list[dict]:
+    """The events' columns, each row with the HMAC of its own fields (its place in the chain
+    comes from the sequencer)."""
     occurred_at = timezone.now()
     rows = []
     for event in events:
@@ -142,6 +173,6 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
             "to_status": event.to_status,
             "payload": event.payload,
         }
-        digest = own_digest(key=settings.DSAR_AUDIT_KEY, fields=own_fields(**columns))
-        rows.append(AuditEvent(**columns, digest=digest))
-    return AuditEvent.objects.bulk_create(rows)
+        columns["digest"] = own_digest(key=settings.DSAR_AUDIT_KEY, fields=own_fields(**columns))
+        rows.append(columns)
+    return rows

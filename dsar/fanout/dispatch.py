@@ -21,22 +21,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from dsar.exports import services as exports
 from dsar.fanout import ledger, lifecycle
 from dsar.fanout.checkpoints import CacheCheckpoint
-from dsar.fanout.connectors import DONE, FAILED, RETRY, Call, Outcome, SubjectKeys, connector_for
+from dsar.fanout.connectors import (
+    CONFIRMATION,
+    DONE,
+    FAILED,
+    RETRY,
+    Call,
+    Outcome,
+    SubjectKeys,
+    connector_for,
+)
 from dsar.fanout.keys import subject_keys
-from dsar.fanout.models import Action, FanoutTask, TaskStatus
-from dsar.fanout.outcomes import record_outcomes
+from dsar.fanout.models import Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.outcomes import record
 from dsar.fanout.publishing import publish
 from dsar.fanout.recipients import confirm_url
 from dsar.fanout.routing import changes_for
+from dsar.workflow.models import RightsRequest
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +82,7 @@ def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str
             keys[scope] = subject_keys(task.request, action=task.action)
         return keys[scope]
 
-    tasks = list(
-        FanoutTask.objects.select_related("system", "request")
-        .filter(pk__in=task_ids, status=TaskStatus.PENDING)
-        .order_by("request_id", "pk")
-    )
+    tasks = _due(task_ids)
     last_of = {task.request_id: index for index, task in enumerate(tasks)}
     statuses, claims = {}, {}  # claims: the next task's, made in the last outcome's commit
 
@@ -97,18 +104,39 @@ def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str
             outcome, awaiting = _call(task, keys_for(task)), (TaskStatus.RUNNING,)
         else:
             continue  # not due, or another worker runs it (and moves its request on)
-
-        def claim_next(following=index + 1):
-            if following < len(tasks) and in_time(following):
-                claims[following] = _claim(tasks[following])
-
-        # The request moves on in the transaction of its last task's outcome in this batch,
-        # and the next task is claimed in the same commit.
-        settle = last_of[task.request_id] == index
-        statuses.update(
-            record_outcomes([(task, outcome)], awaiting=awaiting, settle=settle, then=claim_next)
+        # The next task is claimed in the commit of this one's outcome, and the request moves
+        # on in the transaction of its last task's outcome in this batch.
+        following = index + 1
+        upcoming = (
+            _prepare(tasks[following]) if following < len(tasks) and in_time(following) else None
         )
+        settle = last_of[task.request_id] == index
+        recorded = record(
+            task, outcome, awaiting=awaiting, settle=settle,
+            claim=upcoming.sql if isinstance(upcoming, _Claim) else None,
+        )  # fmt: skip
+        statuses[str(task.pk)] = recorded.status
+        if isinstance(upcoming, _Claim):
+            claims[following] = _taken(tasks[following], upcoming, recorded.claimed)
+        elif upcoming is not None:
+            claims[following] = upcoming  # exhausted: failed at its turn
     return statuses
+
+
+def _due(task_ids: list) -> list[FanoutTask]:
+    """The pending ones of ``task_ids``, by request, each with its system and request read once
+    for the batch (a stage is one request's tasks: one request row, decrypted once, instead of
+    one per task)."""
+    tasks = list(
+        FanoutTask.objects.filter(pk__in=task_ids, status=TaskStatus.PENDING).order_by(
+            "request_id", "pk"
+        )
+    )
+    systems = DownstreamSystem.objects.in_bulk({task.system_id for task in tasks})
+    requests = RightsRequest.objects.in_bulk({task.request_id for task in tasks})
+    for task in tasks:
+        task.system, task.request = systems[task.system_id], requests[task.request_id]
+    return tasks
 
 
 def run_task(task_id) -> str:
@@ -116,29 +144,59 @@ def run_task(task_id) -> str:
     return run_tasks([task_id]).get(str(task_id), "skipped")
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """A claim of one task, prepared to run in the commit of the previous task's outcome: its
+    statement (``lifecycle.move_sql``), and when it was made and its lease ends."""
+
+    sql: tuple[str, tuple]
+    now: dt.datetime
+    lease: dt.datetime
+
+
 def _claim(task: FanoutTask) -> str:
     """``pending`` → ``running`` for one attempt of a due task nobody else holds, with its
     lease: ``claimed``; ``exhausted`` if its system's attempts are used up (it stays pending
     for the caller to fail); ``skipped`` if it is not due or someone else took it."""
+    claim = _prepare(task)
+    if not isinstance(claim, _Claim):
+        return claim
+    with connection.cursor() as cursor:
+        cursor.execute(*claim.sql)
+        return _taken(task, claim, cursor.rowcount == 1)
+
+
+def _prepare(task: FanoutTask) -> _Claim | str:
+    """The claim of ``task`` as of now, not yet made: ``pending`` → ``running`` if it is due
+    and nobody else counted an attempt since it was read, one attempt more, with its lease;
+    ``exhausted`` if its system's attempts are used up (``max_attempts`` holds at claim)."""
     if task.attempts >= task.system.max_attempts:
         return "exhausted"
     now = timezone.now()
     lease = lease_for(task.system, now)
-    due = FanoutTask.objects.filter(pk=task.pk, next_attempt_at__lte=now, attempts=task.attempts)
-    if not lifecycle.move(
-        due, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING,
-        updated_at=now, attempts=F("attempts") + 1, lease_until=lease,
-    ):  # fmt: skip
+    sql = lifecycle.move_sql(
+        task.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, updated_at=now,
+        attempts=task.attempts + 1, lease_until=lease,
+        where={"next_attempt_at__lte": now, "attempts": task.attempts},
+    )  # fmt: skip
+    return _Claim(sql, now, lease)
+
+
+def _taken(task: FanoutTask, claim: _Claim, took: bool) -> str:
+    """``claimed`` (the object updated as the row was) if the claim took the task, else
+    ``skipped``."""
+    if not took:
         return "skipped"
-    task.status, task.updated_at, task.lease_until = TaskStatus.RUNNING, now, lease
+    task.status, task.updated_at, task.lease_until = TaskStatus.RUNNING, claim.now, claim.lease
     task.attempts += 1
     return "claimed"
 
 
 def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
     system = task.system
+    connector = connector_for(system.kind)
     sink = exports.open_part(task) if task.action == Action.EXPORT else None
-    erasing = task.action in (Action.DELETE, Action.ANONYMISE)
+    erasing = task.action in (Action.DELETE, Action.ANONYMISE) and connector.resumes
     checkpoint = CacheCheckpoint(str(task.idempotency_key)) if erasing else None
     call = Call(
         config=system.settings,
@@ -147,7 +205,8 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
         idempotency_key=str(task.idempotency_key),
         timeout=system.timeout_seconds,
         callback_url=callback_url(task),
-        confirm_url=confirm_url(task),
+        # Signed for a recipient who confirms; other kinds never send it.
+        confirm_url=confirm_url(task) if connector.finishes_later == CONFIRMATION else "",
         changes=changes_for(system, task.request) if task.action == Action.CORRECT else None,
         purposes=list(task.request.purposes) if task.action == Action.RESTRICT else None,
         record_in_ledger=ledger.writer(system),
@@ -155,7 +214,7 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
         checkpoint=checkpoint,
     )
     try:
-        outcome = connector_for(system.kind).run(call)
+        outcome = connector.run(call)
     except Exception as exc:  # a connector bug must not leave the task running forever
         log.exception("connector %s crashed on task %s", system.kind, task.pk)
         outcome = Outcome(RETRY, f"connector error: {type(exc).__name__}")

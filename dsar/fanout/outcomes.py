@@ -3,18 +3,18 @@ the follow-up it sets off (a retry after backoff, a dry run's report to the lega
 export part stored), and the request moved on once its tasks settle.
 
 Outcomes arrive from a worker's attempt, from a verified callback or confirmation, and from
-the reconciler's chases; all of them go through :func:`record_outcomes`.
+the reconciler's chases; all of them go through :func:`record`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from dsar.audit.services import Actor, Event, appended_together, record_event, record_events
+from dsar.audit.services import Actor, Event, appended_together, insert_sql, record_event
 from dsar.backoff import backoff
 from dsar.exports.services import store_part
 from dsar.fanout import lifecycle
@@ -32,55 +32,98 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 CALLBACK_AWAITING = (TaskStatus.RUNNING, TaskStatus.WAITING)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What :func:`record` did: the task's new status (or ``skipped``), and whether the claim
+    made in the same write took its task."""
+
+    status: str
+    claimed: bool = False
+
+
 def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
     """Record one running task's outcome; its new status, or ``skipped``."""
-    return record_outcomes([(task, outcome)]).get(str(task.pk), "skipped")
+    return record(task, outcome).status
 
 
-def record_outcomes(
-    results: list[tuple[FanoutTask, Outcome]],
+def record(
+    task: FanoutTask,
+    outcome: Outcome,
     *,
     awaiting=(TaskStatus.RUNNING,),
     settle: bool = True,
-    then: Callable[[], object] | None = None,
-) -> dict[str, str]:
-    """Record what each running task's attempt gave, in one transaction: a conditional
-    UPDATE per task (which also ends its claim's lease) and one audit append; in the same
-    transaction, move on the requests this batch settled (:func:`completion.move_on`; not
-    with ``settle=False``, when the caller moves them on later), and last run ``then`` (the
-    dispatcher claims its next task there, saving a commit). A task no longer ``running``
-    (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``: the other run records its
-    own outcome, and nothing follows from this one."""
-    statuses, events, finished = {}, [], set()
+    claim: tuple[str, tuple] | None = None,
+) -> Recorded:
+    """Record what a running task's attempt gave: a conditional UPDATE (which also ends its
+    claim's lease) and its audit event, in one statement; the follow-up it sets off; the
+    request moved on if this settled it (:func:`completion.move_on`; not with
+    ``settle=False``, when the caller moves it on later); and ``claim`` (the dispatcher's claim
+    of its next task, ``lifecycle.move_sql``) made in the same commit. A task no longer
+    ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``, and its event is
+    not written: the other run records its own outcome, and nothing follows from this one.
+
+    When nothing else is written with it (the common case: a task done, accepted or retried,
+    its request not settled yet), the outcome, its event and the next claim are one statement
+    committed on its own, one round trip; otherwise (a dry run's report, an export part, the
+    request's completion, or a caller's transaction) they go in a transaction with the rest.
+    """
     now = timezone.now()
+    fields = _new_fields(task, outcome, now=now)
+    status = fields.pop("status")
+    moving = lifecycle.move_sql(task.pk, frm=awaiting, to=status, **fields)
+    event = _event(task, status, attempt=task.attempts, result=fields.get("result", task.result))
+    finishes = (
+        settle
+        and task.action != Action.CHECK
+        and (status in FINAL or settled(status, task.system.kind))
+    )  # a backup's deletion waiting for rotation settles its request too
+    if not (finishes or _writes_more(task, status) or connection.in_atomic_block):
+        moved, claimed = _write(moving, event, claim)
+        if moved:
+            _moved(task, outcome, status, fields, now=now)
+        return Recorded(status if moved else "skipped", claimed)
     with transaction.atomic(), appended_together():
-        for task, outcome in results:
-            fields = _new_fields(task, outcome, now=now)
-            status = fields.pop("status")
-            # The UPDATE's row lock holds off a racing callback or re-drive until commit.
-            if not lifecycle.move([task.pk], frm=awaiting, to=status, **fields):
-                statuses[str(task.pk)] = "skipped"
-                continue
-            for name, value in {"status": status, **fields}.items():
-                setattr(task, name, value)
-            _follow_up(task, outcome, now=now)
-            statuses[str(task.pk)] = status
-            events.append(_event(task, status))
-            if task.action != Action.CHECK and (
-                status in FINAL or settled(status, task.system.kind)
-            ):  # a backup's deletion waiting for rotation settles its request too
-                finished.add(str(task.request_id))
-        record_events(events)
-        for request_id in sorted(finished) if settle else ():
-            move_on(request_id)
-        if then is not None:
-            then()
-    return statuses
+        moved, _ = _write(moving, event, None)
+        if moved:
+            _moved(task, outcome, status, fields, now=now)
+            if finishes:
+                move_on(str(task.request_id))
+        # Last, as before the outcome had its own statement: the next task's row is locked
+        # after the request's.
+        claimed = _write(claim, None, None)[0] if claim is not None else False
+    return Recorded(status if moved else "skipped", claimed)
 
 
-def _event(task: FanoutTask, status: str) -> Event:
-    payload = {"task": str(task.pk), "action": task.action, "attempt": task.attempts}
-    verified = (task.result or {}).get("verified")
+def _write(moving: tuple[str, tuple], event: Event | None, claim: tuple[str, tuple] | None):
+    """Run a move (``lifecycle.move_sql``), the audit event it should have if it moved, and
+    another move (a claim) in one statement; whether each of the two moves changed its row.
+    PostgreSQL runs every data-modifying part of a ``WITH`` once, in one snapshot."""
+    parts, params = [f"moved AS ({moving[0]})"], [*moving[1]]
+    if event is not None:
+        sql, values = insert_sql([event], when="EXISTS (SELECT 1 FROM moved)")
+        parts.append(f"appended AS ({sql})")
+        params += values
+    if claim is not None:
+        parts.append(f"claimed AS ({claim[0]})")
+        params += claim[1]
+    took = "(SELECT count(*) FROM claimed)" if claim is not None else "0"
+    sql = f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM moved), {took}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        moved, claimed = cursor.fetchone()
+    return bool(moved), bool(claimed)
+
+
+def _moved(task: FanoutTask, outcome: Outcome, status: str, fields: dict, *, now) -> None:
+    """The task's recorded new state, on the object too, and what it sets off."""
+    for name, value in {"status": status, **fields}.items():
+        setattr(task, name, value)
+    _follow_up(task, outcome, now=now)
+
+
+def _event(task: FanoutTask, status: str, *, attempt: int, result: dict) -> Event:
+    payload = {"task": str(task.pk), "action": task.action, "attempt": attempt}
+    verified = (result or {}).get("verified")
     proven = isinstance(verified, dict) and isinstance(verified.get("rows_left"), int)
     if status == TaskStatus.DONE and proven and connector_for(task.system.kind).proves_erasure:
         # The proof of erasure: the map's queries found nothing left but retained columns.
@@ -108,6 +151,12 @@ def _new_fields(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict
     else:
         fields.update(status=TaskStatus.FAILED, finished_at=now)
     return fields
+
+
+def _writes_more(task: FanoutTask, status: str) -> bool:
+    """Whether the follow-up of ``status`` writes rows of its own (which then commit with the
+    outcome): a dry run's report, an export part."""
+    return status == TaskStatus.DONE and task.action in (Action.CHECK, Action.EXPORT)
 
 
 def _follow_up(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> None:
@@ -195,7 +244,7 @@ def accept_callback(*, task: FanoutTask, ok: bool, detail: str = "", data: dict 
     """
     outcome = Outcome(DONE if ok else FAILED, detail, data or {})
     task = FanoutTask.objects.select_related("system", "request").get(pk=task.pk)
-    status = record_outcomes([(task, outcome)], awaiting=CALLBACK_AWAITING)[str(task.pk)]
+    status = record(task, outcome, awaiting=CALLBACK_AWAITING).status
     return None if status == "skipped" else status
 
 

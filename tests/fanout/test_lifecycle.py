@@ -74,3 +74,60 @@ def test_no_other_module_writes_a_tasks_status():
         for line in _status_updates(path)
     ]
     assert offenders == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_its_event_and_the_next_claim_commit_in_one_statement():
+    """Outside a transaction an outcome is one statement (``outcomes.record``): it moves the
+    task, appends its event only if it moved, and claims the next task; a second recording of
+    the same outcome (the task re-driven meanwhile) is skipped and writes no event."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from dsar.audit.chain import own_digest, own_fields
+    from dsar.audit.models import AuditEvent
+    from dsar.fanout.connectors import DONE, Outcome
+    from dsar.fanout.outcomes import record
+
+    system = DownstreamSystem.objects.create(
+        name="crm", kind="http", actions=["delete"],
+        config=json.dumps({"url": "http://127.0.0.1:9/", "secret": "s" * 20}),
+    )  # fmt: skip
+    now = timezone.now()
+    running, waiting = (
+        FanoutTask.objects.create(
+            request=create_request(type="deletion", email=f"s{i}@example.com"),
+            system=system,
+            action="delete",
+            status=status,
+            attempts=attempts,
+            next_attempt_at=now,
+        )  # fmt: skip
+        for i, (status, attempts) in enumerate([(TaskStatus.RUNNING, 1), (TaskStatus.PENDING, 0)])
+    )
+    claim = lifecycle.move_sql(
+        waiting.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, attempts=1,
+        where={"next_attempt_at__lte": now, "attempts": 0},
+    )  # fmt: skip
+    events = AuditEvent.objects.filter(action="fanout.done", request_id=running.request_id)
+
+    with CaptureQueriesContext(connection) as queries:
+        recorded = record(running, Outcome(DONE), settle=False, claim=claim)
+    assert (recorded.status, recorded.claimed) == (TaskStatus.DONE, True)
+    assert len(queries) == 1
+    running.refresh_from_db(), waiting.refresh_from_db()
+    assert (running.status, running.lease_until) == (TaskStatus.DONE, None)
+    assert (waiting.status, waiting.attempts) == (TaskStatus.RUNNING, 1)
+    assert events.count() == 1
+    event = events.get()
+    assert event.payload == {"task": str(running.pk), "action": "delete", "attempt": 1}
+    fields = {name: getattr(event, name) for name in (
+        "uid", "occurred_at", "actor_kind", "actor_id", "action", "request_id", "from_status",
+        "to_status", "payload")}  # fmt: skip
+    assert event.digest == own_digest(key=settings.DSAR_AUDIT_KEY, fields=own_fields(**fields))
+
+    again = record(running, Outcome(DONE), settle=False, claim=claim)
+    assert (again.status, again.claimed) == ("skipped", False)
+    assert events.count() == 1

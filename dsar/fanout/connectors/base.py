@@ -85,6 +85,9 @@ class Connector:
     # True for a kind that checks its own erasures (reports ``{"verified": {"rows_left": 0}}``
     # only after reading the data again); the audit trail then records the proof.
     proves_erasure: ClassVar[bool] = False
+    # True for a kind whose erasures record their progress in ``Call.checkpoint`` (chunked, so
+    # an attempt after a crash resumes); the others are handed none, and cost no cache call.
+    resumes: ClassVar[bool] = False
     # True for a kind whose systems have a schema staff discover and map (``datamaps``).
     has_data_map: ClassVar[bool] = False
     # The URL name (with the task id) a kind finishing by CALLBACK is told to report to.

@@ -58,6 +58,7 @@ class Sql(Connector):
     guarded = ("dsn", "statements", "map")
     proves_erasure = True  # with a map: see ``run``
     has_data_map = True
+    resumes = True  # a chunked erasure (``datamap.queries``) records each committed chunk
 
     def config_errors(self, config: dict) -> list[str]:
         if not isinstance(config.get("dsn"), str) or not config["dsn"]:
