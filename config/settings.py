@@ -17,12 +17,14 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 # `make run` and `make test` write the generated secrets of this checkout to `.env`;
 # variables already in the environment win over the file.
 environ.Env.read_env(BASE_DIR / ".env")
+# The embedded default's files: the SQLite database's neighbours, the demo's downstream
+# systems, the emails written to disk.
+VAR_DIR = Path(env("DSAR_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env("SECRET_KEY")
 DEBUG = env.bool("DEBUG", default=False)

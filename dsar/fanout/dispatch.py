@@ -163,7 +163,7 @@ def _claim(task: FanoutTask) -> str:
         return claim
     with connection.cursor() as cursor:
         cursor.execute(*claim.sql)
-        return _taken(task, claim, cursor.rowcount == 1)
+        return _taken(task, claim, len(cursor.fetchall()) == 1)  # RETURNING the row it took
 
 
 def _prepare(task: FanoutTask) -> _Claim | str:

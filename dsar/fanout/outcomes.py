@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dsar.audit.services import Actor, Event, appended_together, insert_sql, record_event
+from dsar.audit.services import (
+    Actor,
+    Event,
+    appended_together,
+    insert_sql,
+    record_event,
+    record_events,
+)
 from dsar.backoff import backoff
 from dsar.exports.services import store_part
 from dsar.fanout import lifecycle
@@ -98,6 +105,8 @@ def _write(moving: tuple[str, tuple], event: Event | None, claim: tuple[str, tup
     """Run a move (``lifecycle.move_sql``), the audit event it should have if it moved, and
     another move (a claim) in one statement; whether each of the two moves changed its row.
     PostgreSQL runs every data-modifying part of a ``WITH`` once, in one snapshot."""
+    if connection.vendor != "postgresql":
+        return _write_apart(moving, event, claim)
     parts, params = [f"moved AS ({moving[0]})"], [*moving[1]]
     if event is not None:
         sql, values = insert_sql([event], when="EXISTS (SELECT 1 FROM moved)")
@@ -112,6 +121,21 @@ def _write(moving: tuple[str, tuple], event: Event | None, claim: tuple[str, tup
         cursor.execute(sql, params)
         moved, claimed = cursor.fetchone()
     return bool(moved), bool(claimed)
+
+
+def _write_apart(moving, event: Event | None, claim) -> tuple[bool, bool]:
+    """:func:`_write` where a ``WITH`` cannot modify data (SQLite, the embedded default of
+    ``make run``): the same writes one after the other, in one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(*moving)
+        moved = bool(cursor.fetchall())
+        if moved and event is not None:
+            record_events([event])
+        claimed = False
+        if claim is not None:
+            cursor.execute(*claim)
+            claimed = bool(cursor.fetchall())
+    return moved, claimed
 
 
 def _moved(task: FanoutTask, outcome: Outcome, status: str, fields: dict, *, now) -> None:
