@@ -33,7 +33,7 @@ from dsar import calls
 
 log = logging.getLogger(__name__)
 
-_calls = threading.local()  # ``stamps``: (the HTTP call they were read for, the stamps)
+_per_call = threading.local()  # ``stamps``: (the HTTP call they were read for, the stamps)
 
 UNREACHABLE = (
     redis.exceptions.ConnectionError,
@@ -64,7 +64,7 @@ class Snapshot:
         if held is not None and mark is not None and held[2] is mark:
             return held[1]
         try:
-            stamp = _stamps(mark)[self._key]
+            stamp = _stamps(mark, self._key)
         except UNREACHABLE:
             return self._read()
         if held is not None and held[0] == stamp:
@@ -86,7 +86,7 @@ class Snapshot:
 
     def renew(self) -> None:
         """Give the table a new stamp now: every process reads it again."""
-        _calls.stamps = None
+        _per_call.stamps = None
         try:
             cache.set(self._key, uuid.uuid4().hex, timeout=None)
         except UNREACHABLE:
@@ -106,21 +106,22 @@ class Snapshot:
         self.changed()
 
 
-def _stamps(mark) -> dict[str, str]:
-    """The current stamp of every table, read in one round trip, kept for the rest of the
-    HTTP request ``mark`` (read again when there is none)."""
-    held = getattr(_calls, "stamps", None)
-    if held is not None and mark is not None and held[0] is mark:
-        return held[1]
+def _stamps(mark, key: str) -> str:
+    """The current stamp of ``key``'s table. The stamps of every table are read in one round
+    trip and kept for the rest of the HTTP request ``mark`` (read again when there is none,
+    or when a table registered since has none among them)."""
+    held = getattr(_per_call, "stamps", None)
+    if held is not None and mark is not None and held[0] is mark and key in held[1]:
+        return held[1][key]
     keys = [snapshot._key for snapshot in REGISTERED]
     stamps = cache.get_many(keys)
     missing = [key for key in keys if key not in stamps]
     if missing:  # never stamped, or the cache was emptied: start new stamps
-        for key in missing:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
+        for new in missing:
+            cache.add(new, uuid.uuid4().hex, timeout=None)
         stamps |= cache.get_many(missing)
-    _calls.stamps = (mark, stamps)
-    return stamps
+    _per_call.stamps = (mark, stamps)
+    return stamps[key]
 
 
 def renew_all() -> None:
