@@ -1,8 +1,6 @@
 """Writing to the audit trail. Every state change in the product calls ``record_event``."""
 
-import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -11,6 +9,7 @@ from django.utils import timezone
 
 from dsar.audit.chain import own_digest, own_fields
 from dsar.audit.models import ActorKind, AuditEvent
+from dsar.gathering import Gathering
 
 # Payload keys that would carry personal data. Events name requests by id and reference only.
 FORBIDDEN_PAYLOAD_KEYS = frozenset(
@@ -76,10 +75,9 @@ def record_event(
     return events[0] if events else None
 
 
-_pending = threading.local()
+_EVENTS = Gathering("appended_together", lambda events: record_events(events))
 
 
-@contextmanager
 def appended_together():
     """Inside a transaction: the events recorded in this block are appended when it ends,
     in one INSERT (a transition and its effects cost one statement, not one each).
@@ -87,24 +85,7 @@ def appended_together():
     Nested blocks join the outermost one. If the block raises, its events are dropped with
     the rollback.
     """
-    pending = getattr(_pending, "events", None)
-    if pending is not None:
-        mark = len(pending)
-        try:
-            yield
-        except BaseException:
-            del pending[mark:]  # a nested block rolled back (savepoint): so do its events
-            raise
-        return
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("appended_together() belongs inside transaction.atomic().")
-    _pending.events = []
-    try:
-        yield
-        events = _pending.events
-    finally:
-        _pending.events = None
-    record_events(events)
+    return _EVENTS.together()
 
 
 @dataclass(frozen=True)
@@ -125,8 +106,7 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
         return []
     for event in events:
         _check_payload(event.payload)
-    if getattr(_pending, "events", None) is not None:
-        _pending.events.extend(events)
+    if _EVENTS.add(events):
         return []
     return AuditEvent.objects.bulk_create([AuditEvent(**row) for row in _rows(events)])
 

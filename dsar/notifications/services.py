@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from contextlib import contextmanager
 
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -16,6 +15,7 @@ from django.utils import timezone, translation
 
 from dsar import calls
 from dsar.branding import services as branding
+from dsar.gathering import Gathering
 from dsar.notifications.models import MessageChannel, OutboundEmail
 from dsar.notifications.tasks import deliver_emails
 
@@ -84,42 +84,21 @@ def _store(channel, to, template, language, subject, body, request_id) -> Outbou
         request_id=request_id,
         next_attempt_at=timezone.now(),
     )
-    pending = getattr(_stored, "messages", None)
-    if pending is not None:
-        pending.append(message)
-    else:
+    if not _STORED.add([message]):
         message.save(force_insert=True)
     _deliver_after_commit(str(message.pk))
     return message
 
 
-_stored = threading.local()  # ``messages``: those queued inside ``stored_together``
+_STORED = Gathering("stored_together", lambda messages: OutboundEmail.objects.bulk_create(messages))
 
 
-@contextmanager
 def stored_together():
     """Inside a transaction: the messages queued in this block are stored when it ends, in
     one INSERT (an intake's receipt and code cost one statement, not two). Until then they
     are not in the table. Nested blocks join the outermost one; if the block raises, its
     messages are dropped with the rollback (their publish finds no row and skips them)."""
-    pending = getattr(_stored, "messages", None)
-    if pending is not None:
-        mark = len(pending)
-        try:
-            yield
-        except BaseException:
-            del pending[mark:]
-            raise
-        return
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("stored_together() belongs inside transaction.atomic().")
-    _stored.messages = []
-    try:
-        yield
-        messages = _stored.messages
-    finally:
-        _stored.messages = None
-    OutboundEmail.objects.bulk_create(messages)
+    return _STORED.together()
 
 
 # The messages queued on this thread since the last publish. Every queued one registers a
