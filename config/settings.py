@@ -156,6 +156,9 @@ CELERY_TASK_ROUTES = {
     "dsar.notifications.tasks.*": {"queue": MESSAGES_QUEUE},
     # The audit sequencer is short and frequent; it must not wait behind a fan-out backlog either.
     "dsar.audit.tasks.*": {"queue": MESSAGES_QUEUE},
+    # An intake's receipt and first code (dsar/verification/receipts.py), and their re-drive.
+    "dsar.verification.tasks.send_receipt": {"queue": MESSAGES_QUEUE},
+    "dsar.verification.tasks.redrive_receipts": {"queue": MESSAGES_QUEUE},
 }
 CELERY_TIMEZONE = "UTC"
 AUDIT_SEQUENCE_SECONDS = 5.0
@@ -170,6 +173,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": AUDIT_SEQUENCE_SECONDS},
     },
     "redrive-outbox": {"task": "dsar.notifications.tasks.redrive_outbox", "schedule": 60.0},
+    "redrive-receipts": {"task": "dsar.verification.tasks.redrive_receipts", "schedule": 60.0},
     "sla-sweep": {"task": "dsar.sla.tasks.sweep", "schedule": 60.0},
     "fanout-reconcile": {"task": "dsar.fanout.tasks.reconcile", "schedule": 60.0},
     "end-cooling-off": {"task": "dsar.fanout.tasks.end_cooling_off", "schedule": 300.0},

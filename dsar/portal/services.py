@@ -20,9 +20,14 @@ from dsar.legal.relatives import RelativeClaim
 from dsar.notifications.services import stored_together
 from dsar.portal.models import SubjectReply
 from dsar.sla import policies
-from dsar.verification import limits, notices
+from dsar.verification import limits, notices, receipts
 from dsar.verification.evidence import checked_upload, purge_pending
-from dsar.verification.services import address_may_hear_of, claim_message, issue_challenge
+from dsar.verification.services import (
+    address_may_hear_of,
+    claim_intake_message,
+    claim_message,
+    held_back,
+)
 from dsar.verification.sms import normalise_cn_mobile
 from dsar.workflow import identity
 from dsar.workflow.models import (
@@ -137,7 +142,8 @@ def file_request(
     agent: AgentClaim | None = None,
     relative: RelativeClaim | None = None,
 ) -> RightsRequest:
-    """File a request for the subject and send them a receipt and a verification code.
+    """File a request for the subject; their receipt and verification code follow from the
+    messages worker once the answer is out (``dsar.verification.receipts``).
 
     ``filed_as`` says who files. An agent (``agent``) gives the subject's contact: the code
     goes to the subject, who is asked to confirm the agent. A deceased subject's relative
@@ -173,7 +179,10 @@ def file_request(
         account_id=account_id,
     )
     limits.consume(intake_limit(ip=ip))
-    # One INSERT for the audit events, one for the receipt and the code message.
+    # The address's allowance decides whether the request gets a receipt and code; the
+    # messages worker sends them once the answer is out (``dsar.verification.receipts``).
+    code_sent = claim_intake_message(email=email, phone=phone)
+    # One INSERT for the audit events, one for the messages (an agent's notice).
     with transaction.atomic(), appended_together(), stored_together():
         request = create_request(
             type=type,
@@ -186,6 +195,7 @@ def file_request(
             jurisdiction=jurisdiction,
             response_policy=policies.terms_at_intake(type=type, jurisdiction=jurisdiction),
             purposes=purposes,
+            receipt_pending=code_sent,
         )
         Correction.objects.bulk_create(
             Correction(
@@ -198,7 +208,11 @@ def file_request(
             for position, item in enumerate(corrections, start=1)
         )
         # Said on the instance (as an annotation would be), so the answer need not ask again.
-        request.code_sent = claim_message(request=request)
+        request.code_sent = code_sent
+        if code_sent:
+            receipts.publish_after_commit(request)
+        else:
+            held_back(request)
         if filed_as == FiledAs.AGENT:
             name, authority, permission = on_behalf
             representation.agent_from_form(
@@ -206,13 +220,10 @@ def file_request(
                 name=name,
                 authority=authority,
                 permission=permission,
-                notify=request.code_sent,
+                notify=code_sent,
             )
         elif filed_as == FiledAs.RELATIVE:
             relatives.record_relative(request=request, checked=on_behalf)
-        if request.code_sent:
-            notices.notify(request, "receipt")
-            issue_challenge(request=request, new_request=True)
     return request
 
 

@@ -10,6 +10,7 @@ from dsar.audit.services import Actor, record_event
 from dsar.verification import limits
 from dsar.verification.codes import issue_challenge, require_pending
 from dsar.verification.models import Challenge, Channel
+from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 
 
@@ -28,6 +29,10 @@ def message_limit(request: RightsRequest) -> limits.Limit:
     it spend messages, never the subject's right to file (``claim_message``).
     """
     _, address_hash = address_of(request)
+    return _address_limit(address_hash)
+
+
+def _address_limit(address_hash: str) -> limits.Limit:
     return limits.Limit("messages-address", address_hash, settings.DSAR_CODE_RATE_ADDRESS)
 
 
@@ -40,13 +45,26 @@ def claim_message(*, request: RightsRequest) -> bool:
     """
     if limits.take(message_limit(request)):
         return True
+    held_back(request)
+    return False
+
+
+def claim_intake_message(*, email: str, phone: str) -> bool:
+    """``claim_message`` for a request about to be filed with these normalised contacts
+    (the allowance of the address its messages will go to); if it answers False, say
+    ``held_back`` of the request once it is created."""
+    address_hash = identity.email_hash(email) if email else identity.phone_hash(phone)
+    return limits.take(_address_limit(address_hash))
+
+
+def held_back(request: RightsRequest) -> None:
+    """Say in the audit trail that the request's address got no message from us."""
     record_event(
         action="verification.held_back",
         actor=Actor.system("verification"),
         request_id=request.pk,
         payload={"reason": "address_message_limit"},
     )
-    return False
 
 
 def address_may_hear_of(request: RightsRequest) -> bool:

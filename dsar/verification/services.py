@@ -6,6 +6,7 @@ through ``transition()``.
 - ``codes``: issuing a code and link, checking a code, completing a verification;
 - ``links``: one-click links, which may confirm any request waiting for the same address;
 - ``allowance``: the messages an address may receive, and resends;
+- ``receipts``: an intake's receipt and first code, sent by the messages worker;
 - ``staff_review``: staff verification on recorded evidence (a document, a read-back code);
 - ``expiry``: closing requests never verified;
 - ``proof``: which of the subject's identifiers the verification proved.
@@ -13,7 +14,9 @@ through ``transition()``.
 
 from dsar.verification.allowance import (
     address_may_hear_of,
+    claim_intake_message,
     claim_message,
+    held_back,
     message_limit,
     resend_code,
     resend_limits,
@@ -26,8 +29,10 @@ from dsar.verification.staff_review import send_staff_code, verify_by_staff
 __all__ = [
     "VerificationFailed",
     "address_may_hear_of",
+    "claim_intake_message",
     "claim_message",
     "expire_unverified",
+    "held_back",
     "issue_challenge",
     "message_limit",
     "requests_for_link",

@@ -94,6 +94,9 @@ class RightsRequest(models.Model):
     purposes = models.JSONField(default=list, blank=True, editable=False)
 
     received_at = models.DateTimeField(editable=False)
+    # Filed, and the receipt and first code are still to be sent: the ``messages`` worker
+    # sends them once the intake's answer is out (``dsar.verification.receipts``).
+    receipt_pending = models.BooleanField(default=False, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     due_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -126,6 +129,12 @@ class RightsRequest(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at", "received_at"], name="request_status_due"),
             models.Index(fields=["due_at", "received_at"], name="request_due_received"),
+            # The receipts' re-drive reads only the few requests still waiting for one.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(receipt_pending=True),
+                name="request_receipt_pending",
+            ),
         ]
 
     def __str__(self):

@@ -23,6 +23,7 @@ def create_request(
     purposes: list[str] | tuple = (),
     actor: Actor | None = None,
     contact_required: bool = True,
+    receipt_pending: bool = False,
 ) -> RightsRequest:
     """Record a new request in ``pending_verification`` with a fresh reference.
 
@@ -32,6 +33,8 @@ def create_request(
     resolved them for ``jurisdiction`` (``dsar.sla.policies.terms_at_intake``).
     ``contact_required=False``: a request staff file for a caller, whose contact is set later
     to one a system holds (``set_contact``), or never (verified on evidence).
+    ``receipt_pending``: the receipt and first code are sent later, by the messages worker
+    (``dsar.verification.receipts``).
     """
     if contact_required and not (email or phone):
         raise identity.InvalidIdentity("Give an email address or a phone number.")
@@ -54,6 +57,7 @@ def create_request(
             response_policy=response_policy or {},
             purposes=list(purposes),
             received_at=now,
+            receipt_pending=receipt_pending,
         )
         record_event(
             action="request.created",

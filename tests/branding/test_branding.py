@@ -15,7 +15,7 @@ from dsar.legal import decisions
 from dsar.notifications.models import MessageChannel, OutboundEmail
 from dsar.portal import services as portal_services
 from dsar.workflow.models import RightsRequest, Status
-from tests.support.subject import open_pages
+from tests.support.subject import open_pages, receipt_sent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 
@@ -169,6 +169,7 @@ def test_every_email_is_signed_with_the_company(company, language, lines):
         type="access", email="rider@example.com", phone="", full_name="Li Lei",
         account_id="", description="", corrections=[], language=language, ip="127.0.0.9",
     )  # fmt: skip
+    receipt_sent(request.pk)
     emails = OutboundEmail.objects.filter(request_id=request.pk)
     assert {e.template for e in emails} >= {"receipt", "code"}
     for email in emails:
@@ -180,6 +181,7 @@ def test_a_text_message_carries_the_company_as_its_signature(company):
         type="access", email="", phone="13912345678", full_name="", account_id="",
         description="", corrections=[], language="zh-hans", ip="127.0.0.9",
     )  # fmt: skip
+    receipt_sent(request.pk)
     texts = OutboundEmail.objects.filter(request_id=request.pk, channel=MessageChannel.SMS)
     assert texts and all(t.body.startswith("【顺风出行】") for t in texts)
 

@@ -6,9 +6,25 @@ import re
 from pathlib import Path
 
 from dsar.notifications.models import OutboundEmail
+from dsar.verification.receipts import send_receipt
+from dsar.workflow.models import RightsRequest
+
+
+def receipt_sent(request_id) -> None:
+    """What the messages worker does once an intake's answer is out: send the request's
+    receipt and first code if they are still pending (``dsar.verification.receipts``)."""
+    send_receipt(request_id)
+
+
+def receipts_sent() -> None:
+    """``receipt_sent`` for every request still waiting for its receipt."""
+    pending = RightsRequest.objects.filter(receipt_pending=True)
+    for request_id in pending.values_list("pk", flat=True):
+        send_receipt(request_id)
 
 
 def latest_email(request_id, template: str) -> OutboundEmail:
+    receipt_sent(request_id)
     return OutboundEmail.objects.filter(request_id=request_id, template=template).latest(
         "created_at"
     )
