@@ -250,13 +250,20 @@ def awaiting_review_q() -> Q:
     )
 
 
+def holds_back_work(representation: Representation | None) -> bool:
+    """Whether who filed a request (``who_filed``) keeps it from doing any work: a relative
+    whose evidence legal has not approved. Staff are not offered the approval then."""
+    return (
+        representation is not None
+        and representation.kind == RepresentationKind.RELATIVE
+        and representation.legal_review != LegalReview.APPROVED
+    )
+
+
 def refuse_until_approved(request: RightsRequest, *, representation: Representation) -> None:
     """Guard (through ``representation.refuse_until_confirmed``, which reads who filed): a
     relative's request does no work before legal approved the evidence."""
-    if (
-        representation.kind == RepresentationKind.RELATIVE
-        and representation.legal_review != LegalReview.APPROVED
-    ):
+    if holds_back_work(representation):
         raise TransitionError(
             f"Request {request.reference} was filed by a relative of a deceased subject: "
             "nothing is disclosed, corrected or deleted until legal approves the evidence.",

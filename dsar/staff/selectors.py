@@ -10,6 +10,7 @@ from dsar.corrections.models import Correction
 from dsar.fanout import rechecks
 from dsar.fanout.rechecks import RECHECK_STATUSES
 from dsar.fanout.selectors import failed_task_exists
+from dsar.legal import relatives
 from dsar.legal.fees import open_fee
 from dsar.legal.models import FeeStatus
 from dsar.legal.representation import RECORDABLE
@@ -147,6 +148,8 @@ def allowed_actions(request: RightsRequest, *, user) -> list[str]:
             continue
         if action_name == "approve" and duties.verified_it(request, user):
             continue  # separation of duties: someone else approves
+        if action_name == "approve" and relatives.holds_back_work(relatives.who_filed(request)):
+            continue  # a relative's request: legal approves the evidence first
         offered.append(action_name)
     return offered
 

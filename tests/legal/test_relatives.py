@@ -20,6 +20,7 @@ from dsar.legal.models import (
 from dsar.notifications.models import OutboundEmail
 from dsar.staff import metrics
 from dsar.staff import services as staff
+from dsar.staff.selectors import allowed_actions
 from dsar.workflow.identity import email_hash
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
@@ -117,6 +118,7 @@ def test_blocked_until_legal_approves_then_the_work_acts_on_the_deceaseds_identi
     request = verified_relative()
     # Verified, in review, but nothing downstream: not even a dry run.
     assert not FanoutTask.objects.filter(request=request).exists()
+    assert "approve" not in allowed_actions(request, user=agent)  # not offered, and refused:
     with pytest.raises(TransitionError):
         staff.approve(request=request, user=agent)
     assert (
@@ -141,6 +143,8 @@ def test_blocked_until_legal_approves_then_the_work_acts_on_the_deceaseds_identi
     assert OutboundEmail.objects.get(request_id=request.pk, template="relative_approved").to == (
         RELATIVE
     )
+    request.refresh_from_db()
+    assert "approve" in allowed_actions(request, user=agent)
     staff.approve(request=request, user=agent)
     [task] = FanoutTask.objects.filter(request=request, action="export")
     keys = relatives.deceased_keys(request)
