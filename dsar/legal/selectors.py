@@ -11,6 +11,7 @@ from dsar.legal.models import (
     DeferredDeletion,
     Finding,
     LegalHold,
+    RepresentationKind,
     RetentionRule,
     Severity,
 )
@@ -125,7 +126,14 @@ def verified_requests_of_subject(request: RightsRequest, *, since: dt.datetime) 
     """How many requests of this type the subject had verified since ``since``, this one
     included if verified. Only requests verified for the same identity count: an unverified
     request (or one verified through another address) never counts against this subject.
-    Withdrawn and expired requests never count."""
+    Withdrawn and expired requests never count.
+
+    A request a deceased subject's relative filed is about the deceased: it counts the
+    relatives' verified requests of this type for the same deceased (matched on any of the
+    deceased's identifiers), whoever filed them, not the relative's own requests."""
+    filer = sources.who_filed(request) if request.pk else None
+    if filer is not None and filer.kind == RepresentationKind.RELATIVE:
+        return _verified_requests_for_deceased(request, filer, since=since)
     hashes = sources.verified_hashes(request)
     if not hashes:
         return 0
@@ -136,6 +144,25 @@ def verified_requests_of_subject(request: RightsRequest, *, since: dt.datetime) 
     )
     return sum(
         1 for proven in sources.verified_hashes_of(list(candidates)).values() if proven & hashes
+    )
+
+
+def _verified_requests_for_deceased(request, filer, *, since: dt.datetime) -> int:
+    same = Q()
+    for field in ("email_hash", "phone_hash", "account_hash"):
+        if value := getattr(filer, f"deceased_{field}"):
+            same |= Q(**{f"representation__deceased_{field}": value})
+    if not same:
+        return 0
+    return (
+        RightsRequest.objects.filter(
+            same,
+            type=request.type,
+            verified_at__gte=since,
+            representation__kind=RepresentationKind.RELATIVE,
+        )
+        .exclude(status__in=[Status.WITHDRAWN, Status.EXPIRED])
+        .count()
     )
 
 

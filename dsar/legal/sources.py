@@ -73,9 +73,13 @@ def latest_verification(request: RightsRequest) -> VerificationFacts | None:
 
 
 def who_filed(request: RightsRequest) -> Representation | None:
-    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``)."""
-    return facts.read(
-        request, "representation", Representation.objects.filter(request=request).first
+    """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``,
+    and once in a run of the checks)."""
+    return _once(
+        ("representation", request.pk),
+        lambda: facts.read(
+            request, "representation", Representation.objects.filter(request=request).first
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from dsar.staff.selectors import allowed_actions
 from dsar.workflow.identity import email_hash
 from dsar.workflow.models import RightsRequest, Status
 from dsar.workflow.transitions import TransitionError
+from tests.legal.support import findings_of
 from tests.support.subject import code_from_outbox
 from tests.support.untranslated import untranslated
 
@@ -350,3 +351,21 @@ def test_a_hold_on_the_deceased_stops_the_relatives_deletion_and_one_on_the_rela
     assert "(legal hold)" in str(refused.value)
     assert RightsRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
     assert not FanoutTask.objects.filter(request=request, action="delete").exists()
+
+
+def test_repeated_requests_of_a_relative_count_those_about_the_same_deceased(
+    verified_relative, verified, settings
+):
+    settings.DSAR_REPEAT_LIMIT = 1
+    # The relative's own requests for their own data are not about the deceased.
+    verified(type="access", email=RELATIVE, status=Status.COMPLETED)
+    verified(type="access", email=RELATIVE, status=Status.COMPLETED)
+    first = verified_relative()
+    assert findings_of(first, "repeated_requests") == []
+    # Another relative asking about the same deceased: the second such request this year.
+    second = verified_relative(email="li.mei@example.com")
+    [finding] = findings_of(second, "repeated_requests")
+    assert finding.params == {"count": 2, "limit": 1}
+    # A request about another deceased does not count them.
+    other = verified_relative(email="li.mei@example.com", deceased_email="wang.wu@example.com")
+    assert findings_of(other, "repeated_requests") == []
