@@ -170,6 +170,14 @@ def delete_files(prefix: str) -> None:
     store.delete(f"{prefix}/{MANIFEST}")
 
 
+def delete_attempts(task_id, attempts: int, *, keep: str = "") -> None:
+    """Remove the files of every attempt of a task up to ``attempts`` but the one under
+    ``keep``: an attempt whose worker was killed left its chunks behind, never adopted."""
+    for attempt in range(attempts + 1):
+        if (prefix := prefix_for(task_id, attempt)) != keep:
+            delete_files(prefix)
+
+
 def system_data(part) -> SystemData:
     """A stored ``ExportPart`` as the package reads it: its tables from the manifest, their
     rows streamed from the chunks when they are read."""

@@ -72,16 +72,15 @@ def settle_part(writer: parts.PartWriter, outcome, *, done: bool):
 def store_part(*, task, rows: list[dict] | None = None) -> ExportPart:
     """Adopt a done export task's part: the files its attempt wrote (``rows`` None), or
     ``rows`` given whole (a system's callback), written now. Exclusions are dropped in the
-    writer, their names recorded; a part of an earlier attempt is deleted."""
+    writer, their names recorded; the files of every other attempt are deleted."""
     prefix = parts.prefix_for(task.pk, task.attempts)
     manifest = None if rows is not None else parts.read_manifest(prefix)
     if manifest is None:
         writer = parts.PartWriter(prefix=prefix, excluded_fields=excluded_fields(task))
         writer.write(rows or [])
         manifest = writer.finish()
-    earlier = ExportPart.objects.filter(task=task).exclude(prefix=prefix).first()
-    if earlier is not None and earlier.prefix:
-        parts.delete_files(earlier.prefix)
+    # Every other attempt's files go: an earlier part, and chunks of a killed attempt.
+    parts.delete_attempts(task.pk, task.attempts, keep=prefix)
     part, _ = ExportPart.objects.update_or_create(
         task=task,
         defaults={"prefix": prefix, "row_count": manifest["rows"],
@@ -345,10 +344,11 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
 
 
 def anonymise(request, *, now: dt.datetime) -> None:
-    """Record retention: a closed request's export data and package files go."""
-    for part in ExportPart.objects.filter(task__request=request):
-        if part.prefix:
-            parts.delete_files(part.prefix)
+    """Record retention: a closed request's export data and package files go, and the
+    files of any attempt of its exports (one whose worker was killed left them)."""
+    exports = request.fanout_tasks.filter(action="export")  # fanout's rows; it imports us
+    for task_id, attempts in exports.values_list("pk", "attempts"):
+        parts.delete_attempts(task_id, attempts)
     ExportPart.objects.filter(task__request=request).delete()
     for package in request.export_packages.filter(deleted_at__isnull=True):
         sealed.storage().delete(package.file_name)
