@@ -106,9 +106,11 @@ def test_killed_worker_loses_nothing_and_acts_once(downstream, published, celery
     assert len(acted) == BATCH and set(acted.values()) == {1}
     keys = {str(k) for k in FanoutTask.objects.values_list("idempotency_key", flat=True)}
     assert set(acted) == keys
-    # Only the calls in flight at the kill were sent twice (same key, so acted on once).
+    # Only the calls in flight at the kill were sent twice (same key, so acted on once). A
+    # task the dead worker had claimed but not yet called was sent once, by the second.
     calls = Counter(body["idempotency_key"] for body in downstream.received)
-    resent = {str(k) for k in FanoutTask.objects.filter(pk__in=held).values_list(
+    held_keys = {str(k) for k in FanoutTask.objects.filter(pk__in=held).values_list(
         "idempotency_key", flat=True)}  # fmt: skip
-    assert {key for key, n in calls.items() if n > 1} == resent
+    resent = {key for key, n in calls.items() if n > 1}
+    assert resent and resent <= held_keys  # the fifth call, at least, was in flight
     assert set(calls.values()) <= {1, 2}
