@@ -31,7 +31,8 @@ def fill_from_audit(apps, schema_editor):
     events = (
         AuditEvent.objects.filter(action="request.transition", request_id__isnull=False)
         .filter(models.Q(from_status=AWAITING) | models.Q(to_status=AWAITING))
-        .order_by("seq")
+        # In time order: events the audit sequencer has not placed yet have no ``seq``.
+        .order_by("occurred_at", models.F("seq").asc(nulls_last=True), "pk")
         .values_list("request_id", "from_status", "to_status", "occurred_at")
     )
     for request_id, total in paused_totals(events.iterator()).items():
