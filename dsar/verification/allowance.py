@@ -16,9 +16,12 @@ from dsar.workflow.models import RightsRequest
 
 def address_of(request: RightsRequest) -> tuple[str, str]:
     """The channel a request's messages go through and the keyed hash of its address there."""
-    if request.email:
-        return Channel.EMAIL, request.email_hash
-    return Channel.PHONE, request.phone_hash
+    return _address(request.email_hash, request.phone_hash)
+
+
+def _address(email_hash: str, phone_hash: str) -> tuple[str, str]:
+    # The email address when there is one, else the mobile number (``channels.channel_for``).
+    return (Channel.EMAIL, email_hash) if email_hash else (Channel.PHONE, phone_hash)
 
 
 def message_limit(request: RightsRequest) -> limits.Limit:
@@ -53,7 +56,7 @@ def claim_intake_message(*, email: str, phone: str) -> bool:
     """``claim_message`` for a request about to be filed with these normalised contacts
     (the allowance of the address its messages will go to); if it answers False, say
     ``held_back`` of the request once it is created."""
-    address_hash = identity.email_hash(email) if email else identity.phone_hash(phone)
+    _, address_hash = _address(identity.email_hash(email), identity.phone_hash(phone))
     return limits.take(_address_limit(address_hash))
 
 
