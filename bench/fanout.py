@@ -1,6 +1,7 @@
 """Fan-out benchmark (issue 6): N deletion requests × 10 downstream systems, end to end with
 real Celery workers, beside the same number of no-op Celery tasks through the same broker and
-workers, in the same run. Prints both times and the ratio (target ≤ 2).
+workers, in the same run. Prints both times and the ratio (target ≤ 2), and the CPU each used
+per task by process group (workers, PostgreSQL, Redis, this process with the downstream peer).
 
 Both runs time the workers draining a queued backlog: the no-op messages, and the stages
 that approving the requests published (one message per request's stage, the engine's unit of
@@ -96,6 +97,40 @@ def start_workers():
     )  # fmt: skip
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far (user + system) by each group of processes on this machine:
+    the Celery workers, PostgreSQL (its exited backends counted through the postmaster), Redis,
+    and this process (the downstream peer's threads and the polling). Linux ``/proc`` only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = dict.fromkeys(("workers", "postgres", "redis", "bench"), 0.0)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(entry) == os.getpid():
+            groups["bench"] += used
+        elif "celery -A config worker" in cmdline:
+            groups["workers"] += used
+        elif cmdline.startswith("postgres") or "/postgres " in cmdline:
+            # The postmaster's reaped children (backends that exited) count too.
+            groups["postgres"] += used + (int(fields[13]) + int(fields[14])) / tick
+        elif "redis-server" in cmdline:
+            groups["redis"] += used
+    return groups
+
+
+def cpu_since(before: dict[str, float]) -> dict[str, float]:
+    after = cpu_seconds()
+    return {group: after[group] - before[group] for group in before}
+
+
 def wait_for(condition, what):
     deadline = time.monotonic() + 1800
     while not condition():
@@ -115,17 +150,17 @@ class held_queue:
         app.control.add_consumer("celery", reply=True, limit=1, timeout=10)
 
 
-def noop_baseline(count: int) -> float:
+def noop_baseline(count: int) -> tuple[float, dict[str, float]]:
     queue = redis.Redis.from_url(BROKER)
     with held_queue():
         for _ in range(count):
             app.send_task("celery.accumulate", args=(1,))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
     wait_for(lambda: queue.llen("celery") == 0, "no-op tasks")
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_since(cpu)
 
 
-def fanout_run(count: int) -> tuple[float, float]:
+def fanout_run(count: int) -> tuple[float, float, dict[str, float]]:
     """Approve ``count`` deletion requests (the staff action, timed on its own), then time the
     fan-out: from the workers taking the queued stages to the last request completed."""
     requests = []
@@ -140,16 +175,17 @@ def fanout_run(count: int) -> tuple[float, float]:
         for request in requests:
             transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
         approving = time.perf_counter() - began
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
     wait_for(
         lambda: RightsRequest.objects.filter(status=Status.COMPLETED).count() == count,
         "every request to complete",
     )
-    return time.perf_counter() - start, approving
+    return time.perf_counter() - start, approving, cpu_since(cpu)
 
 
-def one_run(url: str) -> tuple[float, float, float]:
-    """One measurement on a fresh database: no-op, fan-out and approval times."""
+def one_run(url: str) -> tuple[float, float, float, dict, dict]:
+    """One measurement on a fresh database: no-op, fan-out and approval times, and the CPU
+    the no-op tasks and the fan-out used by process group."""
     fresh_database()
     for i in range(SYSTEMS):
         DownstreamSystem.objects.create(
@@ -159,15 +195,19 @@ def one_run(url: str) -> tuple[float, float, float]:
     workers = start_workers()
     try:
         app.control.ping(timeout=5)
-        noop = noop_baseline(N * SYSTEMS)
-        fanout, approving = fanout_run(N)
+        noop, noop_cpu = noop_baseline(N * SYSTEMS)
+        fanout, approving, fanout_cpu = fanout_run(N)
     finally:
         os.killpg(workers.pid, signal.SIGTERM)
         workers.wait()
     from django.db import connections
 
     connections.close_all()  # the next run drops this database
-    return noop, fanout, approving
+    return noop, fanout, approving, noop_cpu, fanout_cpu
+
+
+def per_task(cpu: dict[str, float], tasks: int) -> str:
+    return ", ".join(f"{group} {seconds / tasks * 1000:.2f}" for group, seconds in cpu.items())
 
 
 def main():
@@ -179,13 +219,15 @@ def main():
     ratios = []
     try:
         for run in range(1, RUNS + 1):
-            noop, fanout, approving = one_run(url)
+            noop, fanout, approving, noop_cpu, fanout_cpu = one_run(url)
             ratios.append(fanout / noop)
             print(f"run {run}: no-op Celery tasks ({tasks}) {noop:7.2f} s "
                   f"({tasks / noop:5.0f}/s); fan-out {fanout:7.2f} s ({tasks / fanout:5.0f}/s); "
                   f"ratio {fanout / noop:.2f}; with the approvals "
                   f"({approving / N * 1000:.1f} ms each) {(approving + fanout) / noop:.2f}",
                   flush=True)  # fmt: skip
+            print(f"       CPU ms per task: no-op {per_task(noop_cpu, tasks)}; "
+                  f"fan-out {per_task(fanout_cpu, tasks)}", flush=True)  # fmt: skip
     finally:
         server.shutdown()
     median = statistics.median(ratios)

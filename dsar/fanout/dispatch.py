@@ -42,7 +42,7 @@ from dsar.fanout.connectors import (
     connector_for,
 )
 from dsar.fanout.keys import subject_keys
-from dsar.fanout.models import Action, DownstreamSystem, FanoutTask, TaskStatus
+from dsar.fanout.models import Action, FanoutTask, TaskStatus
 from dsar.fanout.outcomes import record
 from dsar.fanout.publishing import publish
 from dsar.fanout.recipients import confirm_url
@@ -124,18 +124,19 @@ def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str
 
 
 def _due(task_ids: list) -> list[FanoutTask]:
-    """The pending ones of ``task_ids``, by request, each with its system and request read once
-    for the batch (a stage is one request's tasks: one request row, decrypted once, instead of
-    one per task)."""
+    """The pending ones of ``task_ids``, by request, each with its system, and each request
+    read once for the batch with who filed it (a stage is one request's tasks: one request row,
+    decrypted once, instead of one per task; ``keys`` reads who filed from it)."""
     tasks = list(
-        FanoutTask.objects.filter(pk__in=task_ids, status=TaskStatus.PENDING).order_by(
-            "request_id", "pk"
-        )
+        FanoutTask.objects.filter(pk__in=task_ids, status=TaskStatus.PENDING)
+        .select_related("system")
+        .order_by("request_id", "pk")
     )
-    systems = DownstreamSystem.objects.in_bulk({task.system_id for task in tasks})
-    requests = RightsRequest.objects.in_bulk({task.request_id for task in tasks})
+    requests = RightsRequest.objects.select_related("representation").in_bulk(
+        {task.request_id for task in tasks}
+    )
     for task in tasks:
-        task.system, task.request = systems[task.system_id], requests[task.request_id]
+        task.request = requests[task.request_id]
     return tasks
 
 

@@ -69,10 +69,11 @@ def record(
     ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``, and its event is
     not written: the other run records its own outcome, and nothing follows from this one.
 
-    When nothing else is written with it (the common case: a task done, accepted or retried,
-    its request not settled yet), the outcome, its event and the next claim are one statement
-    committed on its own, one round trip; otherwise (a dry run's report, an export part, the
-    request's completion, or a caller's transaction) they go in a transaction with the rest.
+    When nothing else is written with it (the common case: a task done, accepted or retried),
+    the outcome, its event and the next claim are one statement committed on its own, one
+    round trip, and a request it settles is moved on in a transaction after it; otherwise (a
+    dry run's report, an export part, or a caller's transaction) they go in a transaction with
+    the rest.
     """
     now = timezone.now()
     fields = _new_fields(task, outcome, now=now)
@@ -84,10 +85,12 @@ def record(
         and task.action != Action.CHECK
         and (status in FINAL or settled(status, task.system.kind))
     )  # a backup's deletion waiting for rotation settles its request too
-    if not (finishes or _writes_more(task, status) or connection.in_atomic_block):
+    if not (_writes_more(task, status) or connection.in_atomic_block):
         moved, claimed = _write(moving, event, claim)
         if moved:
             _moved(task, outcome, status, fields, now=now)
+            if finishes:  # in a transaction of its own, after the outcome's commit
+                move_on(str(task.request_id))
         return Recorded(status if moved else "skipped", claimed)
     with transaction.atomic(), appended_together():
         moved, _ = _write(moving, event, None)

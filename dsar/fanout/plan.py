@@ -13,6 +13,7 @@ when the period ends (``delete_category``, called by the legal part).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -54,13 +55,36 @@ def settled(status: str, kind: str) -> bool:
     )
 
 
-def open_stage(request: RightsRequest, *, first: bool = False) -> tuple[list[str], bool]:
+@dataclass(frozen=True)
+class Stage:
+    """What :func:`open_stage` found and did: the ids of the rows it created (to publish after
+    commit), whether every stage is settled (the request may complete), and every work row
+    of the request as of now, as ``(action, status, system kind, system id)``."""
+
+    created: list[str]
+    settled: bool
+    rows: list[tuple[str, str, str, object]]
+
+    @property
+    def excluded(self) -> bool:
+        """Whether a task was excluded (statutory retention, or a system that cannot act)."""
+        return any(status == TaskStatus.EXCLUDED for _, status, _, _ in self.rows)
+
+    @property
+    def backups_waiting(self) -> bool:
+        """Whether a backup system's task waits for its backups to rotate."""
+        rotating = kinds_finishing_by(ROTATION)
+        return any(s == TaskStatus.WAITING and kind in rotating for _, s, kind, _ in self.rows)
+
+
+def open_stage(request: RightsRequest, *, first: bool = False) -> Stage:
     """Create the rows of the first stage not yet opened, once every earlier one is settled.
 
-    Returns the ids of rows created now (to publish after commit) and whether every stage is
-    settled (``settled``), i.e. the request may complete. Call with the request row locked.
-    ``first``: the request is entering processing, so it has no work rows yet (the
-    transition table enters processing once; ``ENTERED_ONCE`` in ``workflow.transitions``).
+    Returns the :class:`Stage`: the ids of rows created now (to publish after commit), whether
+    every stage is settled (the request may complete), and the request's work rows. Call with
+    the request row locked. ``first``: the request is entering processing, so it has no work
+    rows yet (the transition table enters processing once; ``ENTERED_ONCE`` in
+    ``workflow.transitions``).
     """
     # Every work row of the request, read once: the row lock keeps others from adding any,
     # so the rows created below are added to this list instead of reading it again.
@@ -85,8 +109,8 @@ def open_stage(request: RightsRequest, *, first: bool = False) -> tuple[list[str
                 rows += [(t.action, t.status, t.system.kind, t.system_id) for t in tasks]
                 created += [str(t.pk) for t in tasks if t.status == TaskStatus.PENDING]
         if any(not settled(status, kind) for _, status, kind, _ in rows):
-            return created, False
-    return [], True
+            return Stage(created, False, rows)
+    return Stage([], True, rows)
 
 
 def _create_rows(

@@ -29,7 +29,7 @@ def start(request: RightsRequest) -> list[str]:
     nothing to act on, the completion check still runs and completes the request at once.
     """
     # Processing is entered once, so a request entering it has no work rows to read.
-    ids, _ = open_stage(request, first=Status.PROCESSING in ENTERED_ONCE)
+    ids = open_stage(request, first=Status.PROCESSING in ENTERED_ONCE).created
     record_event(
         action="fanout.started",
         actor=Actor.system("fanout"),

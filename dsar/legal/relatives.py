@@ -47,7 +47,7 @@ from dsar.legal.models import (
 from dsar.verification import notices, storage
 from dsar.verification.evidence import EvidenceTooLarge, checked_upload
 from dsar.verification.proof import ProvenKeys
-from dsar.workflow import identity
+from dsar.workflow import facts, identity
 from dsar.workflow.models import RequestType, RightsRequest, Status
 from dsar.workflow.transitions import OPEN_STATUSES, TransitionError
 
@@ -224,7 +224,9 @@ def seal_documents(representation: Representation, files: dict) -> None:
 
 
 def relative_of(request: RightsRequest) -> Representation | None:
-    return Representation.objects.filter(request=request, kind=RepresentationKind.RELATIVE).first()
+    """The deceased subject's close relative who files ``request``, if one does."""
+    found = who_filed(request)
+    return found if found is not None and found.kind == RepresentationKind.RELATIVE else None
 
 
 def who_filed(request: RightsRequest) -> Representation | None:
@@ -435,6 +437,8 @@ def document_content(document: RepresentationDocument) -> bytes:
 def purge_documents(request: RightsRequest) -> int:
     """Delete the kept documents of ``request`` from the evidence storage once the rows no
     longer naming them commit (after legal decided, or when the request closed)."""
+    if facts.active(request) and who_filed(request) is None:
+        return 0  # the documents are who filed's; the call has read that nobody did
     kept = list(
         RepresentationDocument.objects.filter(
             representation__request=request, purged_at__isnull=True

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from dsar.legal import sources
 from dsar.legal.models import (
@@ -177,6 +177,7 @@ def decision_for(request: RightsRequest, *, kind: str) -> Decision | None:
 def completion_outcome(request: RightsRequest) -> str:
     """The outcome a request in processing completes with: ``partial`` when categories were
     kept under a retention rule or staff recorded a partial fulfilment, else ``full``."""
-    kept = DeferredDeletion.objects.filter(request=request).exists()
-    limited = Decision.objects.filter(request=request, kind=DecisionKind.PARTIAL).exists()
-    return Outcome.PARTIAL if kept or limited else Outcome.FULL
+    kept = DeferredDeletion.objects.filter(request=request)
+    limited = Decision.objects.filter(request=request, kind=DecisionKind.PARTIAL)
+    partial = RightsRequest.objects.filter(Q(Exists(kept)) | Q(Exists(limited)), pk=request.pk)
+    return Outcome.PARTIAL if partial.exists() else Outcome.FULL  # one query for both

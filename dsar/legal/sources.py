@@ -74,13 +74,18 @@ def latest_verification(request: RightsRequest) -> VerificationFacts | None:
 
 def who_filed(request: RightsRequest) -> Representation | None:
     """Who files ``request`` for its subject, if anyone (read once inside ``facts.once``,
-    and once in a run of the checks)."""
+    and once in a run of the checks; not read again when the request's row was read with it,
+    ``select_related("representation")``)."""
     return _once(
         ("representation", request.pk),
-        lambda: facts.read(
-            request, "representation", Representation.objects.filter(request=request).first
-        ),
+        lambda: facts.read(request, "representation", lambda: _representation(request)),
     )
+
+
+def _representation(request: RightsRequest) -> Representation | None:
+    if RightsRequest.representation.is_cached(request):  # read with the request's row
+        return getattr(request, "representation", None)  # None: it has none
+    return Representation.objects.filter(request=request).first()
 
 
 def subject_hashes(request: RightsRequest) -> set[str]:
