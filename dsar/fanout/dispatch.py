@@ -1,17 +1,24 @@
-"""Running fan-out tasks' attempts: claim each, call its system's connector, record the outcome.
+"""Running fan-out tasks' attempts: claim them, call each system's connector, record the
+outcomes.
 
 A message carries task ids (a request's stage, or one system's due tasks from the
-reconciler). Each task is claimed on its own with a conditional UPDATE (``pending`` →
-``running``, counting the attempt, with a lease) just before its call, so two deliveries of
-the same message cannot both run it, and its outcome is committed as soon as its call
-returns: a slow or killed worker never holds finished work. The connector call happens
-outside any transaction.
+reconciler). The batch takes them a request at a time (a **group**: that request's tasks in
+the message). A group's tasks are claimed together with one conditional UPDATE per task
+(``pending`` → ``running``, counting the attempt, with a lease) in one statement, so two
+deliveries of the same message cannot both run one; then each is called in turn, outside any
+transaction, and the outcomes are committed in one statement when the group ends (with the
+next group's claims), and earlier whenever the calls waiting for their commit have taken
+``FLUSH_SECONDS``: a slow call's outcome commits as it returns, and a worker that dies
+resends at most the call in flight and those that returned within that time before it, each
+with its idempotency key (the downstream acts on a key once). The request then moves on.
 
-A claim holds a **lease** (``lease_until``): the system's ``timeout_seconds`` and
-``LEASE_MARGIN``. Recording the outcome ends it; a lease that passed means the worker died
+A claim holds a **lease** (``lease_until``): the longest ``timeout_seconds`` of the group's
+systems and ``LEASE_MARGIN``. Before each call the worker makes sure the leases it holds cover
+that call and the margin, extending them if not (``lifecycle.renew_sql``, with the outcomes
+waiting); recording an outcome ends its lease. A lease that passed means the worker died
 (SIGKILL, a hard time limit, a lost database), and the reconciler re-drives the task.
 
-A batch stops claiming once the next call might end after ``BATCH_SECONDS`` (well below
+A batch claims no group of tasks whose calls might end after ``BATCH_SECONDS`` (well below
 Celery's hard time limit); the tasks it did not reach were never claimed, so they stay
 ``pending`` with no attempt spent, and go out again in a new message.
 """
@@ -21,10 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +48,7 @@ from dsar.fanout.connectors import (
 )
 from dsar.fanout.keys import subject_keys
 from dsar.fanout.models import Action, FanoutTask, TaskStatus
-from dsar.fanout.outcomes import record
+from dsar.fanout.outcomes import Pending, prepare, record, write
 from dsar.fanout.publishing import publish
 from dsar.fanout.recipients import confirm_url
 from dsar.fanout.routing import changes_for
@@ -56,6 +61,10 @@ LEASE_MARGIN = dt.timedelta(seconds=15)
 # A batch claims no task whose call might end later than this after the batch began
 # (Celery's soft/hard time limits are 240/300 s).
 BATCH_SECONDS = 120.0
+# A claim's lease is extended before a call it might not cover with this much to spare.
+RENEW_AT = dt.timedelta(seconds=5)
+# Outcomes waiting for their commit are committed once their calls have taken this long.
+FLUSH_SECONDS = 0.5
 
 
 def lease_for(system, now: dt.datetime) -> dt.datetime:
@@ -66,61 +75,39 @@ def lease_for(system, now: dt.datetime) -> dt.datetime:
 def run_tasks(task_ids: list, *, budget: float = BATCH_SECONDS) -> dict[str, str]:
     """Run one attempt of each due task nobody else runs; return each one's new status.
 
-    Tasks are claimed one by one, each just before its call (in the commit of the previous
-    one's outcome), and each outcome is committed when its call returns. A task whose
-    system's ``max_attempts`` are used up fails at claim instead of running. Once the next
-    call might end after ``budget`` seconds, the unclaimed rest are published again (still
-    pending, no attempt spent). A request is moved on in the transaction of the outcome of
-    the last of its tasks in this batch.
+    A request's tasks (a group) are claimed together, just before the first call, and their
+    outcomes committed together when the last returns (earlier once the calls waiting have
+    taken ``FLUSH_SECONDS``); the request then moves on. A task whose system's
+    ``max_attempts`` are used up fails at claim instead of running. A group whose calls might
+    end after ``budget`` seconds is not claimed: it and the rest are published again (still
+    pending, no attempt spent).
     """
-    began = time.monotonic()
-    keys = {}  # per request and kind of action: the proof is read once per batch
-
-    def keys_for(task: FanoutTask) -> SubjectKeys:
-        scope = (task.request_id, task.action == Action.CHECK)
-        if scope not in keys:
-            keys[scope] = subject_keys(task.request, action=task.action)
-        return keys[scope]
-
-    tasks = _due(task_ids)
-    last_of = {task.request_id: index for index, task in enumerate(tasks)}
-    statuses, claims = {}, {}  # claims: the next task's, made in the last outcome's commit
-
-    def in_time(index: int) -> bool:
-        spent = time.monotonic() - began
-        return index == 0 or spent + tasks[index].system.timeout_seconds <= budget
-
-    for index, task in enumerate(tasks):
-        if index not in claims and not in_time(index):
-            rest = [str(t.pk) for t in tasks[index:]]
-            log.info("fan-out batch out of time after %d tasks; %d go out again", index, len(rest))
+    batch = _Batch(time.monotonic(), budget)
+    groups = _by_request(_due(task_ids))
+    claim = None  # the group's claim, if the last group's final commit made it
+    for index, group in enumerate(groups):
+        if claim is None:
+            claim = batch.fit(group, first=index == 0)
+            if claim is not None:
+                claim.make([])
+        reached = len(claim.tasks) if claim is not None else 0
+        following = groups[index + 1] if index + 1 < len(groups) else None
+        if reached < len(group):  # out of time: this group's rest and every later group
+            following = None
+        if claim is not None:
+            claim = batch.run(claim, following=following)
+        if reached < len(group):
+            rest = [str(task.pk) for task in group[reached:]]
+            rest += [str(task.pk) for later in groups[index + 1 :] for task in later]
+            log.info("fan-out batch out of time; %d tasks go out again", len(rest))
             publish(rest)
             break
-        claim = claims.pop(index, None) or _claim(task)
-        if claim == "exhausted":
-            used = f"no attempts left ({task.attempts} of {task.system.max_attempts} used)"
-            outcome, awaiting = Outcome(FAILED, used), (TaskStatus.PENDING,)
-        elif claim == "claimed":
-            outcome, awaiting = _call(task, keys_for(task)), (TaskStatus.RUNNING,)
-        else:
-            continue  # not due, or another worker runs it (and moves its request on)
-        # The next task is claimed in the commit of this one's outcome, and the request moves
-        # on in the transaction of its last task's outcome in this batch.
-        following = index + 1
-        upcoming = (
-            _prepare(tasks[following]) if following < len(tasks) and in_time(following) else None
-        )
-        settle = last_of[task.request_id] == index
-        recorded = record(
-            task, outcome, awaiting=awaiting, settle=settle,
-            claim=upcoming.sql if isinstance(upcoming, _Claim) else None,
-        )  # fmt: skip
-        statuses[str(task.pk)] = recorded.status
-        if isinstance(upcoming, _Claim):
-            claims[following] = _taken(tasks[following], upcoming, recorded.claimed)
-        elif upcoming is not None:
-            claims[following] = upcoming  # exhausted: failed at its turn
-    return statuses
+    return batch.statuses
+
+
+def run_task(task_id) -> str:
+    """Run one attempt of a task if it is due and nobody else runs it; return its status."""
+    return run_tasks([task_id]).get(str(task_id), "skipped")
 
 
 def _due(task_ids: list) -> list[FanoutTask]:
@@ -140,57 +127,140 @@ def _due(task_ids: list) -> list[FanoutTask]:
     return tasks
 
 
-def run_task(task_id) -> str:
-    """Run one attempt of a task if it is due and nobody else runs it; return its status."""
-    return run_tasks([task_id]).get(str(task_id), "skipped")
+def _by_request(tasks: list[FanoutTask]) -> list[list[FanoutTask]]:
+    groups: list[list[FanoutTask]] = []
+    for task in tasks:
+        if groups and groups[-1][0].request_id == task.request_id:
+            groups[-1].append(task)
+        else:
+            groups.append([task])
+    return groups
 
 
-@dataclass(frozen=True)
 class _Claim:
-    """A claim of one task, prepared to run in the commit of the previous task's outcome: its
-    statement (``lifecycle.move_sql``), and when it was made and its lease ends."""
+    """The claims of a group's tasks that fit the batch's time, prepared as of now: one
+    conditional move per task (``pending`` → ``running`` if it is due and nobody counted an
+    attempt since it was read, one attempt more, with the group's lease), and the failures of
+    those whose system's attempts are used up (``max_attempts`` holds at claim)."""
 
-    sql: tuple[str, tuple]
-    now: dt.datetime
-    lease: dt.datetime
+    def __init__(self, tasks: list[FanoutTask]):
+        self.tasks, self.now = tasks, timezone.now()
+        callable_ = [t for t in tasks if t.attempts < t.system.max_attempts]
+        longest = max((t.system.timeout_seconds for t in callable_), default=0)
+        self.lease = self.now + dt.timedelta(seconds=longest) + LEASE_MARGIN
+        self.moves, self.exhausted, self.taken, self.failed = [], [], [], []
+        for task in tasks:
+            if task.attempts >= task.system.max_attempts:
+                used = f"no attempts left ({task.attempts} of {task.system.max_attempts} used)"
+                self.exhausted.append(
+                    prepare(task, Outcome(FAILED, used), awaiting=(TaskStatus.PENDING,))
+                )
+                continue
+            self.moves.append((task, lifecycle.move_sql(
+                task.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, updated_at=self.now,
+                attempts=task.attempts + 1, lease_until=self.lease,
+                where={"next_attempt_at__lte": self.now, "attempts": task.attempts},
+            )))  # fmt: skip
+
+    @property
+    def sql(self) -> list[tuple[str, tuple]]:
+        return [move for _, move in self.moves]
+
+    def make(self, pendings: list[Pending], *, settle: bool = False) -> list[bool]:
+        """Commit the claims (and the failures at claim) with ``pendings``, the outcomes of
+        the group before; whether each of those moved."""
+        moved, took = write([*pendings, *self.exhausted], moves=self.sql, settle=settle)
+        self.took(took)
+        self.failed = [
+            p for p, done in zip(self.exhausted, moved[len(pendings) :], strict=False) if done
+        ]
+        return moved[: len(pendings)]
+
+    def took(self, flags: list[bool]) -> None:
+        """Each claim's result: a task it took is ``running`` on the object too."""
+        for (task, _), took in zip(self.moves, flags, strict=True):
+            if took:
+                task.status, task.updated_at, task.lease_until = (
+                    TaskStatus.RUNNING, self.now, self.lease,
+                )  # fmt: skip
+                task.attempts += 1
+                self.taken.append(task)
 
 
-def _claim(task: FanoutTask) -> str:
-    """``pending`` → ``running`` for one attempt of a due task nobody else holds, with its
-    lease: ``claimed``; ``exhausted`` if its system's attempts are used up (it stays pending
-    for the caller to fail); ``skipped`` if it is not due or someone else took it."""
-    claim = _prepare(task)
-    if not isinstance(claim, _Claim):
-        return claim
-    with connection.cursor() as cursor:
-        cursor.execute(*claim.sql)
-        return _taken(task, claim, len(cursor.fetchall()) == 1)  # RETURNING the row it took
+class _Batch:
+    """One message's run: its clock, its subjects' keys (read once per request and kind of
+    action) and the statuses it gave."""
 
+    def __init__(self, began: float, budget: float):
+        self.began, self.budget = began, budget
+        self.keys: dict[tuple, SubjectKeys] = {}
+        self.statuses: dict[str, str] = {}
 
-def _prepare(task: FanoutTask) -> _Claim | str:
-    """The claim of ``task`` as of now, not yet made: ``pending`` → ``running`` if it is due
-    and nobody else counted an attempt since it was read, one attempt more, with its lease;
-    ``exhausted`` if its system's attempts are used up (``max_attempts`` holds at claim)."""
-    if task.attempts >= task.system.max_attempts:
-        return "exhausted"
-    now = timezone.now()
-    lease = lease_for(task.system, now)
-    sql = lifecycle.move_sql(
-        task.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, updated_at=now,
-        attempts=task.attempts + 1, lease_until=lease,
-        where={"next_attempt_at__lte": now, "attempts": task.attempts},
-    )  # fmt: skip
-    return _Claim(sql, now, lease)
+    def fit(self, group: list[FanoutTask], *, first: bool) -> _Claim | None:
+        """The claim of the tasks of ``group``, in order, whose calls all end within the
+        batch's time even if each takes its system's whole timeout (the batch's first task
+        always); None if none fits."""
+        spent, fitting = time.monotonic() - self.began, []
+        for task in group:
+            if task.attempts < task.system.max_attempts:
+                spent += task.system.timeout_seconds
+            if spent > self.budget and not (first and not fitting):
+                break
+            fitting.append(task)
+        return _Claim(fitting) if fitting else None
 
+    def run(self, claim: _Claim, *, following: list[FanoutTask] | None) -> _Claim | None:
+        """Call the group's claimed tasks in turn and commit their outcomes; the following
+        group's claim (made in the final commit), or None if there is none or it does not
+        fit the time left."""
+        for pending in claim.failed:  # at claim: their attempts were used up
+            self.statuses[str(pending.task.pk)] = pending.status
+        waiting: list[Pending] = []  # outcomes not committed yet
+        since = None  # when the first of those calls began
+        for index, task in enumerate(claim.taken):
+            now = timezone.now()
+            rest = claim.taken[index:]
+            if claim.lease < now + dt.timedelta(seconds=task.system.timeout_seconds) + RENEW_AT:
+                longest = max(t.system.timeout_seconds for t in rest)
+                claim.lease = now + dt.timedelta(seconds=longest) + LEASE_MARGIN
+                renew = lifecycle.renew_sql([t.pk for t in rest], lease_until=claim.lease)
+                self._commit(waiting, moves=[renew], settle=False)
+                waiting, since = [], None
+            began = time.monotonic()
+            pending = prepare(task, _call(task, self._keys(task)))
+            if pending.writes_more:  # committed with what it writes, in its own transaction
+                self._commit(waiting, settle=False)
+                waiting, since = [], None
+                last = index == len(claim.taken) - 1
+                self.statuses[str(task.pk)] = record(task, pending.outcome, settle=last).status
+                continue
+            waiting.append(pending)
+            since = began if since is None else since
+            if index < len(claim.taken) - 1 and time.monotonic() - since >= FLUSH_SECONDS:
+                self._commit(waiting, settle=False)
+                waiting, since = [], None
+        upcoming = self.fit(following, first=False) if following else None
+        if upcoming is None:
+            self._commit(waiting, settle=True)
+            return None
+        moved = upcoming.make(waiting, settle=True)
+        self._record(waiting, moved)
+        return upcoming
 
-def _taken(task: FanoutTask, claim: _Claim, took: bool) -> str:
-    """``claimed`` (the object updated as the row was) if the claim took the task, else
-    ``skipped``."""
-    if not took:
-        return "skipped"
-    task.status, task.updated_at, task.lease_until = TaskStatus.RUNNING, claim.now, claim.lease
-    task.attempts += 1
-    return "claimed"
+    def _commit(self, pendings: list[Pending], *, moves=(), settle: bool) -> None:
+        if pendings or moves:
+            moved, _ = write(pendings, moves=list(moves), settle=settle)
+            self._record(pendings, moved)
+
+    def _record(self, pendings: list[Pending], moved: list[bool]) -> None:
+        for pending, done in zip(pendings, moved, strict=True):
+            self.statuses[str(pending.task.pk)] = pending.status if done else "skipped"
+
+    def _keys(self, task: FanoutTask) -> SubjectKeys:
+        scope = (task.request_id, task.action == Action.CHECK)
+        if scope not in self.keys:
+            self.keys[scope] = subject_keys(task.request, action=task.action)
+        return self.keys[scope]
 
 
 def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:

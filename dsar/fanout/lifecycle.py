@@ -96,6 +96,22 @@ def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, 
 _OPERATORS = {"": "=", "lte": "<=", "lt": "<"}
 
 
+def renew_sql(task_ids: Iterable, *, lease_until) -> tuple[str, tuple]:
+    """The SQL and parameters that extend the claims' leases of the tasks of ``task_ids`` still
+    ``running`` to ``lease_until`` (a worker about to make a call its claims' leases might
+    not cover): not a move, the status stays. ``UPDATE … RETURNING id``, as :func:`move_sql`."""
+    connection = connections[FanoutTask.objects.db]
+    quote, meta = connection.ops.quote_name, FanoutTask._meta
+    ids = [meta.pk.get_db_prep_value(pk, connection) for pk in task_ids]
+    lease = meta.get_field("lease_until").get_db_prep_save(lease_until, connection)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {quote('lease_until')} = %s "  # noqa: S608
+        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {quote(meta.get_field('status').column)} = %s RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, (lease, *ids, R)
+
+
 def _checked(to: str, frm: Iterable[str] | None) -> frozenset[str]:
     """The statuses a move to ``to`` comes from; raises for a move the table does not name."""
     frm = sources_of(to) if frm is None else frozenset(frm)

@@ -48,9 +48,44 @@ class Recorded:
     claimed: bool = False
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An attempt's outcome made ready to write (:func:`prepare`), not written yet: the task's
+    move (``lifecycle.move_sql``), its audit event, and whether it settles the task's part of
+    its request (``finishes``: the request may move on once it is written)."""
+
+    task: FanoutTask
+    outcome: Outcome
+    status: str
+    fields: dict
+    moving: tuple[str, tuple]
+    event: Event
+    finishes: bool
+    now: dt.datetime
+
+    @property
+    def writes_more(self) -> bool:
+        """Whether its follow-up writes rows of its own (a dry run's report, an export part),
+        which then commit with it in a transaction (:func:`record`)."""
+        return _writes_more(self.task, self.status)
+
+
 def record_outcome(task: FanoutTask, outcome: Outcome) -> str:
     """Record one running task's outcome; its new status, or ``skipped``."""
     return record(task, outcome).status
+
+
+def prepare(task: FanoutTask, outcome: Outcome, *, awaiting=(TaskStatus.RUNNING,)) -> Pending:
+    """What recording ``outcome`` of ``task`` (now ``awaiting``) will write; nothing runs."""
+    now = timezone.now()
+    fields = _new_fields(task, outcome, now=now)
+    status = fields.pop("status")
+    moving = lifecycle.move_sql(task.pk, frm=awaiting, to=status, **fields)
+    event = _event(task, status, attempt=task.attempts, result=fields.get("result", task.result))
+    finishes = task.action != Action.CHECK and (
+        status in FINAL or settled(status, task.system.kind)
+    )  # a backup's deletion waiting for rotation settles its request too
+    return Pending(task, outcome, status, fields, moving, event, finishes, now)
 
 
 def record(
@@ -70,82 +105,95 @@ def record(
     not written: the other run records its own outcome, and nothing follows from this one.
 
     When nothing else is written with it (the common case: a task done, accepted or retried),
-    the outcome, its event and the next claim are one statement committed on its own, one
-    round trip, and a request it settles is moved on in a transaction after it; otherwise (a
-    dry run's report, an export part, or a caller's transaction) they go in a transaction with
-    the rest.
+    the outcome, its event and the next claim are one statement committed on its own
+    (:func:`write`); otherwise (a dry run's report, an export part, or a caller's
+    transaction) they go in a transaction with the rest.
     """
-    now = timezone.now()
-    fields = _new_fields(task, outcome, now=now)
-    status = fields.pop("status")
-    moving = lifecycle.move_sql(task.pk, frm=awaiting, to=status, **fields)
-    event = _event(task, status, attempt=task.attempts, result=fields.get("result", task.result))
-    finishes = (
-        settle
-        and task.action != Action.CHECK
-        and (status in FINAL or settled(status, task.system.kind))
-    )  # a backup's deletion waiting for rotation settles its request too
-    if not (_writes_more(task, status) or connection.in_atomic_block):
-        moved, claimed = _write(moving, event, claim)
-        if moved:
-            _moved(task, outcome, status, fields, now=now)
-            if finishes:  # in a transaction of its own, after the outcome's commit
-                move_on(str(task.request_id))
-        return Recorded(status if moved else "skipped", claimed)
+    pending = prepare(task, outcome, awaiting=awaiting)
+    if not (pending.writes_more or connection.in_atomic_block):
+        [moved], claimed = write([pending], moves=[claim] if claim else [], settle=settle)
+        return Recorded(pending.status if moved else "skipped", bool(claimed and claimed[0]))
     with transaction.atomic(), appended_together():
-        moved, _ = _write(moving, event, None)
+        [moved] = _write_all([(pending.moving, pending.event)])
         if moved:
-            _moved(task, outcome, status, fields, now=now)
-            if finishes:
+            _moved(pending)
+            if settle and pending.finishes:
                 move_on(str(task.request_id))
         # Last, as before the outcome had its own statement: the next task's row is locked
         # after the request's.
-        claimed = _write(claim, None, None)[0] if claim is not None else False
-    return Recorded(status if moved else "skipped", claimed)
+        claimed = _write_all([(claim, None)])[0] if claim is not None else False
+    return Recorded(pending.status if moved else "skipped", claimed)
 
 
-def _write(moving: tuple[str, tuple], event: Event | None, claim: tuple[str, tuple] | None):
-    """Run a move (``lifecycle.move_sql``), the audit event it should have if it moved, and
-    another move (a claim) in one statement; whether each of the two moves changed its row.
-    PostgreSQL runs every data-modifying part of a ``WITH`` once, in one snapshot."""
+def write(
+    pendings: list[Pending], *, moves: list[tuple[str, tuple]] = (), settle: bool = True
+) -> tuple[list[bool], list[bool]]:
+    """Write outcomes made ready by :func:`prepare` (each move with its audit event, only if
+    it moved) and other moves of tasks (``lifecycle.move_sql``: the next claims; or
+    ``lifecycle.renew_sql``) in one statement committed on its own, outside a transaction;
+    then what each outcome written sets off, and (``settle``) each request one of them
+    settled moved on, in a transaction of its own after the commit. None of them may write
+    more (``Pending.writes_more``). Returns whether each outcome and each move changed its
+    row."""
+    flags = _write_all([(p.moving, p.event) for p in pendings] + [(m, None) for m in moves])
+    moved, others = flags[: len(pendings)], flags[len(pendings) :]
+    for pending, done in zip(pendings, moved, strict=True):
+        if done:
+            _moved(pending)
+    if settle:
+        settling = [
+            str(p.task.request_id)
+            for p, done in zip(pendings, moved, strict=True)
+            if done and p.finishes
+        ]
+        for request_id in dict.fromkeys(settling):
+            move_on(request_id)
+    return moved, others
+
+
+def _write_all(parts: list[tuple[tuple[str, tuple], Event | None]]) -> list[bool]:
+    """Run moves of tasks (``lifecycle.move_sql``), each with the audit event it should have
+    if it moved, in one statement; whether each move changed its row. PostgreSQL runs every
+    data-modifying part of a ``WITH`` once, in one snapshot, and commits them together."""
+    if not parts:
+        return []
     if connection.vendor != "postgresql":
-        return _write_apart(moving, event, claim)
-    parts, params = [f"moved AS ({moving[0]})"], [*moving[1]]
-    if event is not None:
-        sql, values = insert_sql([event], when="EXISTS (SELECT 1 FROM moved)")
-        parts.append(f"appended AS ({sql})")
+        return _write_apart(parts)
+    ctes, params, counts = [], [], []
+    for index, ((sql, values), event) in enumerate(parts):
+        ctes.append(f"moved{index} AS ({sql})")
         params += values
-    if claim is not None:
-        parts.append(f"claimed AS ({claim[0]})")
-        params += claim[1]
-    took = "(SELECT count(*) FROM claimed)" if claim is not None else "0"
-    sql = f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM moved), {took}"  # noqa: S608
+        if event is not None:
+            exists = f"EXISTS (SELECT 1 FROM moved{index})"  # noqa: S608 (a name built here)
+            appended, more = insert_sql([event], when=exists)
+            ctes.append(f"appended{index} AS ({appended})")
+            params += more
+        counts.append(f"(SELECT count(*) FROM moved{index})")  # noqa: S608 (a name built here)
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(counts)}"  # noqa: S608 (built here)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        moved, claimed = cursor.fetchone()
-    return bool(moved), bool(claimed)
+        return [bool(count) for count in cursor.fetchone()]
 
 
-def _write_apart(moving, event: Event | None, claim) -> tuple[bool, bool]:
-    """:func:`_write` where a ``WITH`` cannot modify data (SQLite, the embedded default of
+def _write_apart(parts: list[tuple[tuple[str, tuple], Event | None]]) -> list[bool]:
+    """:func:`_write_all` where a ``WITH`` cannot modify data (SQLite, the embedded default of
     ``make run``): the same writes one after the other, in one transaction."""
+    flags = []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(*moving)
-        moved = bool(cursor.fetchall())
-        if moved and event is not None:
-            record_events([event])
-        claimed = False
-        if claim is not None:
-            cursor.execute(*claim)
-            claimed = bool(cursor.fetchall())
-    return moved, claimed
+        for move, event in parts:
+            cursor.execute(*move)
+            moved = bool(cursor.fetchall())
+            if moved and event is not None:
+                record_events([event])
+            flags.append(moved)
+    return flags
 
 
-def _moved(task: FanoutTask, outcome: Outcome, status: str, fields: dict, *, now) -> None:
+def _moved(pending: Pending) -> None:
     """The task's recorded new state, on the object too, and what it sets off."""
-    for name, value in {"status": status, **fields}.items():
-        setattr(task, name, value)
-    _follow_up(task, outcome, now=now)
+    for name, value in {"status": pending.status, **pending.fields}.items():
+        setattr(pending.task, name, value)
+    _follow_up(pending.task, pending.outcome, now=pending.now)
 
 
 def _event(task: FanoutTask, status: str, *, attempt: int, result: dict) -> Event:

@@ -1,12 +1,15 @@
 """A request's stage, end to end in one batch (issue 21, item 7): what it costs the database,
-and what happens when its worker dies between the last outcome and the completion.
+when its outcomes commit, how its claims' leases cover each call, and what happens when its
+worker dies between the last outcome and the completion.
 
-Ten ``http`` systems share one real peer on 127.0.0.1. The stage's message is published to the
-real broker and left there; the batch runs here, as a worker would run it.
+The systems are ``http`` systems on real peers on 127.0.0.1 (a slow one sleeps: that is the
+system's slowness under test, not a clock wait). The stage's message is published to the real
+broker and left there; the batch runs here, as a worker would run it.
 """
 
 import datetime as dt
 import json
+import time
 
 import pytest
 import redis
@@ -34,9 +37,9 @@ from tests.support.signing import SECRET
 pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEMS = 10
 # Statements one stage of ten tasks sends, its completion included (BEGIN, COMMIT and
-# savepoints counted): the batch's reads, one claim, one statement per outcome (the next
-# claim rides on it), then the completion's transaction.
-STAGE_STATEMENTS = 25
+# savepoints counted): the batch's two reads, the claims, the subject's keys (two reads), the
+# outcomes with their events in one statement, then the completion's transaction (10).
+STAGE_STATEMENTS = 16
 
 
 @pytest.fixture
@@ -47,13 +50,21 @@ def published(monkeypatch):
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
 
 
-def approved(downstream, *, email="s@example.com") -> RightsRequest:
-    for i in range(SYSTEMS):
+def systems(downstream, count=SYSTEMS, **fields):
+    for i in range(count):
         DownstreamSystem.objects.get_or_create(
             name=f"system-{i}",
             defaults={"kind": "http", "actions": ["delete"],
-                      "config": json.dumps({"url": downstream.url, "secret": SECRET})},
+                      "config": json.dumps({"url": downstream.url, "secret": SECRET}), **fields},
         )  # fmt: skip
+
+
+def approved(downstream, *, email="s@example.com") -> RightsRequest:
+    systems(downstream)
+    return approve(email)
+
+
+def approve(email="s@example.com") -> RightsRequest:
     request = create_request(type="deletion", email=email)
     transition(request, to=Status.IN_REVIEW, actor=Actor.subject())
     transition(request, to=Status.PROCESSING, actor=ACTORS[ActorKind.STAFF])
@@ -120,3 +131,53 @@ def test_a_request_left_settled_by_a_dead_worker_completes_at_the_next_reconcile
     assert (request.status, request.outcome) == (Status.COMPLETED, "full")
     assert notices_of(request) == 1
     assert dt.timedelta(minutes=1) > COMPLETION_GRACE  # one reconcile period
+
+
+def test_a_stage_commits_its_outcomes_together_and_a_slow_calls_as_it_returns(
+    downstream, published
+):
+    """Fast calls' outcomes wait for the group's commit; once the calls waiting have taken
+    ``FLUSH_SECONDS`` (here one slow call) they are committed before the next call."""
+    systems(downstream, count=3)
+    request = approve()
+    seen = []
+
+    def committed_so_far(body):
+        # The peer's own thread and database connection: it sees committed rows only.
+        seen.append(request.fanout_tasks.filter(status=TaskStatus.DONE).count())
+        connection.close()
+        if len(seen) == 1:
+            time.sleep(dispatch.FLUSH_SECONDS + 0.1)  # the first system is slow
+
+    downstream.before_answer = committed_so_far
+    statuses = dispatch.run_tasks(task_ids(request))
+
+    assert set(statuses.values()) == {TaskStatus.DONE}
+    assert seen == [0, 1, 1]  # the slow call's outcome was in before the second call
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
+
+
+def test_a_call_is_made_only_on_leases_that_cover_it(downstream, published, monkeypatch):
+    """The group's claims share a lease; before each call the worker extends it if it might
+    not cover the call, so a live worker's task is never re-driven under it."""
+    monkeypatch.setattr(dispatch, "LEASE_MARGIN", dt.timedelta(seconds=0.3))
+    monkeypatch.setattr(dispatch, "RENEW_AT", dt.timedelta(seconds=0.2))
+    systems(downstream, count=2, timeout_seconds=1)
+    request = approve()
+    leases = []
+
+    def lease_left(body):
+        task = FanoutTask.objects.get(idempotency_key=body["idempotency_key"])
+        leases.append(task.lease_until - timezone.now())
+        connection.close()
+        if len(leases) == 1:
+            time.sleep(0.9)  # the first call takes most of its timeout
+
+    downstream.before_answer = lease_left
+    assert set(dispatch.run_tasks(task_ids(request)).values()) == {TaskStatus.DONE}
+
+    timeout = dt.timedelta(seconds=1)
+    assert len(leases) == 2
+    assert all(left >= timeout for left in leases), leases  # the second's was extended
+    assert set(request.fanout_tasks.values_list("lease_until", flat=True)) == {None}
