@@ -16,7 +16,7 @@ from dsar.fanout.models import Action, FanoutTask
 from dsar.fanout.plan import SETTLED, open_stage
 from dsar.fanout.publishing import publish
 from dsar.fanout.routing import settle_corrections
-from dsar.legal.selectors import completion_outcome
+from dsar.legal.selectors import completes_partially
 from dsar.verification import notices
 from dsar.workflow import facts
 from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
@@ -50,7 +50,7 @@ def complete_if_done(request_id) -> str | None:
         # transition and its reactions trust that read (``facts``).
         with facts.once(request):
             try:
-                lock(request)
+                lock(request, annotate={"legal_partial": completes_partially()})
             except RightsRequest.DoesNotExist:
                 return None
             if request.status != Status.PROCESSING:
@@ -60,9 +60,8 @@ def complete_if_done(request_id) -> str | None:
                 transaction.on_commit(lambda: publish(stage.created))
                 return None
             facts.known(request, STAGE, stage)  # for the subject's notice (tell_subject)
-            outcome = completion_outcome(request)
-            if stage.excluded:
-                outcome = Outcome.PARTIAL
+            partial = request.legal_partial or stage.excluded
+            outcome = Outcome.PARTIAL if partial else Outcome.FULL
             if request.type == RequestType.CORRECTION and not settle_corrections(request):
                 outcome = Outcome.PARTIAL  # a change refused, or held by no system
             try:

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Exists, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 
 from dsar.legal import sources
 from dsar.legal.models import (
@@ -16,7 +16,7 @@ from dsar.legal.models import (
     Severity,
 )
 from dsar.workflow import facts
-from dsar.workflow.models import Outcome, RequestType, RightsRequest, Status
+from dsar.workflow.models import RequestType, RightsRequest, Status
 
 FINDINGS = "findings"  # the request's findings, locked (facts.once)
 
@@ -174,10 +174,10 @@ def decision_for(request: RightsRequest, *, kind: str) -> Decision | None:
     return Decision.objects.filter(request=request, kind=kind).first()
 
 
-def completion_outcome(request: RightsRequest) -> str:
-    """The outcome a request in processing completes with: ``partial`` when categories were
-    kept under a retention rule or staff recorded a partial fulfilment, else ``full``."""
-    kept = DeferredDeletion.objects.filter(request=request)
-    limited = Decision.objects.filter(request=request, kind=DecisionKind.PARTIAL)
-    partial = RightsRequest.objects.filter(Q(Exists(kept)) | Q(Exists(limited)), pk=request.pk)
-    return Outcome.PARTIAL if partial.exists() else Outcome.FULL  # one query for both
+def completes_partially() -> ExpressionWrapper:
+    """For a queryset of requests (``annotate``; ``transitions.lock``): whether a request in
+    processing completes ``partial`` as far as the legal part is concerned: categories were
+    kept under a retention rule, or staff recorded a partial fulfilment."""
+    kept = DeferredDeletion.objects.filter(request=OuterRef("pk"))
+    limited = Decision.objects.filter(request=OuterRef("pk"), kind=DecisionKind.PARTIAL)
+    return ExpressionWrapper(Q(Exists(kept)) | Q(Exists(limited)), output_field=BooleanField())

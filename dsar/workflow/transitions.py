@@ -168,13 +168,16 @@ def _enter(request: RightsRequest, to: str, now, outcome: str) -> list[str]:
     return changed
 
 
-def lock(request: RightsRequest) -> RightsRequest:
+def lock(request: RightsRequest, *, annotate: dict | None = None) -> RightsRequest:
     """Inside a transaction: lock ``request``'s row until the transaction ends, re-read it
     under the lock into ``request`` and return it.
 
     :func:`transition` on this instance, in the same transaction, trusts the lock instead of
     taking it again (one query less). The caller must not change the row by other means in
     between; a savepoint rolled back past the lock drops the trust with the lock.
+    ``annotate``: expressions read with the row, as ``QuerySet.annotate`` takes them (a part's
+    question about the request, answered in the same query); each value is set on
+    ``request`` under its name.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -187,7 +190,11 @@ def lock(request: RightsRequest) -> RightsRequest:
         rows = rows.select_related("representation").select_for_update(of=("self",))
     else:
         rows = rows.select_for_update()
+    if annotate:
+        rows = rows.annotate(**annotate)
     fresh = rows.get(pk=request.pk)
+    for name in annotate or ():
+        setattr(request, name, getattr(fresh, name))
     if facts.active(request):
         try:
             representation = fresh.representation

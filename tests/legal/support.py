@@ -1,8 +1,8 @@
 """Helpers shared by the legal tests."""
 
 from dsar.legal.models import Finding
-from dsar.legal.selectors import completion_outcome
-from dsar.workflow.models import Status
+from dsar.legal.selectors import completes_partially
+from dsar.workflow.models import Outcome, RightsRequest, Status
 from dsar.workflow.transitions import transition
 from tests.factories import actor_for, path_to
 
@@ -12,9 +12,15 @@ def walk(request, status):
     path = path_to(status, request.type)
     for to in path[1:] if path[:1] == [Status.IN_REVIEW] else path:
         # Completes as fan-out will: with the outcome the legal part says.
-        outcome = completion_outcome(request) if to == Status.COMPLETED else ""
+        outcome = legal_outcome(request) if to == Status.COMPLETED else ""
         transition(request, to=to, actor=actor_for(request.status, to), outcome=outcome)
     return request
+
+
+def legal_outcome(request) -> str:
+    """The outcome the legal part gives a request completing (``completes_partially``)."""
+    rows = RightsRequest.objects.filter(pk=request.pk).annotate(partial=completes_partially())
+    return Outcome.PARTIAL if rows.get().partial else Outcome.FULL
 
 
 def findings_of(request, check: str = "") -> list[Finding]:
