@@ -217,15 +217,19 @@ class _Batch:
             self.statuses[str(pending.task.pk)] = pending.status
         waiting: list[Pending] = []  # outcomes not committed yet
         since = None  # when the first of those calls began
+        lost = set()  # claims whose lease passed before it was extended: re-driven meanwhile
         for index, task in enumerate(claim.taken):
             now = timezone.now()
-            rest = claim.taken[index:]
             if claim.lease < now + dt.timedelta(seconds=task.system.timeout_seconds) + RENEW_AT:
+                rest = [t for t in claim.taken[index:] if t.pk not in lost]
                 longest = max(t.system.timeout_seconds for t in rest)
                 claim.lease = now + dt.timedelta(seconds=longest) + LEASE_MARGIN
-                renew = lifecycle.renew_sql([t.pk for t in rest], lease_until=claim.lease)
-                self._commit(waiting, moves=[renew], settle=False)
+                renewals = [lifecycle.renew_sql([t.pk], lease_until=claim.lease) for t in rest]
+                held = self._commit(waiting, moves=renewals, settle=False)
+                lost |= {t.pk for t, kept in zip(rest, held, strict=True) if not kept}
                 waiting, since = [], None
+            if task.pk in lost:
+                continue  # the reconciler took it back; whoever runs it now records it
             began = time.monotonic()
             pending = prepare(task, _call(task, self._keys(task)))
             if pending.writes_more:  # committed with what it writes, in its own transaction
@@ -247,10 +251,13 @@ class _Batch:
         self._record(waiting, moved)
         return upcoming
 
-    def _commit(self, pendings: list[Pending], *, moves=(), settle: bool) -> None:
-        if pendings or moves:
-            moved, _ = write(pendings, moves=list(moves), settle=settle)
-            self._record(pendings, moved)
+    def _commit(self, pendings: list[Pending], *, moves=(), settle: bool) -> list[bool]:
+        """Commit ``pendings`` and ``moves`` in one statement; whether each move took."""
+        if not (pendings or moves):
+            return []
+        moved, took = write(pendings, moves=list(moves), settle=settle)
+        self._record(pendings, moved)
+        return took
 
     def _record(self, pendings: list[Pending], moved: list[bool]) -> None:
         for pending, done in zip(pendings, moved, strict=True):

@@ -99,7 +99,8 @@ _OPERATORS = {"": "=", "lte": "<=", "lt": "<"}
 def renew_sql(task_ids: Iterable, *, lease_until) -> tuple[str, tuple]:
     """The SQL and parameters that extend the claims' leases of the tasks of ``task_ids`` still
     ``running`` to ``lease_until`` (a worker about to make a call its claims' leases might
-    not cover): not a move, the status stays. ``UPDATE … RETURNING id``, as :func:`move_sql`."""
+    not cover): not a move, the status stays. ``UPDATE … RETURNING id``, as :func:`move_sql`;
+    a task it does not return was taken back (its lease had passed) and must not be called."""
     connection = connections[FanoutTask.objects.db]
     quote, meta = connection.ops.quote_name, FanoutTask._meta
     ids = [meta.pk.get_db_prep_value(pk, connection) for pk in task_ids]

@@ -181,3 +181,30 @@ def test_a_call_is_made_only_on_leases_that_cover_it(downstream, published, monk
     assert len(leases) == 2
     assert all(left >= timeout for left in leases), leases  # the second's was extended
     assert set(request.fanout_tasks.values_list("lease_until", flat=True)) == {None}
+
+
+def test_a_claim_taken_back_while_its_worker_stalled_is_not_called(downstream, published):
+    """A worker that stalls past its claims' lease (here the clock jumps a minute during the
+    first call) finds the reconciler took the group's tasks back: it extends nothing it lost,
+    calls none of them, and its late outcome is skipped; the re-driven tasks run elsewhere."""
+    systems(downstream, count=2)
+    request = approve()
+    stalled = time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=True)
+
+    def stall(body):
+        if len(downstream.received) == 1:
+            stalled.start()
+            assert reconciler.reconcile() == 2  # both leases passed: both re-driven
+            connection.close()
+
+    downstream.before_answer = stall
+    try:
+        statuses = dispatch.run_tasks(task_ids(request))
+    finally:
+        stalled.stop()
+
+    first = downstream.received[0]["idempotency_key"]
+    assert len(downstream.received) == 1  # the second task was not called on a lost claim
+    assert statuses == {str(request.fanout_tasks.get(idempotency_key=first).pk): "skipped"}
+    assert set(request.fanout_tasks.values_list("status", "attempts")) == {(TaskStatus.PENDING, 1)}
+    assert not AuditEvent.objects.filter(request_id=request.pk, action="fanout.done").exists()
