@@ -65,9 +65,12 @@ def complete_if_done(request_id) -> str | None:
             if request.type == RequestType.CORRECTION and not settle_corrections(request):
                 outcome = Outcome.PARTIAL  # a change refused, or held by no system
             try:
+                # A refusal gives the whole transaction up (it wrote nothing else that must
+                # stay), so the move needs no savepoint of its own.
                 transition(
-                    request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome
-                )
+                    request, to=Status.COMPLETED, actor=Actor.system("fanout"), outcome=outcome,
+                    savepoint=False,
+                )  # fmt: skip
             except TransitionError:  # a guard refused it: the request stays for staff
                 return None
     return outcome

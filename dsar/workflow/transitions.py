@@ -228,6 +228,7 @@ def transition(
     reason: str = "",
     outcome: str = "",
     payload: dict | None = None,
+    savepoint: bool = True,
 ) -> RightsRequest:
     """Move ``request`` to ``to`` if the table allows it, and audit the move.
 
@@ -235,9 +236,11 @@ def transition(
     transaction), so of two concurrent callers applying
     the same transition exactly one succeeds and the other gets a ``TransitionError``. The
     status change and its audit event commit together, or neither does. ``request`` is
-    refreshed in place and returned.
+    refreshed in place and returned. ``savepoint=False`` (inside a caller's transaction that
+    is given up whole if the move fails, a refusal included: nothing more may run in it
+    then): no savepoint of its own, two round trips less.
     """
-    with transaction.atomic(), appended_together():
+    with transaction.atomic(savepoint=savepoint), appended_together():
         if _locked(request):
             locked = request  # locked and read under the lock in this transaction (lock())
         else:

@@ -38,8 +38,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEMS = 10
 # Statements one stage of ten tasks sends, its completion included (BEGIN, COMMIT and
 # savepoints counted): the batch's two reads, the claims, the subject's keys (two reads), the
-# outcomes with their events in one statement, then the completion's transaction (9).
-STAGE_STATEMENTS = 15
+# outcomes with their events in one statement, then the completion's transaction (7).
+STAGE_STATEMENTS = 13
 
 
 @pytest.fixture
