@@ -33,5 +33,9 @@ def subject_keys(request: RightsRequest, *, action: str) -> SubjectKeys:
         # The channel the opt-out concerns, as proven; never an account (none was checked).
         proven = proven_keys(request)
         return SubjectKeys(email=proven.email, phone=proven.phone, account_id="")
-    proven = proven_keys(request, held_hashes=sources.held_identity_hashes(request))
+    # The dry runs' reports can only add an account id or a second address to the proven one;
+    # a request that gave neither has nothing they could link, so they are not read.
+    linkable = bool(request.account_id or (request.email and request.phone))
+    held = sources.held_identity_hashes(request) if linkable else None
+    proven = proven_keys(request, held_hashes=held)
     return SubjectKeys(email=proven.email, phone=proven.phone, account_id=proven.account_id)

@@ -37,9 +37,10 @@ from tests.support.signing import SECRET
 pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEMS = 10
 # Statements one stage of ten tasks sends, its completion included (BEGIN, COMMIT and
-# savepoints counted): the batch's two reads, the claims, the subject's keys (two reads), the
-# outcomes with their events in one statement, then the completion's transaction (7).
-STAGE_STATEMENTS = 13
+# savepoints counted): the batch's two reads, the claims, the subject's proof (its latest
+# verification; a request with an email only gives the dry runs nothing to link), the outcomes
+# with their events in one statement, then the completion's transaction (7).
+STAGE_STATEMENTS = 12
 
 
 @pytest.fixture
