@@ -26,11 +26,13 @@ Celery's hard time limit); the tasks it did not reach were never claimed, so the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
+import uuid
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from dsar.exports import services as exports
@@ -306,4 +308,14 @@ def _call(task: FanoutTask, keys: SubjectKeys) -> Outcome:
 def callback_url(task: FanoutTask) -> str:
     """Where a system that answers 202 reports the task's result."""
     route = connector_for(task.system.kind).callback_route
-    return settings.DSAR_PUBLIC_BASE_URL + reverse(route, args=[task.pk])
+    path = _callback_path(route, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return settings.DSAR_PUBLIC_BASE_URL + path.format(task=task.pk)
+
+
+@functools.lru_cache(maxsize=16)
+def _callback_path(route: str, urlconf: str, prefix: str) -> str:
+    """The path of ``route`` for any task, with ``{task}`` where its id goes: reversed once
+    per URL configuration and script prefix instead of once per call."""
+    placeholder = uuid.UUID(int=0)
+    path = reverse(route, args=[placeholder])
+    return path.replace("{", "{{").replace("}", "}}").replace(str(placeholder), "{task}")
