@@ -136,6 +136,41 @@ def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:
     return f"{sql} WHERE {when}", tuple(params)
 
 
+def insert_among_sql(
+    keyed: list[tuple[object, Event]], *, key_type: str, among: str
+) -> tuple[str, tuple]:
+    """The SQL and parameters of an append of events each tied to a key (``(key, event)``;
+    ``key_type`` its SQL type), inserting only those whose key is among the values the SQL
+    ``among`` selects, for a caller that runs it inside one statement with the changes the
+    events describe (``fanout.outcomes``: "the rows the outcomes' UPDATE moved"). Each row is
+    built and signed as :func:`record_events` builds it; nothing runs here."""
+    events = [event for _, event in keyed]
+    for event in events:
+        _check_payload(event.payload)
+    connection = transaction.get_connection()
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    casts = ", ".join([f"%s::{key_type}", *(f"%s::{f.db_type(connection)}" for f in fields)])
+    params = []
+    for (key, _), row in zip(keyed, _rows(events), strict=True):
+        params.append(key)
+        params += [
+            field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
+            for field in fields
+        ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join([quote("appended_key"), *(quote(field.column) for field in fields)])
+    values = ", ".join(f"({casts})" for _ in events)
+    table = quote(AuditEvent._meta.db_table)
+    # Table, columns and casts from the model; the values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+        f"FROM (VALUES {values}) AS appended({names}) "
+        f"WHERE {quote('appended_key')} IN ({among})"
+    )
+    return sql, tuple(params)
+
+
 def _rows(events: list[Event]) -> list[dict]:
     """The events' columns, each row with the HMAC of its own fields (its place in the chain
     comes from the sequencer)."""

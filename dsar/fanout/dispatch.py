@@ -14,7 +14,7 @@ with its idempotency key (the downstream acts on a key once). The request then m
 
 A claim holds a **lease** (``lease_until``): the longest ``timeout_seconds`` of the group's
 systems and ``LEASE_MARGIN``. Before each call the worker makes sure the leases it holds cover
-that call and the margin, extending them if not (``lifecycle.renew_sql``, with the outcomes
+that call and the margin, extending them if not (``lifecycle.renewal``, with the outcomes
 waiting); recording an outcome ends its lease. A lease that passed means the worker died
 (SIGKILL, a hard time limit, a lost database), and the reconciler re-drives the task.
 
@@ -158,20 +158,18 @@ class _Claim:
                     prepare(task, Outcome(FAILED, used), awaiting=(TaskStatus.PENDING,))
                 )
                 continue
-            self.moves.append((task, lifecycle.move_sql(
-                task.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, updated_at=self.now,
-                attempts=task.attempts + 1, lease_until=self.lease,
-                where={"next_attempt_at__lte": self.now, "attempts": task.attempts},
+            self.moves.append((task, lifecycle.Move(
+                task.pk, to=TaskStatus.RUNNING, frm=frozenset({TaskStatus.PENDING}),
+                fields={"updated_at": self.now, "attempts": task.attempts + 1,
+                        "lease_until": self.lease},
+                expect={"attempts": task.attempts}, where={"next_attempt_at__lte": self.now},
             )))  # fmt: skip
-
-    @property
-    def sql(self) -> list[tuple[str, tuple]]:
-        return [move for _, move in self.moves]
 
     def make(self, pendings: list[Pending], *, settle: bool = False) -> list[bool]:
         """Commit the claims (and the failures at claim) with ``pendings``, the outcomes of
         the group before; whether each of those moved."""
-        moved, took = write([*pendings, *self.exhausted], moves=self.sql, settle=settle)
+        claims = [move for _, move in self.moves]
+        moved, took = write([*pendings, *self.exhausted], moves=claims, settle=settle)
         self.took(took)
         self.failed = [
             p for p, done in zip(self.exhausted, moved[len(pendings) :], strict=False) if done
@@ -226,7 +224,7 @@ class _Batch:
                 rest = [t for t in claim.taken[index:] if t.pk not in lost]
                 longest = max(t.system.timeout_seconds for t in rest)
                 claim.lease = now + dt.timedelta(seconds=longest) + LEASE_MARGIN
-                renewals = [lifecycle.renew_sql([t.pk], lease_until=claim.lease) for t in rest]
+                renewals = [lifecycle.renewal(t.pk, lease_until=claim.lease) for t in rest]
                 held = self._commit(waiting, moves=renewals, settle=False)
                 lost |= {t.pk for t, kept in zip(rest, held, strict=True) if not kept}
                 waiting, since = [], None

@@ -7,6 +7,7 @@ the reconciler rely on that), and a move the table does not name raises before a
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -27,6 +28,7 @@ TASK_TRANSITIONS: dict[tuple[str, str], str] = {
     (R, P): "a retryable failure (backoff), or its claim's lease passed (the worker died) and "
     "the reconciler re-drives it",
     (R, F): "a permanent failure, or the last attempt failed: staff are told",
+    (R, R): "its claim's lease extended by the worker holding it, before a call",
     (W, D): "callback, confirmation or rotation arrived",
     (W, F): "callback reported a failure",
     (W, R): "chased: no callback in time, or the recipient's cutoff passed",
@@ -57,24 +59,45 @@ def move(tasks: QuerySet | Iterable, *, to: str, frm: Iterable[str] | None = Non
     return rows.filter(status__in=frm).update(status=to, **fields)
 
 
+@dataclass(frozen=True)
+class Move:
+    """One task's move, checked against the table when its SQL is built: to ``to`` from one
+    of ``frm`` (default: every status the table allows into ``to``), setting ``fields``, if
+    the row also has the values of ``expect`` (nobody changed them since they were read) and
+    meets ``where`` (``{"field": value}`` equal, or ``{"field__lte": value}``)."""
+
+    task_id: object
+    to: str
+    frm: frozenset | None = None
+    fields: dict = field(default_factory=dict)
+    expect: dict = field(default_factory=dict)
+    where: dict = field(default_factory=dict)
+
+    def shape(self) -> tuple:
+        """What moves written in one ``UPDATE`` (:func:`moves_sql`) must share."""
+        where = tuple(sorted((k, str(v)) for k, v in self.where.items()))
+        frm = None if self.frm is None else tuple(sorted(self.frm))
+        return (self.to, frm, tuple(sorted(self.fields)), tuple(sorted(self.expect)), where)
+
+
 def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, **fields):
     """The SQL and parameters of :func:`move` of one task as ``UPDATE … RETURNING id``, checked
     against the table the same way, for a caller that runs the move inside one statement with
-    other writes (an outcome, its audit event and the next claim: ``outcomes.record``), saving
-    a transaction's round trips. ``where``: further conditions on the row, as ``{"field": value}``
-    (equal) or ``{"field__lte": value}``. Nothing runs here.
+    other writes (``outcomes``), saving a transaction's round trips. ``where``: further
+    conditions on the row, as ``{"field": value}`` (equal) or ``{"field__lte": value}``.
+    Nothing runs here.
 
     Built from the model's columns rather than through a queryset: this is the dispatcher's
-    hot path, twice per task, and the compiled queryset cost more than the statement."""
+    hot path, and the compiled queryset cost more than the statement."""
     frm = _checked(to, frm)
     connection = connections[FanoutTask.objects.db]
     quote, meta = connection.ops.quote_name, FanoutTask._meta
     fields.setdefault("updated_at", timezone.now())
     sets, params = [], []
     for name, value in {"status": to, **fields}.items():
-        field = meta.get_field(name)
-        sets.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+        column = meta.get_field(name)
+        sets.append(f"{quote(column.column)} = %s")
+        params.append(column.get_db_prep_save(value, connection))
     status = ", ".join(["%s"] * len(frm))
     conditions = [
         f"{quote(meta.pk.column)} = %s",
@@ -83,9 +106,9 @@ def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, 
     params += [meta.pk.get_db_prep_value(task_id, connection), *sorted(frm)]
     for lookup, value in (where or {}).items():
         name, _, operator = lookup.partition("__")
-        field = meta.get_field(name)
-        conditions.append(f"{quote(field.column)} {_OPERATORS[operator]} %s")
-        params.append(field.get_db_prep_value(value, connection))
+        column = meta.get_field(name)
+        conditions.append(f"{quote(column.column)} {_OPERATORS[operator]} %s")
+        params.append(column.get_db_prep_value(value, connection))
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 (the model's names)
         f"WHERE {' AND '.join(conditions)} RETURNING {quote(meta.pk.column)}"
@@ -93,24 +116,65 @@ def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, 
     return sql, tuple(params)
 
 
+def one_sql(move: Move) -> tuple[str, tuple]:
+    """:func:`move_sql` of one :class:`Move`."""
+    return move_sql(
+        move.task_id, to=move.to, frm=move.frm, where={**move.expect, **move.where},
+        **move.fields,
+    )  # fmt: skip
+
+
+def moves_sql(moves: list[Move]) -> tuple[str, tuple]:
+    """One ``UPDATE … FROM (VALUES …) RETURNING id`` (PostgreSQL) for moves of one
+    :meth:`Move.shape`, each row with its own values, checked against the table as
+    :func:`move` checks; the ids it returns are those of the rows that moved. Nothing runs."""
+    first = moves[0]
+    frm = _checked(first.to, first.frm)
+    connection = connections[FanoutTask.objects.db]
+    quote, meta = connection.ops.quote_name, FanoutTask._meta
+    names, expected = sorted(first.fields), sorted(first.expect)
+    columns = [meta.pk, *(meta.get_field(n) for n in names), *(meta.get_field(n) for n in expected)]
+    aliases = ["id", *(f"set_{n}" for n in names), *(f"was_{n}" for n in expected)]
+    row = "(" + ", ".join(f"%s::{column.db_type(connection)}" for column in columns) + ")"
+    params = [meta.get_field("status").get_db_prep_save(first.to, connection)]
+    for move in moves:
+        values = [move.task_id, *(move.fields[n] for n in names)]
+        values += [move.expect[n] for n in expected]
+        params += [c.get_db_prep_save(v, connection) for c, v in zip(columns, values, strict=True)]
+    status = quote(meta.get_field("status").column)
+    sets = [f"{status} = %s"] + [
+        f"{quote(meta.get_field(n).column)} = v.{quote('set_' + n)}" for n in names
+    ]
+    conditions = [
+        f"t.{quote(meta.pk.column)} = v.{quote('id')}",
+        f"t.{status} IN ({', '.join(['%s'] * len(frm))})",
+    ]
+    params += sorted(frm)
+    for name in expected:
+        conditions.append(f"t.{quote(meta.get_field(name).column)} = v.{quote('was_' + name)}")
+    for lookup, value in first.where.items():
+        name, _, operator = lookup.partition("__")
+        column = meta.get_field(name)
+        conditions.append(f"t.{quote(column.column)} {_OPERATORS[operator]} %s")
+        params.append(column.get_db_prep_value(value, connection))
+    values = ", ".join([row] * len(moves))
+    # The model's names; the values are parameters.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(sets)} "  # noqa: S608
+        f"FROM (VALUES {values}) AS v({', '.join(map(quote, aliases))}) "
+        f"WHERE {' AND '.join(conditions)} RETURNING t.{quote(meta.pk.column)}"
+    )
+    return sql, tuple(params)
+
+
 _OPERATORS = {"": "=", "lte": "<=", "lt": "<"}
 
 
-def renew_sql(task_ids: Iterable, *, lease_until) -> tuple[str, tuple]:
-    """The SQL and parameters that extend the claims' leases of the tasks of ``task_ids`` still
-    ``running`` to ``lease_until`` (a worker about to make a call its claims' leases might
-    not cover): not a move, the status stays. ``UPDATE … RETURNING id``, as :func:`move_sql`;
-    a task it does not return was taken back (its lease had passed) and must not be called."""
-    connection = connections[FanoutTask.objects.db]
-    quote, meta = connection.ops.quote_name, FanoutTask._meta
-    ids = [meta.pk.get_db_prep_value(pk, connection) for pk in task_ids]
-    lease = meta.get_field("lease_until").get_db_prep_save(lease_until, connection)
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {quote('lease_until')} = %s "  # noqa: S608
-        f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))}) "
-        f"AND {quote(meta.get_field('status').column)} = %s RETURNING {quote(meta.pk.column)}"
-    )
-    return sql, (lease, *ids, R)
+def renewal(task_id, *, lease_until) -> Move:
+    """Extending the lease of a task's claim (``running`` stays ``running``), for a worker
+    about to make a call its lease might not cover; a task it does not move was taken back
+    (its lease had passed) and must not be called."""
+    return Move(task_id, to=R, frm=frozenset({R}), fields={"lease_until": lease_until})
 
 
 def _checked(to: str, frm: Iterable[str] | None) -> frozenset[str]:

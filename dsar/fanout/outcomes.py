@@ -18,7 +18,7 @@ from dsar.audit.services import (
     Actor,
     Event,
     appended_together,
-    insert_sql,
+    insert_among_sql,
     record_event,
     record_events,
 )
@@ -51,14 +51,14 @@ class Recorded:
 @dataclass(frozen=True)
 class Pending:
     """An attempt's outcome made ready to write (:func:`prepare`), not written yet: the task's
-    move (``lifecycle.move_sql``), its audit event, and whether it settles the task's part of
-    its request (``finishes``: the request may move on once it is written)."""
+    move (``lifecycle.Move``), its audit event, and whether it settles the task's part of its
+    request (``finishes``: the request may move on once it is written)."""
 
     task: FanoutTask
     outcome: Outcome
     status: str
     fields: dict
-    moving: tuple[str, tuple]
+    move: lifecycle.Move
     event: Event
     finishes: bool
     now: dt.datetime
@@ -80,12 +80,12 @@ def prepare(task: FanoutTask, outcome: Outcome, *, awaiting=(TaskStatus.RUNNING,
     now = timezone.now()
     fields = _new_fields(task, outcome, now=now)
     status = fields.pop("status")
-    moving = lifecycle.move_sql(task.pk, frm=awaiting, to=status, **fields)
+    move = lifecycle.Move(task.pk, to=status, frm=frozenset(awaiting), fields=fields)
     event = _event(task, status, attempt=task.attempts, result=fields.get("result", task.result))
     finishes = task.action != Action.CHECK and (
         status in FINAL or settled(status, task.system.kind)
     )  # a backup's deletion waiting for rotation settles its request too
-    return Pending(task, outcome, status, fields, moving, event, finishes, now)
+    return Pending(task, outcome, status, fields, move, event, finishes, now)
 
 
 def record(
@@ -94,13 +94,13 @@ def record(
     *,
     awaiting=(TaskStatus.RUNNING,),
     settle: bool = True,
-    claim: tuple[str, tuple] | None = None,
+    claim: lifecycle.Move | None = None,
 ) -> Recorded:
     """Record what a running task's attempt gave: a conditional UPDATE (which also ends its
     claim's lease) and its audit event, in one statement; the follow-up it sets off; the
     request moved on if this settled it (:func:`completion.move_on`; not with
     ``settle=False``, when the caller moves it on later); and ``claim`` (the dispatcher's claim
-    of its next task, ``lifecycle.move_sql``) made in the same commit. A task no longer
+    of its next task, a ``lifecycle.Move``) made in the same commit. A task no longer
     ``running`` (re-driven meanwhile; or as ``awaiting`` says) is ``skipped``, and its event is
     not written: the other run records its own outcome, and nothing follows from this one.
 
@@ -114,7 +114,7 @@ def record(
         [moved], claimed = write([pending], moves=[claim] if claim else [], settle=settle)
         return Recorded(pending.status if moved else "skipped", bool(claimed and claimed[0]))
     with transaction.atomic(), appended_together():
-        [moved] = _write_all([(pending.moving, pending.event)])
+        [moved] = _write_all([(pending.move, pending.event)])
         if moved:
             _moved(pending)
             if settle and pending.finishes:
@@ -126,16 +126,16 @@ def record(
 
 
 def write(
-    pendings: list[Pending], *, moves: list[tuple[str, tuple]] = (), settle: bool = True
+    pendings: list[Pending], *, moves: list[lifecycle.Move] = (), settle: bool = True
 ) -> tuple[list[bool], list[bool]]:
     """Write outcomes made ready by :func:`prepare` (each move with its audit event, only if
-    it moved) and other moves of tasks (``lifecycle.move_sql``: the next claims; or
-    ``lifecycle.renew_sql``) in one statement committed on its own, outside a transaction;
+    it moved) and other moves of tasks (``lifecycle.Move``: the next claims, or
+    ``lifecycle.renewal``) in one statement committed on its own, outside a transaction;
     then what each outcome written sets off, and (``settle``) each request one of them
     settled moved on, in a transaction of its own after the commit. None of them may write
     more (``Pending.writes_more``). Returns whether each outcome and each move changed its
     row."""
-    flags = _write_all([(p.moving, p.event) for p in pendings] + [(m, None) for m in moves])
+    flags = _write_all([(p.move, p.event) for p in pendings] + [(m, None) for m in moves])
     moved, others = flags[: len(pendings)], flags[len(pendings) :]
     for pending, done in zip(pendings, moved, strict=True):
         if done:
@@ -151,41 +151,55 @@ def write(
     return moved, others
 
 
-def _write_all(parts: list[tuple[tuple[str, tuple], Event | None]]) -> list[bool]:
-    """Run moves of tasks (``lifecycle.move_sql``), each with the audit event it should have
-    if it moved, in one statement; whether each move changed its row. PostgreSQL runs every
-    data-modifying part of a ``WITH`` once, in one snapshot, and commits them together."""
+def _write_all(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
+    """Run moves of tasks, each with the audit event it should have if it moved, in one
+    statement; whether each move changed its row. On PostgreSQL the moves of one shape are one
+    ``UPDATE … FROM (VALUES …)`` (``lifecycle.moves_sql``) and the events one ``INSERT`` of
+    those whose task moved, all parts of one ``WITH``: PostgreSQL runs every data-modifying
+    part once, in one snapshot, and commits them together."""
     if not parts:
         return []
     if connection.vendor != "postgresql":
         return _write_apart(parts)
-    ctes, params, counts = [], [], []
-    for index, ((sql, values), event) in enumerate(parts):
-        ctes.append(f"moved{index} AS ({sql})")
+    shapes: dict[tuple, list[int]] = {}
+    for index, (move, _) in enumerate(parts):
+        shapes.setdefault(move.shape(), []).append(index)
+    part_of, ctes, params, moved = {}, [], [], []
+    for number, indices in enumerate(shapes.values()):
+        sql, values = lifecycle.moves_sql([parts[index][0] for index in indices])
+        ctes.append(f"moved{number} AS ({sql})")
         params += values
-        if event is not None:
-            exists = f"EXISTS (SELECT 1 FROM moved{index})"  # noqa: S608 (a name built here)
-            appended, more = insert_sql([event], when=exists)
-            ctes.append(f"appended{index} AS ({appended})")
-            params += more
-        counts.append(f"(SELECT count(*) FROM moved{index})")  # noqa: S608 (a name built here)
-    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(counts)}"  # noqa: S608 (built here)
+        moved.append(f"SELECT {number} AS part, id FROM moved{number}")  # noqa: S608 (names)
+        part_of.update(dict.fromkeys(indices, number))
+    pk = FanoutTask._meta.pk
+    keyed = [
+        (pk.get_db_prep_value(move.task_id, connection), event)
+        for move, event in parts
+        if event is not None
+    ]
+    if keyed:
+        names = (f"SELECT id FROM moved{n}" for n in range(len(shapes)))  # noqa: S608 (names)
+        among = " UNION ALL ".join(names)
+        sql, values = insert_among_sql(keyed, key_type=pk.db_type(connection), among=among)
+        ctes.append(f"appended AS ({sql})")
+        params += values
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [bool(count) for count in cursor.fetchone()]
+        cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(moved)}", params)
+        changed = {(number, str(task_id)) for number, task_id in cursor.fetchall()}
+    return [(part_of[i], str(move.task_id)) in changed for i, (move, _) in enumerate(parts)]
 
 
-def _write_apart(parts: list[tuple[tuple[str, tuple], Event | None]]) -> list[bool]:
+def _write_apart(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
     """:func:`_write_all` where a ``WITH`` cannot modify data (SQLite, the embedded default of
     ``make run``): the same writes one after the other, in one transaction."""
     flags = []
     with transaction.atomic(), connection.cursor() as cursor:
         for move, event in parts:
-            cursor.execute(*move)
-            moved = bool(cursor.fetchall())
-            if moved and event is not None:
+            cursor.execute(*lifecycle.one_sql(move))
+            done = bool(cursor.fetchall())
+            if done and event is not None:
                 record_events([event])
-            flags.append(moved)
+            flags.append(done)
     return flags
 
 

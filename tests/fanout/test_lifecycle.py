@@ -107,9 +107,10 @@ def test_an_outcome_its_event_and_the_next_claim_commit_in_one_statement():
         )  # fmt: skip
         for i, (status, attempts) in enumerate([(TaskStatus.RUNNING, 1), (TaskStatus.PENDING, 0)])
     )
-    claim = lifecycle.move_sql(
-        waiting.pk, frm={TaskStatus.PENDING}, to=TaskStatus.RUNNING, attempts=1,
-        where={"next_attempt_at__lte": now, "attempts": 0},
+    claim = lifecycle.Move(
+        waiting.pk, to=TaskStatus.RUNNING, frm=frozenset({TaskStatus.PENDING}),
+        fields={"attempts": 1, "updated_at": now}, expect={"attempts": 0},
+        where={"next_attempt_at__lte": now},
     )  # fmt: skip
     events = AuditEvent.objects.filter(action="fanout.done", request_id=running.request_id)
 
