@@ -178,10 +178,10 @@ def file_request(
         full_name=full_name,
         account_id=account_id,
     )
-    limits.consume(intake_limit(ip=ip))
-    # The address's allowance decides whether the request gets a receipt and code; the
-    # messages worker sends them once the answer is out (``dsar.verification.receipts``).
-    code_sent = claim_intake_message(email=email, phone=phone)
+    # The sender's intake limit (RateLimited), then the address's allowance, which decides
+    # whether the request gets a receipt and code; the messages worker sends them once the
+    # answer is out (``dsar.verification.receipts``).
+    code_sent = claim_intake_message(email=email, phone=phone, consuming=(intake_limit(ip=ip),))
     # One INSERT for the audit events, one for the messages (an agent's notice).
     with transaction.atomic(), appended_together(), stored_together():
         request = create_request(
