@@ -4,7 +4,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from dsar.audit.chain import own_digest, own_fields
@@ -109,6 +110,34 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
     if _EVENTS.add(events):
         return []
     return AuditEvent.objects.bulk_create([AuditEvent(**row) for row in _rows(events)])
+
+
+def insert_with_events(instance: models.Model, events: list[Event]) -> None:
+    """Insert the new ``instance`` and ``events`` about it together.
+
+    Outside a transaction on PostgreSQL they are one statement (a data-modifying ``WITH``),
+    committed on its own: one round trip, no BEGIN or COMMIT of their own. Like
+    ``bulk_create``, that insert sends no ``pre_save``/``post_save`` signals, so it is for
+    models nothing listens to. In a transaction (or on SQLite) the instance is saved and the
+    events recorded as ``record_events`` does, joining :func:`appended_together`.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            instance.save(force_insert=True)
+            record_events(events)
+        return
+    meta = instance._meta
+    query = InsertQuery(type(instance))
+    query.insert_values([field for field in meta.local_concrete_fields if not field.generated],
+                        [instance])  # fmt: skip
+    [(row_sql, row_params)] = query.get_compiler(connection=connection).as_sql()
+    events_sql, events_params = insert_sql(events, when="EXISTS (SELECT 1 FROM inserted)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH inserted AS ({row_sql} RETURNING 1) {events_sql}", (*row_params, *events_params)
+        )
+    instance._state.adding, instance._state.db = False, connection.alias
 
 
 def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:

@@ -4,6 +4,7 @@ Every function validates first, then writes in one transaction with its audit ev
 emails. Filing answers the same way whether or not the subject is known anywhere.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -182,8 +183,12 @@ def file_request(
     # whether the request gets a receipt and code; the messages worker sends them once the
     # answer is out (``dsar.verification.receipts``).
     code_sent = claim_intake_message(email=email, phone=phone, consuming=(intake_limit(ip=ip),))
-    # One INSERT for the audit events, one for the messages (an agent's notice).
-    with transaction.atomic(), appended_together(), stored_together():
+    # Only the request and its event when the subject files with a message due and nothing
+    # to add: one statement, committed on its own (``create_request``). Otherwise one
+    # transaction, with one INSERT for the audit events and one for the messages (an agent's
+    # notice).
+    alone = filed_as == FiledAs.SELF and not corrections and code_sent
+    with _intake_writes(alone=alone):
         request = create_request(
             type=type,
             email=email,
@@ -225,6 +230,17 @@ def file_request(
         elif filed_as == FiledAs.RELATIVE:
             relatives.record_relative(request=request, checked=on_behalf)
     return request
+
+
+@contextlib.contextmanager
+def _intake_writes(*, alone: bool):
+    """The block an intake writes in: none when the request is written alone, else a
+    transaction gathering the audit events and the messages."""
+    if alone:
+        yield
+        return
+    with transaction.atomic(), appended_together(), stored_together():
+        yield
 
 
 def _check_on_behalf(*, type, filed_as, agent, relative, full_name, account_id):
