@@ -202,16 +202,17 @@ def file_request(
             purposes=purposes,
             receipt_pending=code_sent,
         )
-        Correction.objects.bulk_create(
-            Correction(
-                request=request,
-                position=position,
-                field=item.field.strip(),
-                current_value=item.current_value.strip(),
-                proposed_value=item.proposed_value.strip(),
+        if corrections:  # bulk_create opens a transaction even for none
+            Correction.objects.bulk_create(
+                Correction(
+                    request=request,
+                    position=position,
+                    field=item.field.strip(),
+                    current_value=item.current_value.strip(),
+                    proposed_value=item.proposed_value.strip(),
+                )
+                for position, item in enumerate(corrections, start=1)
             )
-            for position, item in enumerate(corrections, start=1)
-        )
         # Said on the instance (as an annotation would be), so the answer need not ask again.
         request.code_sent = code_sent
         if code_sent:
