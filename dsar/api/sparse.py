@@ -22,9 +22,10 @@ class SparseInputSerializer(serializers.Serializer):
         data = getattr(self, "initial_data", None)
         if not isinstance(data, Mapping):  # no input, or one refused as a whole
             return super().get_fields()
-        # Form input can spread one field over several keys ("corrections[0]field").
-        keys = [key for key in data if isinstance(key, str)]
         form = html.is_html_input(data)
+        # Form input can spread one field over several keys ("corrections[0]field"); other
+        # input has each field under its name.
+        keys = [key for key in data if isinstance(key, str)] if form else data
         return copy.deepcopy(
             {
                 name: field
@@ -40,6 +41,8 @@ class SparseInputSerializer(serializers.Serializer):
         key under its name."""
         if field.required or field.default is not empty or field.read_only:
             return False
-        if form and field.default_empty_html is not empty:
+        if not form:
+            return name not in keys
+        if field.default_empty_html is not empty:
             return False
         return not any(key.startswith(name) for key in keys)
