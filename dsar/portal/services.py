@@ -1,7 +1,8 @@
 """The subject's writes: filing a request, withdrawing it, replying to staff.
 
 Every function validates first, then writes in one transaction with its audit events and
-emails. Filing answers the same way whether or not the subject is known anywhere.
+emails (a plain filing: the request and its event in one statement). Filing answers the same
+way whether or not the subject is known anywhere.
 """
 
 import contextlib
