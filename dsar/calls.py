@@ -1,5 +1,5 @@
-"""The HTTP request this thread is answering, if any, and work that waits until its response
-has been sent.
+"""The HTTP request this thread is answering, if any, work that waits until its response
+has been sent, and values worked out once for it.
 
 Django sends ``request_started`` when a WSGI server hands it a request and
 ``request_finished`` when the server closes the response, after writing it to the client.
@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from django.core.signals import request_finished, request_started
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-_state = threading.local()  # ``mark``: the call's token; ``after``: its deferred work
+# ``mark``: the call's token; ``after``: its deferred work; ``memo``: values worked out for it
+_state = threading.local()
 
 
 def current() -> object | None:
@@ -39,13 +42,27 @@ def after_response(work: Callable[[], None]) -> None:
     _state.after.append(work)
 
 
+def once(key: Hashable, work: Callable[[], T]) -> T:
+    """``work()``, worked out once for ``key`` in the current HTTP request and forgotten when
+    its response has been sent; every time outside a request. For pure functions of their
+    arguments the call needs several times (an address normalised by the form, the service
+    and the writer). A ``work`` that raises is not remembered: the next call raises again.
+    """
+    if current() is None:
+        return work()
+    memo = _state.memo
+    if key not in memo:
+        memo[key] = work()
+    return memo[key]
+
+
 def _started(**kwargs) -> None:
-    _state.mark, _state.after = object(), []
+    _state.mark, _state.after, _state.memo = object(), [], {}
 
 
 def _finished(**kwargs) -> None:
     works = getattr(_state, "after", [])
-    _state.mark, _state.after = None, []
+    _state.mark, _state.after, _state.memo = None, [], {}
     for work in works:
         try:
             work()

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dsar.api.parsers import JSONParser
+from dsar.api.sparse import SparseInputSerializer
 from dsar.legal.models import Relationship
 from dsar.portal import selectors, services
 from dsar.portal.services import (
@@ -53,7 +54,9 @@ class CorrectionSerializer(serializers.Serializer):
     proposed_value = serializers.CharField(max_length=CORRECTION_LENGTHS["proposed_value"])
 
 
-class CreateSerializer(serializers.Serializer):
+class CreateSerializer(SparseInputSerializer):
+    """Most fields are an agent's or a relative's: built only when the input has them."""
+
     type = serializers.ChoiceField(choices=RequestType.choices)
     # Not trimmed here: dsar.workflow.identity decides what may be dropped, and refuses the rest.
     email = serializers.CharField(
@@ -209,16 +212,18 @@ class StatusSerializer(serializers.Serializer):
     timeline = TimelineSerializer(many=True)
 
 
+def _created_fields(rights_request: RightsRequest, *, status_token: bool = True) -> dict:
+    return {
+        "id": rights_request.pk,
+        "reference": rights_request.reference,
+        "type": rights_request.type,
+        "status": rights_request.status,
+        "status_token": make_status_token(rights_request) if status_token else "",
+    }
+
+
 def _created(rights_request: RightsRequest) -> dict:
-    return CreatedSerializer(
-        {
-            "id": rights_request.pk,
-            "reference": rights_request.reference,
-            "type": rights_request.type,
-            "status": rights_request.status,
-            "status_token": make_status_token(rights_request),
-        }
-    ).data
+    return CreatedSerializer(_created_fields(rights_request)).data
 
 
 def _status(rights_request: RightsRequest) -> dict:
@@ -263,10 +268,10 @@ class RequestCreateView(PublicView):
             ip=client_ip(request),
             **on_behalf,
         )
-        body = {**_created(filed), "code_sent": filed.code_sent}
-        if on_behalf["filed_as"] == services.FiledAs.AGENT:
-            # The subject follows (and confirms) their request from their own messages.
-            body["status_token"] = ""
+        # An agent gets no status token: the subject follows (and confirms) their request from
+        # their own messages.
+        agent = on_behalf["filed_as"] == services.FiledAs.AGENT
+        body = _created_fields(filed, status_token=not agent) | {"code_sent": filed.code_sent}
         return Response(FiledSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

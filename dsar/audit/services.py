@@ -1,10 +1,11 @@
 """Writing to the audit trail. Every state change in the product calls ``record_event``."""
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 
 from dsar.audit.chain import own_digest, own_fields
@@ -111,6 +112,37 @@ def record_events(events: list[Event]) -> list[AuditEvent]:
     return AuditEvent.objects.bulk_create([AuditEvent(**row) for row in _rows(events)])
 
 
+def insert_with_events(instance: models.Model, events: list[Event]) -> None:
+    """Insert the new ``instance`` and ``events`` about it together.
+
+    Outside a transaction on PostgreSQL they are one statement (a data-modifying ``WITH``),
+    committed on its own: one round trip, no BEGIN or COMMIT of their own. Like
+    ``bulk_create``, that insert sends no ``pre_save``/``post_save`` signals, so it is for
+    models nothing listens to. In a transaction (or on SQLite) the instance is saved and the
+    events recorded as ``record_events`` does, joining :func:`appended_together`.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            instance.save(force_insert=True)
+            record_events(events)
+        return
+    insert = _insert_of(type(instance), connection.alias)
+    # As Model.save() prepares them: auto_now fields are set on the instance too.
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field in insert.fields
+    ]
+    events_sql, events_params = insert_sql(events, when="EXISTS (SELECT 1 FROM inserted)")
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH inserted AS ({insert.into} VALUES ({placeholders}) RETURNING 1) {events_sql}",
+            (*values, *events_params),
+        )
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
 def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:
     """The SQL and parameters of an append of ``events`` that inserts them only if the SQL
     condition ``when`` holds, for a caller that runs it inside one statement with the change
@@ -120,20 +152,43 @@ def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:
     for event in events:
         _check_payload(event.payload)
     connection = transaction.get_connection()
-    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    insert = _insert_of(AuditEvent, connection.alias)
     params = []
     for row in _rows(events):  # the columns an append leaves to the sequencer: their defaults
         params += [
             field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
-            for field in fields
+            for field in insert.fields
         ]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    values = ", ".join(f"({casts})" for _ in events)
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    values = ", ".join(f"({insert.casts})" for _ in events)
     # Table, columns and casts from the model; the values are parameters.
-    sql = f"INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {values}) AS appended"  # noqa: S608
+    sql = f"{insert.into} SELECT * FROM (VALUES {values}) AS appended"  # noqa: S608
     return f"{sql} WHERE {when}", tuple(params)
+
+
+@dataclass(frozen=True)
+class _Insert:
+    fields: list  # the columns an insert of a new row writes, in order
+    into: str  # INSERT INTO "table" ("column", …)
+    casts: str  # a placeholder per column, cast to its type: %s::uuid, …
+    columns: str  # "column", … as in ``into``
+
+
+@functools.cache
+def _insert_of(model: type[models.Model], alias: str) -> _Insert:
+    """How a row of ``model`` is inserted on the database ``alias``: worked out once, as it
+    depends on nothing but the model. Every stored column but a serial key (the database's
+    to give), as ``Model.save()`` inserts a new row."""
+    connection = connections[alias]
+    meta = model._meta
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        if not field.generated and field is not meta.auto_field
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(meta.db_table)
+    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    return _Insert(fields, f"INSERT INTO {table} ({columns})", casts, columns)  # noqa: S608
 
 
 def insert_among_sql(
@@ -148,25 +203,20 @@ def insert_among_sql(
     for event in events:
         _check_payload(event.payload)
     connection = transaction.get_connection()
-    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-    casts = ", ".join([f"%s::{key_type}", *(f"%s::{f.db_type(connection)}" for f in fields)])
+    insert = _insert_of(AuditEvent, connection.alias)
     params = []
     for (key, _), row in zip(keyed, _rows(events), strict=True):
         params.append(key)
         params += [
             field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
-            for field in fields
+            for field in insert.fields
         ]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    names = ", ".join([quote("appended_key"), *(quote(field.column) for field in fields)])
-    values = ", ".join(f"({casts})" for _ in events)
-    table = quote(AuditEvent._meta.db_table)
+    key = connection.ops.quote_name("appended_key")
+    values = ", ".join(f"(%s::{key_type}, {insert.casts})" for _ in events)
     # Table, columns and casts from the model; the values are parameters.
     sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
-        f"FROM (VALUES {values}) AS appended({names}) "
-        f"WHERE {quote('appended_key')} IN ({among})"
+        f"{insert.into} SELECT {insert.columns} "  # noqa: S608
+        f"FROM (VALUES {values}) AS appended({key}, {insert.columns}) WHERE {key} IN ({among})"
     )
     return sql, tuple(params)
 

@@ -1,9 +1,11 @@
 """The subject's writes: filing a request, withdrawing it, replying to staff.
 
 Every function validates first, then writes in one transaction with its audit events and
-emails. Filing answers the same way whether or not the subject is known anywhere.
+emails (a plain filing: the request and its event in one statement). Filing answers the same
+way whether or not the subject is known anywhere.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -178,12 +180,16 @@ def file_request(
         full_name=full_name,
         account_id=account_id,
     )
-    limits.consume(intake_limit(ip=ip))
-    # The address's allowance decides whether the request gets a receipt and code; the
-    # messages worker sends them once the answer is out (``dsar.verification.receipts``).
-    code_sent = claim_intake_message(email=email, phone=phone)
-    # One INSERT for the audit events, one for the messages (an agent's notice).
-    with transaction.atomic(), appended_together(), stored_together():
+    # The sender's intake limit (RateLimited), then the address's allowance, which decides
+    # whether the request gets a receipt and code; the messages worker sends them once the
+    # answer is out (``dsar.verification.receipts``).
+    code_sent = claim_intake_message(email=email, phone=phone, consuming=(intake_limit(ip=ip),))
+    # Only the request and its event when the subject files with a message due and nothing
+    # to add: one statement, committed on its own (``create_request``). Otherwise one
+    # transaction, with one INSERT for the audit events and one for the messages (an agent's
+    # notice).
+    alone = filed_as == FiledAs.SELF and not corrections and code_sent
+    with _intake_writes(alone=alone):
         request = create_request(
             type=type,
             email=email,
@@ -197,16 +203,17 @@ def file_request(
             purposes=purposes,
             receipt_pending=code_sent,
         )
-        Correction.objects.bulk_create(
-            Correction(
-                request=request,
-                position=position,
-                field=item.field.strip(),
-                current_value=item.current_value.strip(),
-                proposed_value=item.proposed_value.strip(),
+        if corrections:  # bulk_create opens a transaction even for none
+            Correction.objects.bulk_create(
+                Correction(
+                    request=request,
+                    position=position,
+                    field=item.field.strip(),
+                    current_value=item.current_value.strip(),
+                    proposed_value=item.proposed_value.strip(),
+                )
+                for position, item in enumerate(corrections, start=1)
             )
-            for position, item in enumerate(corrections, start=1)
-        )
         # Said on the instance (as an annotation would be), so the answer need not ask again.
         request.code_sent = code_sent
         if code_sent:
@@ -225,6 +232,17 @@ def file_request(
         elif filed_as == FiledAs.RELATIVE:
             relatives.record_relative(request=request, checked=on_behalf)
     return request
+
+
+@contextlib.contextmanager
+def _intake_writes(*, alone: bool):
+    """The block an intake writes in: none when the request is written alone, else a
+    transaction gathering the audit events and the messages."""
+    if alone:
+        yield
+        return
+    with transaction.atomic(), appended_together(), stored_together():
+        yield
 
 
 def _check_on_behalf(*, type, filed_as, agent, relative, full_name, account_id):

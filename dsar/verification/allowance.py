@@ -52,12 +52,16 @@ def claim_message(*, request: RightsRequest) -> bool:
     return False
 
 
-def claim_intake_message(*, email: str, phone: str) -> bool:
+def claim_intake_message(*, email: str, phone: str, consuming: tuple = ()) -> bool:
     """``claim_message`` for a request about to be filed with these normalised contacts
     (the allowance of the address its messages will go to); if it answers False, say
-    ``held_back`` of the request once it is created."""
+    ``held_back`` of the request once it is created.
+
+    ``consuming``: limits the intake spends first, in the same round trip to the cache
+    (``limits.consume``): ``RateLimited``, and no message spent, if one of them is used up.
+    """
     _, address_hash = _address(identity.email_hash(email), identity.phone_hash(phone))
-    return limits.take(_address_limit(address_hash))
+    return limits.consume_and_take(consuming, _address_limit(address_hash))
 
 
 def held_back(request: RightsRequest) -> None:

@@ -42,23 +42,26 @@ class Limit:
         return int(count), start + seconds - now, key
 
 
-# One round trip for consume(): the counters are checked and, when none is used up, each
-# counted with its expiry, atomically (a script runs alone in Redis). Returns the positions
-# (from 1) of the used-up limits, none when it counted.
+# One round trip for consume() and consume_and_take(): the limits to consume are checked and,
+# when none is used up, each is counted with its expiry, and so is the one to take (the last
+# key, when ARGV[1] is '1'), atomically (a script runs alone in Redis). Returns the positions
+# (from 1) of the used-up limits, none when it counted, and the count of the last key counted.
 CONSUME = """
+local consumed = #KEYS - tonumber(ARGV[1])
 local full = {}
-for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then
+for i = 1, consumed do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i]) then
     full[#full + 1] = i
   end
 end
+local used = 0
 if #full == 0 then
   for i, key in ipairs(KEYS) do
-    redis.call('SET', key, 0, 'EX', ARGV[2 * i], 'NX')
-    redis.call('INCR', key)
+    redis.call('SET', key, 0, 'EX', ARGV[2 * i + 1], 'NX')
+    used = redis.call('INCR', key)
   end
 end
-return full
+return {full, used}
 """
 _scripts: dict = {}
 
@@ -118,21 +121,39 @@ def take(limit: Limit) -> bool:
 
 def consume(*limits: Limit) -> None:
     """Check every limit, then count one use against each: all or nothing."""
-    client = _redis()
-    if client is None:
+    if _redis() is None:
         check(*limits)
         hit(*limits)
         return
-    windows = [limit.window() for limit in limits]
+    _consume([limit.window() for limit in limits], take=False)
+
+
+def consume_and_take(consumed: tuple[Limit, ...], taken: Limit) -> bool:
+    """``consume(*consumed)``, then ``take(taken)``, in one round trip: ``RateLimited`` with
+    nothing counted if any of ``consumed`` is used up; else whether the use of ``taken`` was
+    within its limit."""
+    if _redis() is None:
+        consume(*consumed)
+        return take(taken)
+    windows = [limit.window() for limit in (*consumed, taken)]
+    return _consume(windows, take=True) <= windows[-1][0]
+
+
+def _consume(windows: list[tuple[int, int, str]], *, take: bool) -> int:
+    """Run ``CONSUME`` on these windows (the last one to take, if ``take``); the count of the
+    last window after this use."""
+    client = _redis()
     if "consume" not in _scripts:
         _scripts["consume"] = client.register_script(CONSUME)
-    full = _scripts["consume"](
+    full, used = _scripts["consume"](
         keys=[cache.make_key(key) for _, _, key in windows],
-        args=[value for allowed, remaining, _ in windows for value in (allowed, remaining + 60)],
+        args=[int(take)]
+        + [value for allowed, remaining, _ in windows for value in (allowed, remaining + 60)],
         client=client,
     )
     if full:
         raise RateLimited(max(max(windows[i - 1][1], 1) for i in full))
+    return used
 
 
 def take_or_refuse(*limits: Limit) -> None:

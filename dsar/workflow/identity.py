@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from email_validator import EmailNotValidError, validate_email
 
+from dsar import calls
 from dsar.crypto.keys import keyed_hash
 
 # Unicode categories no address may contain: controls, format characters (U+200B..U+200D,
@@ -65,7 +66,14 @@ def _folded(value: str) -> str:
 
 
 def normalise_email(value: str) -> str:
-    """The one spelling of the single address in ``value``; ``InvalidIdentity`` otherwise."""
+    """The one spelling of the single address in ``value``; ``InvalidIdentity`` otherwise.
+
+    Worked out once per HTTP request for a value (``calls.once``): the form, the service and
+    the writer of a request each normalise the address they are given."""
+    return calls.once(("normalise_email", value), lambda: _normalise_email(value))
+
+
+def _normalise_email(value: str) -> str:
     folded = _folded(value)
     try:
         checked = validate_email(
@@ -96,8 +104,15 @@ def parse_phone(value: str, *, region: str | None = None) -> phonenumbers.PhoneN
 
 
 def normalise_phone(value: str) -> str:
-    """The number in ``value`` in E.164 (``+8613800138000``); ``InvalidIdentity`` otherwise."""
-    return phonenumbers.format_number(parse_phone(value), phonenumbers.PhoneNumberFormat.E164)
+    """The number in ``value`` in E.164 (``+8613800138000``); ``InvalidIdentity`` otherwise.
+    Worked out once per HTTP request for a value, as ``normalise_email``."""
+    region = settings.DSAR_PHONE_REGION
+    return calls.once(
+        ("normalise_phone", value, region),
+        lambda: phonenumbers.format_number(
+            parse_phone(value, region=region), phonenumbers.PhoneNumberFormat.E164
+        ),
+    )
 
 
 def email_hash(value: str) -> str:

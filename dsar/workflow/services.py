@@ -1,9 +1,8 @@
 """Writes to requests that are not status changes (those live in ``transitions``)."""
 
-from django.db import transaction
 from django.utils import timezone
 
-from dsar.audit.services import Actor, record_event
+from dsar.audit.services import Actor, Event, insert_with_events
 from dsar.workflow import identity
 from dsar.workflow.models import RightsRequest
 from dsar.workflow.references import next_reference
@@ -41,32 +40,34 @@ def create_request(
     email = identity.normalise_email(email) if email else ""
     phone = identity.normalise_phone(phone) if phone else ""
     now = timezone.now()
-    with transaction.atomic(savepoint=False):  # nobody goes on after a failure here
-        request = RightsRequest.objects.create(
-            reference=next_reference(year=timezone.localtime(now).year),
-            type=type,
-            email=email,
-            phone=phone,
-            email_hash=identity.email_hash(email),
-            phone_hash=identity.phone_hash(phone),
-            full_name=full_name.strip(),
-            account_id=account_id.strip(),
-            description=description.strip(),
-            language=language,
-            jurisdiction=jurisdiction,
-            response_policy=response_policy or {},
-            purposes=list(purposes),
-            received_at=now,
-            receipt_pending=receipt_pending,
-        )
-        record_event(
-            action="request.created",
-            actor=actor or Actor.subject(),
-            request_id=request.pk,
-            to_status=request.status,
-            payload={"reference": request.reference, "type": type}
-            | ({"jurisdiction": jurisdiction} if jurisdiction else {}),
-        )
+    request = RightsRequest(
+        reference=next_reference(year=timezone.localtime(now).year),
+        type=type,
+        email=email,
+        phone=phone,
+        email_hash=identity.email_hash(email),
+        phone_hash=identity.phone_hash(phone),
+        full_name=full_name.strip(),
+        account_id=account_id.strip(),
+        description=description.strip(),
+        language=language,
+        jurisdiction=jurisdiction,
+        response_policy=response_policy or {},
+        purposes=list(purposes),
+        received_at=now,
+        receipt_pending=receipt_pending,
+    )
+    created = Event(
+        action="request.created",
+        actor=actor or Actor.subject(),
+        request_id=request.pk,
+        to_status=request.status,
+        payload={"reference": request.reference, "type": type}
+        | ({"jurisdiction": jurisdiction} if jurisdiction else {}),
+    )
+    # Outside a transaction (an intake that writes nothing else) the row and its event are
+    # one statement; inside one, they join the caller's writes.
+    insert_with_events(request, [created])
     return request
 
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_limits")]
 # intake: the request and its audit event (the receipt and code are the messages worker's).
 # verification: +1, whether a deceased subject's relative waits for legal (then no dry run
 # is asked for yet): one read of who filed the request.
-INTAKE, VERIFY, APPROVE = 5, 19, 22
+INTAKE, VERIFY, APPROVE = 3, 19, 22
 
 
 @pytest.fixture
