@@ -73,12 +73,6 @@ class Move:
     expect: dict = field(default_factory=dict)
     where: dict = field(default_factory=dict)
 
-    def shape(self) -> tuple:
-        """What moves written in one ``UPDATE`` (:func:`moves_sql`) must share."""
-        where = tuple(sorted((k, str(v)) for k, v in self.where.items()))
-        frm = None if self.frm is None else tuple(sorted(self.frm))
-        return (self.to, frm, tuple(sorted(self.fields)), tuple(sorted(self.expect)), where)
-
 
 def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, **fields):
     """The SQL and parameters of :func:`move` of one task as ``UPDATE … RETURNING id``, checked
@@ -122,49 +116,6 @@ def one_sql(move: Move) -> tuple[str, tuple]:
         move.task_id, to=move.to, frm=move.frm, where={**move.expect, **move.where},
         **move.fields,
     )  # fmt: skip
-
-
-def moves_sql(moves: list[Move]) -> tuple[str, tuple]:
-    """One ``UPDATE … FROM (VALUES …) RETURNING id`` (PostgreSQL) for moves of one
-    :meth:`Move.shape`, each row with its own values, checked against the table as
-    :func:`move` checks; the ids it returns are those of the rows that moved. Nothing runs."""
-    first = moves[0]
-    frm = _checked(first.to, first.frm)
-    connection = connections[FanoutTask.objects.db]
-    quote, meta = connection.ops.quote_name, FanoutTask._meta
-    names, expected = sorted(first.fields), sorted(first.expect)
-    columns = [meta.pk, *(meta.get_field(n) for n in names), *(meta.get_field(n) for n in expected)]
-    aliases = ["id", *(f"set_{n}" for n in names), *(f"was_{n}" for n in expected)]
-    row = "(" + ", ".join(f"%s::{column.db_type(connection)}" for column in columns) + ")"
-    params = [meta.get_field("status").get_db_prep_save(first.to, connection)]
-    for move in moves:
-        values = [move.task_id, *(move.fields[n] for n in names)]
-        values += [move.expect[n] for n in expected]
-        params += [c.get_db_prep_save(v, connection) for c, v in zip(columns, values, strict=True)]
-    status = quote(meta.get_field("status").column)
-    sets = [f"{status} = %s"] + [
-        f"{quote(meta.get_field(n).column)} = v.{quote('set_' + n)}" for n in names
-    ]
-    conditions = [
-        f"t.{quote(meta.pk.column)} = v.{quote('id')}",
-        f"t.{status} IN ({', '.join(['%s'] * len(frm))})",
-    ]
-    params += sorted(frm)
-    for name in expected:
-        conditions.append(f"t.{quote(meta.get_field(name).column)} = v.{quote('was_' + name)}")
-    for lookup, value in first.where.items():
-        name, _, operator = lookup.partition("__")
-        column = meta.get_field(name)
-        conditions.append(f"t.{quote(column.column)} {_OPERATORS[operator]} %s")
-        params.append(column.get_db_prep_value(value, connection))
-    values = ", ".join([row] * len(moves))
-    # The model's names; the values are parameters.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(sets)} "  # noqa: S608
-        f"FROM (VALUES {values}) AS v({', '.join(map(quote, aliases))}) "
-        f"WHERE {' AND '.join(conditions)} RETURNING t.{quote(meta.pk.column)}"
-    )
-    return sql, tuple(params)
 
 
 _OPERATORS = {"": "=", "lte": "<=", "lt": "<"}

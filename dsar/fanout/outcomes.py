@@ -153,24 +153,21 @@ def write(
 
 def _write_all(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
     """Run moves of tasks, each with the audit event it should have if it moved, in one
-    statement; whether each move changed its row. On PostgreSQL the moves of one shape are one
-    ``UPDATE … FROM (VALUES …)`` (``lifecycle.moves_sql``) and the events one ``INSERT`` of
-    those whose task moved, all parts of one ``WITH``: PostgreSQL runs every data-modifying
-    part once, in one snapshot, and commits them together."""
+    statement; whether each move changed its row. On PostgreSQL each move is its own
+    ``UPDATE … WHERE id = …`` (``lifecycle.one_sql``: found by its key whatever the table's
+    statistics say) and the events one ``INSERT`` of those whose task moved, all parts of one
+    ``WITH``: PostgreSQL runs every data-modifying part once, in one snapshot, and commits
+    them together."""
     if not parts:
         return []
     if connection.vendor != "postgresql":
         return _write_apart(parts)
-    shapes: dict[tuple, list[int]] = {}
+    ctes, params, moved = [], [], []
     for index, (move, _) in enumerate(parts):
-        shapes.setdefault(move.shape(), []).append(index)
-    part_of, ctes, params, moved = {}, [], [], []
-    for number, indices in enumerate(shapes.values()):
-        sql, values = lifecycle.moves_sql([parts[index][0] for index in indices])
-        ctes.append(f"moved{number} AS ({sql})")
+        sql, values = lifecycle.one_sql(move)
+        ctes.append(f"moved{index} AS ({sql})")
         params += values
-        moved.append(f"SELECT {number} AS part, id FROM moved{number}")  # noqa: S608 (names)
-        part_of.update(dict.fromkeys(indices, number))
+        moved.append(f"SELECT {index} AS part FROM moved{index}")  # noqa: S608 (names)
     pk = FanoutTask._meta.pk
     keyed = [
         (pk.get_db_prep_value(move.task_id, connection), event)
@@ -178,15 +175,16 @@ def _write_all(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
         if event is not None
     ]
     if keyed:
-        names = (f"SELECT id FROM moved{n}" for n in range(len(shapes)))  # noqa: S608 (names)
-        among = " UNION ALL ".join(names)
-        sql, values = insert_among_sql(keyed, key_type=pk.db_type(connection), among=among)
+        names = (f"SELECT id FROM moved{i}" for i in range(len(parts)))  # noqa: S608 (names)
+        sql, values = insert_among_sql(
+            keyed, key_type=pk.db_type(connection), among=" UNION ALL ".join(names)
+        )
         ctes.append(f"appended AS ({sql})")
         params += values
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(moved)}", params)
-        changed = {(number, str(task_id)) for number, task_id in cursor.fetchall()}
-    return [(part_of[i], str(move.task_id)) in changed for i, (move, _) in enumerate(parts)]
+        changed = {part for (part,) in cursor.fetchall()}
+    return [index in changed for index in range(len(parts))]
 
 
 def _write_apart(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
