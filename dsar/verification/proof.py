@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dsar.verification.models import Strength
-from dsar.verification.selectors import latest_verification
+from dsar.verification.selectors import latest_proof
 from dsar.workflow.models import RightsRequest
 
 
@@ -29,7 +29,7 @@ def proven_hashes(request: RightsRequest, *, verification=UNREAD) -> set[str]:
     request's own hashes. Pass ``verification`` (the latest, or None for none) when it was
     already read."""
     if verification is UNREAD:
-        verification = latest_verification(request)
+        verification = latest_proof(request)
     if verification is not None and verification.identity_hash:
         return {verification.identity_hash}
     return {h for h in (request.email_hash, request.phone_hash) if h}
@@ -47,7 +47,7 @@ def proven_keys(request: RightsRequest, *, held_hashes: set[str] | None = None) 
       account. The caller reads ``held_hashes`` from the dry-run reports, which verification
       does not own.
     """
-    verification = latest_verification(request)
+    verification = latest_proof(request)
     if verification is not None and verification.strength == Strength.STAFF_REVIEWED:
         return ProvenKeys(email=request.email, phone=request.phone, account_id=request.account_id)
     proven = proven_hashes(request, verification=verification)

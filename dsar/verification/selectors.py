@@ -25,6 +25,15 @@ def latest_verification(request: RightsRequest) -> Verification | None:
     return rows[0] if rows else None
 
 
+def latest_proof(request: RightsRequest) -> Verification | None:
+    """:func:`latest_verification` as the fan-out's proof reads it, how strong and which
+    address only: outside ``facts.once`` without its reviewer's row."""
+    if facts.active(request):
+        return latest_verification(request)
+    rows = Verification.objects.filter(request=request).only("strength", "identity_hash")
+    return rows.order_by("-created_at").first()
+
+
 def _all_verifications(request: RightsRequest) -> list[Verification]:
     return facts.read(
         request, VERIFICATIONS, lambda: list(_verifications(request).order_by("-created_at"))
