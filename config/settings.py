@@ -157,6 +157,7 @@ CELERY_TASK_ROUTES = {
     # The audit sequencer is short and frequent; it must not wait behind a fan-out backlog either.
     "dsar.audit.tasks.*": {"queue": MESSAGES_QUEUE},
     # An intake's receipt and first code (dsar/verification/receipts.py), and their re-drive.
+    "dsar.verification.tasks.send_receipts": {"queue": MESSAGES_QUEUE},
     "dsar.verification.tasks.send_receipt": {"queue": MESSAGES_QUEUE},
     "dsar.verification.tasks.redrive_receipts": {"queue": MESSAGES_QUEUE},
 }

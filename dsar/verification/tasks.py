@@ -10,8 +10,15 @@ def expire_unverified() -> int:
 
 
 @shared_task(acks_late=True)
+def send_receipts() -> int:
+    """The intakes' receipts and first codes still pending, when their doorbell rang (routed
+    to the ``messages`` queue)."""
+    return receipts.send_receipts()
+
+
+@shared_task(acks_late=True)
 def send_receipt(request_id: str) -> bool:
-    """An intake's receipt and first code (routed to the ``messages`` queue)."""
+    """One intake's receipt and first code: messages published before the doorbell."""
     return receipts.send_receipt(request_id)
 
 

@@ -1,7 +1,10 @@
 """Messages to subjects travel on their own Celery queue (issue 21 item 5), so a code email
 never waits behind fan-out work on the default queue: published there, and sent by a worker
-that consumes only that queue. An intake publishes one message, its receipt's
-(``dsar.verification.receipts``): the worker writes the receipt and the code and sends them."""
+that consumes only that queue. An intake rings its receipts' doorbell
+(``dsar.verification.receipts``); the one that finds it silent publishes the drain, and the
+worker writes every pending receipt and code and sends them."""
+
+import json
 
 import pytest
 import redis
@@ -54,7 +57,7 @@ def test_every_outbox_task_is_routed_to_the_messages_queue():
 
     for task in (
         tasks.deliver_email, tasks.deliver_emails, tasks.redrive_outbox,
-        verification.send_receipt, verification.redrive_receipts,
+        verification.send_receipts, verification.send_receipt, verification.redrive_receipts,
     ):  # fmt: skip
         assert app.amqp.router.route({}, task.name)["queue"].name == settings.MESSAGES_QUEUE
 
@@ -89,3 +92,33 @@ def test_an_intakes_messages_are_published_once_its_answer_has_been_sent(publish
 def test_outside_a_web_request_the_messages_are_published_at_commit(publishing):
     file_request(type="deletion", email="li.lei@example.com", ip="192.0.2.1")
     assert publishing.llen(settings.MESSAGES_QUEUE) == 1
+
+
+def test_intakes_before_the_drain_ring_once_and_the_drain_sends_every_receipt(publishing):
+    """Intakes while a drain is on its way publish nothing more; the drain clears the bell
+    before it reads, so the next intake publishes a drain of its own."""
+    from dsar.verification.receipts import send_receipts
+
+    filed = [
+        file_request(type="deletion", email=f"s{i}@example.com", ip="192.0.2.1") for i in range(3)
+    ]
+    assert drains(publishing) == 1  # one drain for the three
+
+    assert send_receipts() == 3  # what the worker runs
+    for request in filed:
+        templates = OutboundEmail.objects.filter(request_id=request.pk).values_list(
+            "template", flat=True
+        )
+        assert sorted(templates) == ["code", "receipt"]
+    assert not RightsRequest.objects.filter(receipt_pending=True).exists()
+
+    file_request(type="deletion", email="late@example.com", ip="192.0.2.1")
+    assert drains(publishing) == 2  # the bell was silent again
+
+
+def drains(queues) -> int:
+    """The drains of receipts waiting in the messages queue (the outbox's sends left aside)."""
+    from dsar.verification.receipts import SEND_TASK
+
+    waiting = [json.loads(raw) for raw in queues.lrange(settings.MESSAGES_QUEUE, 0, -1)]
+    return sum(message["headers"]["task"] == SEND_TASK for message in waiting)
