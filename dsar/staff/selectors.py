@@ -88,8 +88,13 @@ def queue_list(*, now) -> QuerySet:
 
 
 def detail(*, now) -> QuerySet:
-    return queue(now=now).prefetch_related(
-        Prefetch("notes", queryset=Note.objects.select_related("author"))
+    """A request's detail: the queue's row with who filed it (read with the row, so the
+    answer and the actions offered ask nothing more; ``legal.sources.who_filed``) and its
+    notes."""
+    return (
+        queue(now=now)
+        .select_related("representation")
+        .prefetch_related(Prefetch("notes", queryset=Note.objects.select_related("author")))
     )
 
 
