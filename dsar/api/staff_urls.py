@@ -10,17 +10,21 @@ from dsar.api.staff import HoldViewSet, MetricsView, StaffRequestViewSet
 from dsar.api.systems import SystemViewSet
 
 router = SimpleRouter()
-router.register("staff/requests", StaffRequestViewSet, basename="staff-request")
-router.register("staff/holds", HoldViewSet, basename="staff-hold")
-router.register("staff/systems", SystemViewSet, basename="staff-system")
+router.register("requests", StaffRequestViewSet, basename="staff-request")
+router.register("holds", HoldViewSet, basename="staff-hold")
+router.register("systems", SystemViewSet, basename="staff-system")
 
 api_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
 
 urlpatterns = [
-    path("", include(router.urls)),
-    path("staff/metrics/", MetricsView.as_view(), name="staff-metrics"),
+    # Under their prefix, so a public call (``public_urls``) is not matched against every
+    # route of the staff viewsets first.
+    path(
+        "staff/",
+        include([*router.urls, path("metrics/", MetricsView.as_view(), name="staff-metrics")]),
+    ),
     path("callbacks/<uuid:task_id>/", CallbackView.as_view(), name="fanout-callback"),
     path(
         "callbacks/<uuid:task_id>/opendsr/", OpenDSRCallbackView.as_view(), name="opendsr-callback"
