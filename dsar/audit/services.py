@@ -146,19 +146,12 @@ def insert_with_events(instance: models.Model, events: list[Event]) -> None:
 def insert_sql(events: list[Event], *, when: str) -> tuple[str, tuple]:
     """The SQL and parameters of an append of ``events`` that inserts them only if the SQL
     condition ``when`` holds, for a caller that runs it inside one statement with the change
-    the events describe (``fanout.outcomes``: "the outcome's UPDATE moved its row"), so they
+    the events describe (``insert_with_events``: "the row was inserted"), so they
     commit together without a transaction of their own. Each row is built and signed as
     :func:`record_events` builds it; nothing runs here."""
-    for event in events:
-        _check_payload(event.payload)
     connection = transaction.get_connection()
     insert = _insert_of(AuditEvent, connection.alias)
-    params = []
-    for row in _rows(events):  # the columns an append leaves to the sequencer: their defaults
-        params += [
-            field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
-            for field in insert.fields
-        ]
+    params = [value for row in _prepared(events, insert, connection) for value in row]
     values = ", ".join(f"({insert.casts})" for _ in events)
     # Table, columns and casts from the model; the values are parameters.
     sql = f"{insert.into} SELECT * FROM (VALUES {values}) AS appended"  # noqa: S608
@@ -200,17 +193,10 @@ def insert_among_sql(
     events describe (``fanout.outcomes``: "the rows the outcomes' UPDATE moved"). Each row is
     built and signed as :func:`record_events` builds it; nothing runs here."""
     events = [event for _, event in keyed]
-    for event in events:
-        _check_payload(event.payload)
     connection = transaction.get_connection()
     insert = _insert_of(AuditEvent, connection.alias)
-    params = []
-    for (key, _), row in zip(keyed, _rows(events), strict=True):
-        params.append(key)
-        params += [
-            field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
-            for field in insert.fields
-        ]
+    rows = _prepared(events, insert, connection)
+    params = [value for (key, _), row in zip(keyed, rows, strict=True) for value in (key, *row)]
     key = connection.ops.quote_name("appended_key")
     values = ", ".join(f"(%s::{key_type}, {insert.casts})" for _ in events)
     # Table, columns and casts from the model; the values are parameters.
@@ -219,6 +205,21 @@ def insert_among_sql(
         f"FROM (VALUES {values}) AS appended({key}, {insert.columns}) WHERE {key} IN ({among})"
     )
     return sql, tuple(params)
+
+
+def _prepared(events: list[Event], insert: _Insert, connection) -> list[list]:
+    """Each event's row as the database takes it, in ``insert``'s column order (checked and
+    signed as :func:`record_events` does; the columns an append leaves to the sequencer get
+    their defaults)."""
+    for event in events:
+        _check_payload(event.payload)
+    return [
+        [
+            field.get_db_prep_save(row.get(field.attname, field.get_default()), connection)
+            for field in insert.fields
+        ]
+        for row in _rows(events)
+    ]
 
 
 def _rows(events: list[Event]) -> list[dict]:

@@ -147,12 +147,12 @@ class _Claim:
 
     def __init__(self, tasks: list[FanoutTask]):
         self.tasks, self.now = tasks, timezone.now()
-        callable_ = [t for t in tasks if t.attempts < t.system.max_attempts]
+        callable_ = [t for t in tasks if t.attempts_left]
         longest = max((t.system.timeout_seconds for t in callable_), default=0)
         self.lease = self.now + dt.timedelta(seconds=longest) + LEASE_MARGIN
         self.moves, self.exhausted, self.taken, self.failed = [], [], [], []
         for task in tasks:
-            if task.attempts >= task.system.max_attempts:
+            if not task.attempts_left:
                 used = f"no attempts left ({task.attempts} of {task.system.max_attempts} used)"
                 self.exhausted.append(
                     prepare(task, Outcome(FAILED, used), awaiting=(TaskStatus.PENDING,))
@@ -162,7 +162,7 @@ class _Claim:
                 task.pk, to=TaskStatus.RUNNING, frm=frozenset({TaskStatus.PENDING}),
                 fields={"updated_at": self.now, "attempts": task.attempts + 1,
                         "lease_until": self.lease},
-                expect={"attempts": task.attempts}, where={"next_attempt_at__lte": self.now},
+                where={"attempts": task.attempts, "next_attempt_at__lte": self.now},
             )))  # fmt: skip
 
     def make(self, pendings: list[Pending], *, settle: bool = False) -> list[bool]:
@@ -202,7 +202,7 @@ class _Batch:
         always); None if none fits."""
         spent, fitting = time.monotonic() - self.began, []
         for task in group:
-            if task.attempts < task.system.max_attempts:
+            if task.attempts_left:
                 spent += task.system.timeout_seconds
             if spent > self.budget and not (first and not fitting):
                 break

@@ -63,32 +63,29 @@ def move(tasks: QuerySet | Iterable, *, to: str, frm: Iterable[str] | None = Non
 class Move:
     """One task's move, checked against the table when its SQL is built: to ``to`` from one
     of ``frm`` (default: every status the table allows into ``to``), setting ``fields``, if
-    the row also has the values of ``expect`` (nobody changed them since they were read) and
-    meets ``where`` (``{"field": value}`` equal, or ``{"field__lte": value}``)."""
+    the row also meets ``where`` (``{"field": value}`` equal, or ``{"field__lte": value}``:
+    e.g. nobody counted an attempt since it was read)."""
 
     task_id: object
     to: str
     frm: frozenset | None = None
     fields: dict = field(default_factory=dict)
-    expect: dict = field(default_factory=dict)
     where: dict = field(default_factory=dict)
 
 
-def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, **fields):
-    """The SQL and parameters of :func:`move` of one task as ``UPDATE … RETURNING id``, checked
-    against the table the same way, for a caller that runs the move inside one statement with
-    other writes (``outcomes``), saving a transaction's round trips. ``where``: further
-    conditions on the row, as ``{"field": value}`` (equal) or ``{"field__lte": value}``.
-    Nothing runs here.
+def move_sql(move: Move) -> tuple[str, tuple]:
+    """The SQL and parameters of ``move`` as ``UPDATE … WHERE id = … RETURNING id``, checked
+    against the table as :func:`move` checks, for a caller that runs it inside one statement
+    with other writes (``outcomes``), saving a transaction's round trips. Nothing runs here.
 
     Built from the model's columns rather than through a queryset: this is the dispatcher's
     hot path, and the compiled queryset cost more than the statement."""
-    frm = _checked(to, frm)
+    frm = _checked(move.to, move.frm)
     connection = connections[FanoutTask.objects.db]
     quote, meta = connection.ops.quote_name, FanoutTask._meta
-    fields.setdefault("updated_at", timezone.now())
+    fields = {"status": move.to, "updated_at": timezone.now(), **move.fields}
     sets, params = [], []
-    for name, value in {"status": to, **fields}.items():
+    for name, value in fields.items():
         column = meta.get_field(name)
         sets.append(f"{quote(column.column)} = %s")
         params.append(column.get_db_prep_save(value, connection))
@@ -97,8 +94,8 @@ def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, 
         f"{quote(meta.pk.column)} = %s",
         f"{quote(meta.get_field('status').column)} IN ({status})",
     ]
-    params += [meta.pk.get_db_prep_value(task_id, connection), *sorted(frm)]
-    for lookup, value in (where or {}).items():
+    params += [meta.pk.get_db_prep_value(move.task_id, connection), *sorted(frm)]
+    for lookup, value in move.where.items():
         name, _, operator = lookup.partition("__")
         column = meta.get_field(name)
         conditions.append(f"{quote(column.column)} {_OPERATORS[operator]} %s")
@@ -108,14 +105,6 @@ def move_sql(task_id, *, to: str, frm: Iterable[str] | None = None, where=None, 
         f"WHERE {' AND '.join(conditions)} RETURNING {quote(meta.pk.column)}"
     )
     return sql, tuple(params)
-
-
-def one_sql(move: Move) -> tuple[str, tuple]:
-    """:func:`move_sql` of one :class:`Move`."""
-    return move_sql(
-        move.task_id, to=move.to, frm=move.frm, where={**move.expect, **move.where},
-        **move.fields,
-    )  # fmt: skip
 
 
 _OPERATORS = {"": "=", "lte": "<=", "lt": "<"}

@@ -133,6 +133,11 @@ class FanoutTask(models.Model):
     def __str__(self):
         return f"{self.action} on {self.system_id} for {self.request_id}"
 
+    @property
+    def attempts_left(self) -> bool:
+        """Whether its system's ``max_attempts`` allow another attempt."""
+        return self.attempts < self.system.max_attempts
+
 
 class DeletionLedger(models.Model):
     """Subjects deleted from live systems, kept to re-apply after a backup is restored.

@@ -154,7 +154,7 @@ def write(
 def _write_all(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
     """Run moves of tasks, each with the audit event it should have if it moved, in one
     statement; whether each move changed its row. On PostgreSQL each move is its own
-    ``UPDATE … WHERE id = …`` (``lifecycle.one_sql``: found by its key whatever the table's
+    ``UPDATE … WHERE id = …`` (``lifecycle.move_sql``: found by its key whatever the table's
     statistics say) and the events one ``INSERT`` of those whose task moved, all parts of one
     ``WITH``: PostgreSQL runs every data-modifying part once, in one snapshot, and commits
     them together."""
@@ -164,7 +164,7 @@ def _write_all(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]:
         return _write_apart(parts)
     ctes, params, moved = [], [], []
     for index, (move, _) in enumerate(parts):
-        sql, values = lifecycle.one_sql(move)
+        sql, values = lifecycle.move_sql(move)
         ctes.append(f"moved{index} AS ({sql})")
         params += values
         moved.append(f"SELECT {index} AS part FROM moved{index}")  # noqa: S608 (names)
@@ -193,7 +193,7 @@ def _write_apart(parts: list[tuple[lifecycle.Move, Event | None]]) -> list[bool]
     flags = []
     with transaction.atomic(), connection.cursor() as cursor:
         for move, event in parts:
-            cursor.execute(*lifecycle.one_sql(move))
+            cursor.execute(*lifecycle.move_sql(move))
             done = bool(cursor.fetchall())
             if done and event is not None:
                 record_events([event])
@@ -230,7 +230,7 @@ def _new_fields(task: FanoutTask, outcome: Outcome, *, now: dt.datetime) -> dict
         fields.update(status=TaskStatus.DONE, finished_at=now, result=_summary(outcome.data))
     elif outcome.state == ACCEPTED:
         fields.update(status=TaskStatus.WAITING)
-    elif outcome.state == RETRY and task.attempts < task.system.max_attempts:
+    elif outcome.state == RETRY and task.attempts_left:
         fields.update(
             status=TaskStatus.PENDING,
             next_attempt_at=now + backoff(task.attempts, base=BACKOFF_BASE, jitter=True),

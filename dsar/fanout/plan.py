@@ -50,9 +50,13 @@ def settled(status: str, kind: str) -> bool:
     recorded in the ledger and waiting for the backups to rotate. The live systems' work is
     then over; the backup task stays open, tracked, and its end is audited when the backups
     have rotated (``ledger.release_backups``)."""
-    return status in SETTLED or (
-        status == TaskStatus.WAITING and kind in kinds_finishing_by(ROTATION)
-    )
+    return status in SETTLED or waits_for_rotation(status, kind)
+
+
+def waits_for_rotation(status: str, kind: str) -> bool:
+    """Whether a task is a backup's deletion recorded in the ledger, waiting for the backups
+    to rotate (``backups.backup_waiting`` says the same of a queryset)."""
+    return status == TaskStatus.WAITING and kind in kinds_finishing_by(ROTATION)
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,7 @@ class Stage:
     @property
     def backups_waiting(self) -> bool:
         """Whether a backup system's task waits for its backups to rotate."""
-        rotating = kinds_finishing_by(ROTATION)
-        return any(s == TaskStatus.WAITING and kind in rotating for _, s, kind, _ in self.rows)
+        return any(waits_for_rotation(status, kind) for _, status, kind, _ in self.rows)
 
 
 def open_stage(request: RightsRequest, *, first: bool = False) -> Stage:

@@ -109,8 +109,8 @@ def test_an_outcome_its_event_and_the_next_claim_commit_in_one_statement():
     )
     claim = lifecycle.Move(
         waiting.pk, to=TaskStatus.RUNNING, frm=frozenset({TaskStatus.PENDING}),
-        fields={"attempts": 1, "updated_at": now}, expect={"attempts": 0},
-        where={"next_attempt_at__lte": now},
+        fields={"attempts": 1, "updated_at": now},
+        where={"attempts": 0, "next_attempt_at__lte": now},
     )  # fmt: skip
     events = AuditEvent.objects.filter(action="fanout.done", request_id=running.request_id)
 
